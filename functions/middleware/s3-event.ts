@@ -1,0 +1,17 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { StoreS3EventSchema, type StoreS3Event } from '../../lib/events/s3-event.ts';
+import { logger } from '../runtime.ts';
+
+/**
+ * The one middleware stack of every S3-triggered handler: Lambda context in the logs, and the
+ * event validated with zod (AWS, Ceph RGW and MinIO shapes) before the handler sees it.
+ */
+export function s3EventHandler<R>(handle: (event: StoreS3Event, context: Context) => Promise<R>) {
+  return middy<StoreS3Event, R>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(parser({ schema: StoreS3EventSchema }))
+    .handler(handle);
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Settings the functions read from the environment. Every variable has a documented default
+ * that suits the local stack; a malformed value is a ConfigError naming the variable.
+ */
+const RuntimeSchema = z.object({
+  // `aws` leaves the endpoint to the SDK (real AWS); anything else is an S3-compatible server.
+  S3_ENDPOINT: z.union([z.literal('aws'), z.url({ protocol: /^https?$/ })]).default('http://127.0.0.1:7480'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default('vaultmend'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default('vaultmend-local-secret'),
+  VAULT_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('vaultmend-vault'),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+export type RuntimeConfig = z.infer<typeof RuntimeSchema>;
+
+/** Parses `env` against `schema`, turning zod issues into one ConfigError that names each variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  // Empty strings count as unset so that `FOO= npm start` falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    return `${name}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])] ?? null)})`;
+  });
+  throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+}
+
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  return parseEnv(RuntimeSchema, env);
+}

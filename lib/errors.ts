@@ -1,0 +1,37 @@
+/** Base of every error vaultmend raises on purpose: a stable `code` for logs, alerts and quarantine reasons. */
+export class VaultmendError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A configuration variable is missing or malformed; the message names the variable. */
+export class ConfigError extends VaultmendError {
+  constructor(message: string) {
+    super('config-invalid', message);
+  }
+}
+
+/** The incoming event does not have the shape a handler accepts. */
+export class EventShapeError extends VaultmendError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('event-invalid', message, options);
+  }
+}
+
+/** An object key that vaultmend refuses to process (traversal, control characters, wrong prefix). */
+export class UnsafeKeyError extends VaultmendError {
+  constructor(key: string, why: string) {
+    super('key-unsafe', `refused object key ${JSON.stringify(key)}: ${why}`);
+  }
+}
+
+/** The object store failed or answered something unexpected. */
+export class StoreError extends VaultmendError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('store-failed', message, options);
+  }
+}

@@ -1,0 +1,56 @@
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { StoreError } from '../errors.ts';
+import type { ObjectStore, PutOptions, PutResult } from './object-store.ts';
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async read(key: string, versionId?: string): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+      if (!out.Body) throw new StoreError(`s3://${this.bucket}/${key} has no body`);
+      return out.Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      throw wrap(error, `read s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async readText(key: string, versionId?: string): Promise<string> {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of await this.read(key, versionId)) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType }),
+      );
+      const result: PutResult = {};
+      if (out.VersionId) result.versionId = out.VersionId;
+      if (out.ETag) result.eTag = out.ETag;
+      return result;
+    } catch (error) {
+      throw wrap(error, `write s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return false;
+      throw wrap(error, `head s3://${this.bucket}/${key}`);
+    }
+  }
+}
+
+function wrap(error: unknown, what: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new StoreError(`${what} failed: ${message}`, { cause: error });
+}
