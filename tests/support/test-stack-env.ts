@@ -1,0 +1,22 @@
+import { resolve } from 'node:path';
+
+/**
+ * The test stack runs beside a developer's own stack: its own state folder and ports, and a
+ * one-hour lifetime after which every daemon dies even if teardown never ran.
+ */
+export const TEST_STACK_ENV: Record<string, string> = {
+  STACK_DIR: resolve('.stack/test'),
+  RGW_PORT: '17480',
+  CEPH_MON_PORT: '13300',
+  BRIDGE_PORT: '18787',
+  OFFLINE_LAMBDA_PORT: '13002',
+  OFFLINE_HTTP_PORT: '13000',
+  STAGE: 'local',
+  VAULT_BUCKET: 'vaultmend-test',
+  STACK_MAX_LIFETIME_S: '3600',
+};
+
+export function testStackEnv(): NodeJS.ProcessEnv {
+  // A developer's S3_ENDPOINT/MINIO_BIN choice is honoured; the rest is fixed for the tests.
+  return { ...process.env, ...TEST_STACK_ENV };
+}

@@ -1,0 +1,50 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CsvRecordCounter } from '../../lib/ingest/csv-record-counter.ts';
+
+function count(text: string, cuts: number[] = []): number {
+  const bytes = Buffer.from(text, 'utf8');
+  const counter = new CsvRecordCounter();
+  let start = 0;
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    counter.push(bytes.subarray(start, cut));
+    start = cut;
+  }
+  counter.push(bytes.subarray(start));
+  return counter.total();
+}
+
+describe('CSV record counter', () => {
+  it.each([
+    ['a,b\n1,2\n', 2],
+    ['a,b\n1,2', 2],
+    ['a,b\r\n1,2\r\n3,4\r\n', 3],
+    ['a,b\n1,"x\ny"\n', 2],
+    ['a,b\n1,"say ""hi""\nthere"\n', 2],
+    ['a,b\n\n1,2\n\n', 2],
+    ['', 0],
+  ])('counts %j as %i records', (text, records) => {
+    expect(count(text)).toBe(records);
+  });
+
+  it('reports a quote left open', () => {
+    const counter = new CsvRecordCounter();
+    counter.push(Buffer.from('a,b\n1,"never closed\n'));
+    expect(counter.unterminatedQuote()).toBe(true);
+  });
+
+  it('gives the same count however the stream is chunked', () => {
+    const field = fc.oneof(fc.stringMatching(/^[a-z0-9 ]{0,6}$/), fc.stringMatching(/^[a-z\n,]{0,6}$/).map((s) => `"${s}"`));
+    const row = fc.array(field, { minLength: 1, maxLength: 4 }).map((fields) => fields.join(','));
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 8 }), (rows, cuts) => {
+        const text = `${rows.join('\n')}\n`;
+        const size = Buffer.byteLength(text);
+        const whole = count(text);
+        expect(count(text, cuts.map((c) => c % (size + 1)))).toBe(whole);
+        // Rows made of only empty fields are blank lines, which are not records.
+        expect(whole).toBe(rows.filter((r) => r !== '').length);
+      }),
+    );
+  });
+});

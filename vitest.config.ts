@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          // One real stack (Ceph RGW, event bridge, serverless-offline) for the whole project.
+          globalSetup: ['tests/support/stack-global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 400_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
