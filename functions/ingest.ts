@@ -1,34 +1,37 @@
-import { UnsafeKeyError } from '../lib/errors.ts';
 import { objectCreatedEvents } from '../lib/events/s3-event.ts';
-import { ingestObject, type IngestOutcome } from '../lib/ingest/ingest-object.ts';
+import { ingestObject, type IngestDeps, type IngestOutcome } from '../lib/ingest/ingest-object.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { config, logger, vault } from './runtime.ts';
+import { alerts, config, logger, vault } from './runtime.ts';
 
-type Result = IngestOutcome | { status: 'refused'; key: string; reason: string };
+const deps: IngestDeps = {
+  store: vault,
+  alerts,
+  workDir: config.WORK_DIR,
+  engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
+};
 
-/** raw/<stream>/<file> uploaded -> fingerprint it and write the batch manifest. */
-export const handler = s3EventHandler(async (event): Promise<Result[]> => {
-  const results: Result[] = [];
+/**
+ * raw/<stream>/<file> uploaded -> contract check, bouncer, clean/suspect Parquet, manifest.
+ * Bad input is recorded and returned, never thrown: a poison object is not retried forever.
+ * Only infrastructure failures (store, engine) throw, so the platform retries those.
+ */
+export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> => {
+  const results: IngestOutcome[] = [];
   for (const object of objectCreatedEvents(event)) {
     if (object.bucket !== config.VAULT_BUCKET) {
       logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
       continue;
     }
-    try {
-      const request = object.versionId ? { bucket: object.bucket, key: object.key, versionId: object.versionId } : object;
-      const outcome = await ingestObject(vault, request);
-      logger.info(outcome.status === 'ingested' ? 'batch ingested' : 'batch already ingested', {
-        key: object.key,
-        batch: outcome.batch,
-        manifest: outcome.manifestKey,
-      });
-      results.push(outcome);
-    } catch (error) {
-      // A refused key is final: retrying cannot make it safe, so it is not thrown.
-      if (!(error instanceof UnsafeKeyError)) throw error;
-      logger.error('object refused', { key: object.key, code: error.code, reason: error.message });
-      results.push({ status: 'refused', key: object.key, reason: error.code });
-    }
+    const request = { bucket: object.bucket, key: object.key, ...(object.versionId ? { versionId: object.versionId } : {}) };
+    const outcome = await ingestObject(deps, request);
+    const fields = { key: object.key, ...outcome };
+    if ('manifest' in fields) delete (fields as { manifest?: unknown }).manifest;
+    if (outcome.status === 'refused') logger.error('object refused', { ...fields, code: outcome.reason });
+    else if (outcome.status === 'already-ingested') logger.info('batch already ingested', fields);
+    else if (outcome.status === 'waiting') logger.warn('file waiting: stream halted', fields);
+    else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason, rows: outcome.manifest.rows });
+    else logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
+    results.push(outcome);
   }
   return results;
 });

@@ -1,12 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { LogAlertSink, WebhookAlertSink, type AlertSink } from '../lib/alerts/alerts.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 
 /**
  * What every handler shares, built once per Lambda container (module scope) and reused
- * across invocations: validated configuration, the structured logger and the vault store.
+ * across invocations: validated configuration, the structured logger, the vault store and
+ * the alert sink.
  */
 export const config: RuntimeConfig = loadRuntimeConfig();
 export const logger = new Logger({ serviceName: 'vaultmend', logLevel: config.LOG_LEVEL });
 export const vault = new S3ObjectStore(makeS3Client(config), config.VAULT_BUCKET);
+export const alerts: AlertSink = config.ALERT_WEBHOOK_URL
+  ? new WebhookAlertSink(config.ALERT_WEBHOOK_URL, (message) => logger.warn(message))
+  : new LogAlertSink((alert) => logger.warn('alert (no ALERT_WEBHOOK_URL configured)', { alert }));

@@ -27,6 +27,8 @@ const StackSchema = z.object({
   STACK_READY_TIMEOUT_S: z.coerce.number().int().min(5).max(1800).default(180),
   /** Every daemon is killed after this long even if `stack down` never runs. */
   STACK_MAX_LIFETIME_S: z.coerce.number().int().min(60).default(4 * 3600),
+  /** Passed on to the functions (see lib/config.ts). */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /** Cross-variable rules: a backend needs its own variables. */
@@ -60,5 +62,6 @@ export function functionEnv(config: StackConfig): Record<string, string> {
     S3_ACCESS_KEY_ID: config.S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY: config.S3_SECRET_ACCESS_KEY,
     VAULT_BUCKET: config.VAULT_BUCKET,
+    ...(config.ALERT_WEBHOOK_URL ? { ALERT_WEBHOOK_URL: config.ALERT_WEBHOOK_URL } : {}),
   };
 }

@@ -1,11 +1,13 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROBE_PREFIX } from '../lib/flow/routes.ts';
+import { registerContract } from '../lib/contract/registry.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
+import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 import { ensureVaultBucket } from './bucket.ts';
 import { configureMinioNotifications, configureRgwNotifications } from './notifications.ts';
 import { assertPortsFree, ProcessTable, waitFor } from './process.ts';
@@ -76,6 +78,11 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     const flavor = config.S3_BACKEND === 'external' ? config.S3_FLAVOR : config.S3_BACKEND;
     const target = flavor === 'minio' ? await configureMinioNotifications(config) : await configureRgwNotifications(config, s3);
     log(`vault bucket ${config.VAULT_BUCKET}: Object Lock on, notifications -> ${target}`);
+    const vault = new S3ObjectStore(s3, config.VAULT_BUCKET);
+    for (const file of readdirSync(join(REPO_ROOT, 'infra/contracts')).filter((f) => f.endsWith('.json')).sort()) {
+      const registered = await registerContract(vault, JSON.parse(readFileSync(join(REPO_ROOT, 'infra/contracts', file), 'utf8')));
+      log(`contract registered: ${registered.contract.stream} v${registered.contract.version}`);
+    }
 
     log('serverless-offline: starting');
     const osls = createRequire(import.meta.url).resolve('osls/bin/serverless.js');

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -16,6 +17,13 @@ const RuntimeSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
     .default('vaultmend-vault'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** Where alerts are POSTed (Slack/PagerDuty-style JSON); unset: alerts are only logged. */
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The columnar engine's memory budget; beyond it, it spills to WORK_DIR. */
+  ENGINE_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB').default('512MB'),
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
+  WORK_DIR: z.string().min(1).default(tmpdir()),
 });
 
 export type RuntimeConfig = z.infer<typeof RuntimeSchema>;

@@ -35,3 +35,10 @@ export class StoreError extends VaultmendError {
     super('store-failed', message, options);
   }
 }
+
+/** Rows went missing or were counted twice between two stages: nothing of the batch may move on. */
+export class DataLossError extends VaultmendError {
+  constructor(message: string) {
+    super('data-loss', message);
+  }
+}

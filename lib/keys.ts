@@ -43,4 +43,15 @@ export function batchId(stream: string, contentSha256: string): string {
 
 export const keys = {
   ingestManifest: (batch: string) => `manifests/${batch}/ingest.json`,
+  contract: (stream: string) => `contracts/${stream}.json`,
+  streamState: (stream: string) => `control/${stream}/state.json`,
+  waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
+  waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,
+  driftReport: (stream: string, batch: string) => `reports/drift/${stream}/${batch}.json`,
+  clean: (stream: string, batch: string) => `clean/${stream}/${batch}/part-0.parquet`,
+  suspect: (stream: string, batch: string) => `suspect/${stream}/${batch}/part-0.parquet`,
+  quarantineRows: (stream: string, batch: string) => `quarantine/${stream}/${batch}/ingest-rows.parquet`,
+  quarantineObject: (stream: string, batch: string) => `quarantine/${stream}/${batch}/object.json`,
+  /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
+  refusedObject: (keyHash: string) => `quarantine/_refused/${keyHash}.json`,
 };

@@ -1,8 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AlertSink } from '../alerts/alerts.ts';
+import { loadContract } from '../contract/registry.ts';
+import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
+import { Engine } from '../engine/duckdb.ts';
+import { DataLossError, UnsafeKeyError } from '../errors.ts';
 import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { CsvRecordCounter } from './csv-record-counter.ts';
-import { serialiseManifest, type IngestManifest } from './manifest.ts';
+import { recordWaiting, setStreamState, streamState } from '../streams/stream-control.ts';
+import { classifyRows, writeOutputs } from './bouncer.ts';
+import { downloadObject } from './download.ts';
+import { InputRejectedError } from './input-rejected.ts';
+import { loadSourceTable, openSource } from './load-source.ts';
+import { countsBalance, serialiseManifest, type IngestManifest } from './manifest.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -10,37 +21,194 @@ export interface IngestRequest {
   versionId?: string;
 }
 
+export interface IngestDeps {
+  store: ObjectStore;
+  alerts: AlertSink;
+  workDir: string;
+  engine: { memoryLimit: string; threads: number };
+  now?: () => Date;
+}
+
 export type IngestOutcome =
-  | { status: 'ingested'; batch: string; manifestKey: string; manifest: IngestManifest }
-  | { status: 'already-ingested'; batch: string; manifestKey: string };
+  | { status: 'ingested' | 'quarantined'; batch: string; manifestKey: string; manifest: IngestManifest }
+  | { status: 'already-ingested'; batch: string; manifestKey: string }
+  | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' }
+  | { status: 'refused'; key: string; reason: 'key-unsafe' | 'unknown-stream'; record: string };
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ms = (since: number) => Math.round(performance.now() - since);
 
 /**
- * The first real step of the flow: fingerprint a raw vault object and record it in the
- * batch manifest. The batch id comes from the stream and the bytes, so the same bytes
- * uploaded again find their manifest already there and change nothing.
+ * ingest: one raw vault object -> clean and suspect Parquet, a manifest, and nothing lost.
+ * Order matters: the batch id comes from the bytes, so a replay of an ingested object stops at
+ * the manifest check; a halted stream keeps the file waiting; drift halts the stream; a file
+ * that cannot be read is quarantined whole with a reason; the rows of a readable file are
+ * classified by the contract in the engine, and the counts must balance.
  */
-export async function ingestObject(store: ObjectStore, request: IngestRequest): Promise<IngestOutcome> {
-  const { stream } = parseRawKey(request.key);
-  const hash = createHash('sha256');
-  const counter = new CsvRecordCounter();
-  let size = 0;
-  for await (const chunk of await store.read(request.key, request.versionId)) {
-    hash.update(chunk);
-    counter.push(chunk);
-    size += chunk.length;
+export async function ingestObject(deps: IngestDeps, request: IngestRequest): Promise<IngestOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const started = performance.now();
+  let stream: string;
+  try {
+    ({ stream } = parseRawKey(request.key));
+  } catch (error) {
+    if (!(error instanceof UnsafeKeyError)) throw error;
+    return refuse(deps, request, 'key-unsafe', error.message, now);
   }
-  const sha256 = hash.digest('hex');
-  const batch = batchId(stream, sha256);
-  const manifestKey = keys.ingestManifest(batch);
-  if (await store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
 
-  const manifest: IngestManifest = {
-    schema_version: 1,
-    batch,
-    stream,
-    source: { bucket: request.bucket, key: request.key, version_id: request.versionId ?? null, size, sha256 },
-    rows: { source: Math.max(0, counter.total() - 1) },
+  const dir = join(deps.workDir, `ingest-${randomUUID()}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'));
+    const timings: Record<string, number> = { download: ms(started) };
+    const batch = batchId(stream, downloaded.sha256);
+    const manifestKey = keys.ingestManifest(batch);
+    if (await deps.store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
+
+    const registered = await loadContract(deps.store, stream);
+    if (!registered) {
+      await deps.alerts.post({
+        severity: 'SEV2', component: 'ingest', stream, batch, reason: 'unknown-stream',
+        summary: `a file arrived for stream ${stream}, which has no registered contract; it is kept and quarantined`,
+        details: { key: request.key },
+      });
+      return refuse(deps, request, 'unknown-stream', `no contract registered for stream ${stream}`, now, stream);
+    }
+    const contract = registered.contract;
+    const waiting = { key: request.key, version_id: request.versionId ?? null, batch, since: now().toISOString() };
+
+    const state = await streamState(deps.store, stream);
+    if (state.state === 'halted') {
+      await recordWaiting(deps.store, stream, waiting);
+      return { status: 'waiting', batch, stream, reason: 'stream-halted' };
+    }
+
+    const gzip = request.key.endsWith('.gz');
+    const base: Omit<IngestManifest, 'status' | 'rows' | 'reasons' | 'rejected' | 'outputs' | 'timings_ms' | 'schema_fingerprint'> = {
+      schema_version: 2,
+      batch,
+      stream,
+      source: {
+        bucket: request.bucket, key: request.key, version_id: request.versionId ?? null,
+        size: downloaded.size, sha256: downloaded.sha256, format: contract.format.type, gzip,
+      },
+      contract: { version: contract.version, fingerprint: registered.fingerprint },
+    };
+    const quarantineWhole = async (rejection: InputRejectedError, fingerprint: string | null) => {
+      const manifest: IngestManifest = {
+        ...base, status: 'quarantined', schema_fingerprint: fingerprint, rows: null, reasons: {},
+        rejected: { reason: rejection.reason, detail: rejection.detail },
+        outputs: { clean: null, suspect: null, quarantine: keys.quarantineObject(stream, batch) },
+        timings_ms: { ...timings, total: ms(started) },
+      };
+      await deps.store.put(keys.quarantineObject(stream, batch), `${JSON.stringify({ ...base.source, batch, ...manifest.rejected }, null, 2)}\n`, { contentType: 'application/json' });
+      await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
+      if (rejection.reason !== 'no-rows') {
+        await deps.alerts.post({
+          severity: 'SEV3', component: 'ingest', stream, batch, reason: rejection.reason,
+          summary: `${request.key} was quarantined whole: ${rejection.detail}`, details: { key: request.key },
+        });
+      }
+      return { status: 'quarantined' as const, batch, manifestKey, manifest };
+    };
+
+    if (downloaded.size === 0) return await quarantineWhole(new InputRejectedError('empty-file', 'the object has no bytes'), null);
+    if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC)) {
+      return await quarantineWhole(new InputRejectedError('not-gzip', 'the key ends in .gz but the bytes are not gzip'), null);
+    }
+
+    const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
+    try {
+      let observedFingerprint: string | null = null;
+      let rowsLoaded: number;
+      try {
+        const t = performance.now();
+        const reader = await openSource(engine, { path: downloaded.path, format: contract.format, gzip });
+        observedFingerprint = schemaFingerprint(reader.observed);
+        const drift = schemaDrift(expectedSchema(contract), reader.observed);
+        if (observedFingerprint !== registered.fingerprint && drift) {
+          await haltForDrift(deps, { stream, batch, key: request.key, drift, expected: registered.fingerprint, found: observedFingerprint, now });
+          await recordWaiting(deps.store, stream, waiting);
+          return { status: 'waiting', batch, stream, reason: 'schema-drift' };
+        }
+        rowsLoaded = await loadSourceTable(engine, reader, contract);
+        timings['read'] = ms(t);
+        if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
+        // A second, independent count of the raw bytes: the engine must have read every record.
+        if (contract.format.type === 'csv' && !gzip && downloaded.csvRecords - 1 !== rowsLoaded) {
+          throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${downloaded.csvRecords - 1}`);
+        }
+      } catch (error) {
+        if (error instanceof InputRejectedError) return await quarantineWhole(error, observedFingerprint);
+        throw error;
+      }
+
+      let t = performance.now();
+      const { counts, reasons } = await classifyRows(engine, contract);
+      timings['bouncer'] = ms(t);
+      if (counts.source !== rowsLoaded || !countsBalance(counts)) {
+        throw new DataLossError(`batch ${batch}: source ${counts.source} (loaded ${rowsLoaded}) != clean ${counts.clean} + suspect ${counts.suspect} + quarantined ${counts.quarantined} + collapsed ${counts.duplicates_collapsed}`);
+      }
+
+      t = performance.now();
+      const local = { clean: join(dir, 'clean.parquet'), suspect: join(dir, 'suspect.parquet'), quarantine: join(dir, 'quarantine.parquet') };
+      const written = await writeOutputs(engine, contract, counts, local);
+      const outputs = {
+        clean: written.clean ? keys.clean(stream, batch) : null,
+        suspect: written.suspect ? keys.suspect(stream, batch) : null,
+        quarantine: written.quarantine ? keys.quarantineRows(stream, batch) : null,
+      };
+      const parquet = { contentType: 'application/vnd.apache.parquet' };
+      await Promise.all([
+        written.clean && deps.store.putFile(outputs.clean!, written.clean, parquet),
+        written.suspect && deps.store.putFile(outputs.suspect!, written.suspect, parquet),
+        written.quarantine && deps.store.putFile(outputs.quarantine!, written.quarantine, parquet),
+      ]);
+      timings['write'] = ms(t);
+
+      const manifest: IngestManifest = {
+        ...base, status: 'ingested', schema_fingerprint: observedFingerprint, rows: counts, reasons, rejected: null, outputs,
+        timings_ms: { ...timings, total: ms(started) },
+      };
+      await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
+      return { status: 'ingested', batch, manifestKey, manifest };
+    } finally {
+      engine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function haltForDrift(
+  deps: IngestDeps,
+  info: { stream: string; batch: string; key: string; drift: unknown; expected: string; found: string; now: () => Date },
+): Promise<void> {
+  const report = {
+    stream: info.stream, batch: info.batch, key: info.key,
+    expected_fingerprint: info.expected, found_fingerprint: info.found, drift: info.drift,
+    halted_at: info.now().toISOString(),
   };
-  await store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
-  return { status: 'ingested', batch, manifestKey, manifest };
+  await deps.store.put(keys.driftReport(info.stream, info.batch), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
+  await setStreamState(deps.store, { stream: info.stream, state: 'halted', reason: 'schema-drift', batch: info.batch, since: report.halted_at });
+  await deps.alerts.post({
+    severity: 'SEV1', component: 'ingest', stream: info.stream, batch: info.batch, reason: 'schema-drift',
+    summary: `schema drift in stream ${info.stream}: the stream is halted until an operator resumes it`,
+    details: { key: info.key, report: keys.driftReport(info.stream, info.batch), drift: info.drift },
+  });
+}
+
+async function refuse(
+  deps: IngestDeps,
+  request: IngestRequest,
+  reason: 'key-unsafe' | 'unknown-stream',
+  detail: string,
+  now: () => Date,
+  stream?: string,
+): Promise<IngestOutcome> {
+  const id = createHash('sha256').update(`${request.key}\n${request.versionId ?? ''}`).digest('hex').slice(0, 32);
+  const record = keys.refusedObject(id);
+  const body = { key: request.key, version_id: request.versionId ?? null, stream: stream ?? null, reason, detail, at: now().toISOString() };
+  await deps.store.put(record, `${JSON.stringify(body, null, 2)}\n`, { contentType: 'application/json' });
+  return { status: 'refused', key: request.key, reason, record };
 }

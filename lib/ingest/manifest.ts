@@ -1,26 +1,49 @@
 import { z } from 'zod';
+import { REJECT_REASONS } from './input-rejected.ts';
 
-/** The ingest manifest: what arrived, its fingerprint and how many rows it holds. */
+/** The ingest manifest: what arrived, what the bouncer made of it, and how long it took. */
+const Counts = z.object({
+  source: z.number().int().nonnegative(),
+  clean: z.number().int().nonnegative(),
+  suspect: z.number().int().nonnegative(),
+  quarantined: z.number().int().nonnegative(),
+  duplicates_collapsed: z.number().int().nonnegative(),
+});
+
 export const IngestManifestSchema = z.object({
-  schema_version: z.literal(1),
+  schema_version: z.literal(2),
   batch: z.string(),
   stream: z.string(),
+  status: z.enum(['ingested', 'quarantined']),
   source: z.object({
     bucket: z.string(),
     key: z.string(),
     version_id: z.string().nullable(),
     size: z.number().int().nonnegative(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    format: z.enum(['csv', 'jsonl', 'parquet']),
+    gzip: z.boolean(),
   }),
-  rows: z.object({
-    /** Data rows: records after the header. */
-    source: z.number().int().nonnegative(),
-  }),
+  contract: z.object({ version: z.number().int(), fingerprint: z.string() }),
+  /** Fingerprint of the schema the file carried (equal to the contract's when there is no drift). */
+  schema_fingerprint: z.string().nullable(),
+  rows: Counts.nullable(),
+  /** Suspect rows per failing `<column>:<rule>`. */
+  reasons: z.record(z.string(), z.number().int()),
+  /** Set when the whole object was quarantined. */
+  rejected: z.object({ reason: z.enum(REJECT_REASONS), detail: z.string() }).nullable(),
+  outputs: z.object({ clean: z.string().nullable(), suspect: z.string().nullable(), quarantine: z.string().nullable() }),
+  timings_ms: z.record(z.string(), z.number().nonnegative()),
 });
 
 export type IngestManifest = z.infer<typeof IngestManifestSchema>;
+export type RowCounts = z.infer<typeof Counts>;
 
-/** Stable bytes for a manifest: key order fixed by construction, one trailing newline. */
 export function serialiseManifest(manifest: IngestManifest): string {
   return `${JSON.stringify(IngestManifestSchema.parse(manifest), null, 2)}\n`;
+}
+
+/** source = clean + suspect + quarantined (+ exact duplicates kept once); false means rows went missing. */
+export function countsBalance(rows: RowCounts): boolean {
+  return rows.source === rows.clean + rows.suspect + rows.quarantined + rows.duplicates_collapsed;
 }

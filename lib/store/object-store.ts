@@ -16,5 +16,13 @@ export interface ObjectStore {
   read(key: string, versionId?: string): Promise<AsyncIterable<Uint8Array>>;
   readText(key: string, versionId?: string): Promise<string>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
+  /** Uploads a local file (streamed, not read into memory). */
+  putFile(key: string, path: string, options?: PutOptions): Promise<PutResult>;
   exists(key: string): Promise<boolean>;
+  /** Keys under a prefix, in key order. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes the current version (a versioned bucket keeps the history). */
+  remove(key: string): Promise<void>;
+  /** Writes a version of an object again as a new version of the same key, which notifies the flow again. */
+  replay(key: string, versionId?: string): Promise<PutResult>;
 }

@@ -1,4 +1,15 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { StoreError } from '../errors.ts';
 import type { ObjectStore, PutOptions, PutResult } from './object-store.ts';
 
@@ -35,6 +46,66 @@ export class S3ObjectStore implements ObjectStore {
       return result;
     } catch (error) {
       throw wrap(error, `write s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async putFile(key: string, path: string, options: PutOptions = {}): Promise<PutResult> {
+    const { size } = await stat(path);
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(path),
+          ContentLength: size,
+          ContentType: options.contentType,
+        }),
+      );
+      const result: PutResult = {};
+      if (out.VersionId) result.versionId = out.VersionId;
+      if (out.ETag) result.eTag = out.ETag;
+      return result;
+    } catch (error) {
+      throw wrap(error, `write s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const found: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const item of out.Contents ?? []) if (item.Key) found.push(item.Key);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw wrap(error, `list s3://${this.bucket}/${prefix}`);
+    }
+    return found.sort();
+  }
+
+  async remove(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw wrap(error, `delete s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async replay(key: string, versionId?: string): Promise<PutResult> {
+    const source = `${this.bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
+    try {
+      const out = await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source, MetadataDirective: 'COPY' }),
+      );
+      const result: PutResult = {};
+      if (out.VersionId) result.versionId = out.VersionId;
+      return result;
+    } catch (error) {
+      throw wrap(error, `replay s3://${this.bucket}/${key}`);
     }
   }
 

@@ -6,9 +6,15 @@ import { eventually, logLines, readText, stack, upload, versionsOf } from '../su
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** A CSV unique to this run: 3 data rows, one with a quoted newline. */
+/** An orders CSV unique to this run: 3 data rows (one with a quoted newline), one of them suspect. */
 function uniqueCsv(): string {
-  return `id,name,comment\n1,${randomUUID()},plain\n2,b,"two\nlines"\r\n3,c,"with ""quotes"""\n`;
+  const lines = [
+    'order_id,customer,email,amount,ordered_at,note',
+    `1,Ada,ada@example.org,12.50,2026-11-01,${randomUUID()}`,
+    '2,Alan,alan@example.org,7.25,2026-11-02,"two\nlines"',
+    '3,Grace,grace@example.org,N/A,2026-11-03,"with ""quotes"""',
+  ];
+  return `${lines.join('\r\n')}\r\n`;
 }
 
 function bridgeInvoked(fn: string, key: string): boolean {
@@ -30,13 +36,18 @@ describe('ingest through the store\'s own upload notification', () => {
 
     const text = await eventually('the ingest manifest', () => readText(keys.ingestManifest(batch)));
     const manifest = IngestManifestSchema.parse(JSON.parse(text));
-    expect(manifest).toEqual({
-      schema_version: 1,
+    expect(manifest).toMatchObject({
+      schema_version: 2,
       batch,
       stream: 'orders',
-      source: { bucket: stack().bucket, key, version_id: versionId ?? null, size: Buffer.byteLength(csv), sha256: sha256(csv) },
-      rows: { source: 3 },
+      status: 'ingested',
+      source: { bucket: stack().bucket, key, version_id: versionId ?? null, size: Buffer.byteLength(csv), sha256: sha256(csv), format: 'csv', gzip: false },
+      rows: { source: 3, clean: 2, suspect: 1, quarantined: 0, duplicates_collapsed: 0 },
+      reasons: { 'amount:type': 1 },
+      rejected: null,
+      outputs: { clean: `clean/orders/${batch}/part-0.parquet`, suspect: `suspect/orders/${batch}/part-0.parquet`, quarantine: null },
     });
+    expect(manifest.schema_fingerprint).toBe(manifest.contract.fingerprint);
     // The function ran because the store notified the bridge, not because the test called it.
     expect(bridgeInvoked('ingest', key)).toBe(true);
     expect(ingestLogged('batch ingested', key)).toMatchObject({ batch, function_name: 'vaultmend-local-ingest' });
@@ -70,6 +81,7 @@ describe('ingest through the store\'s own upload notification', () => {
     await upload(key, body);
     const refused = await eventually('the refusal', async () => ingestLogged('object refused', key));
     expect(refused).toMatchObject({ code: 'key-unsafe', level: 'ERROR' });
+    expect(await readText(refused['record'] as string)).toContain('key-unsafe');
     expect(await readText(key)).toBe(body);
   });
 });

@@ -14,7 +14,11 @@ export const TEST_STACK_ENV: Record<string, string> = {
   STAGE: 'local',
   VAULT_BUCKET: 'vaultmend-test',
   STACK_MAX_LIFETIME_S: '3600',
+  ALERT_WEBHOOK_URL: 'http://127.0.0.1:18999/alerts',
 };
+
+export const ALERT_SINK_PORT = 18999;
+export const ALERTS_FILE = resolve('.stack/test/alerts.jsonl');
 
 export function testStackEnv(): NodeJS.ProcessEnv {
   // A developer's S3_ENDPOINT/MINIO_BIN choice is honoured; the rest is fixed for the tests.

@@ -5,10 +5,15 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { Engine } from '../../lib/engine/duckdb.ts';
+import { IngestManifestSchema, type IngestManifest } from '../../lib/ingest/manifest.ts';
+import { keys } from '../../lib/keys.ts';
 import { makeS3Client } from '../../lib/store/s3-client.ts';
+import { S3ObjectStore } from '../../lib/store/s3-object-store.ts';
 import type { StackInfo } from '../../infra/stack.ts';
 
 /** Test helpers that talk to the real store of the running test stack. */
@@ -72,4 +77,38 @@ export function logLines(process: 'serverless-offline' | 'event-bridge'): Array<
         return [];
       }
     });
+}
+
+export function vaultStore(): S3ObjectStore {
+  return new S3ObjectStore(s3(), stack().bucket);
+}
+
+/** Alerts the functions posted to the test webhook. */
+export function alertsPosted(): Array<Record<string, unknown>> {
+  const file = inject('alertsFile');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Downloads a Parquet object and reads it with the engine. */
+export async function readParquet<T = Record<string, unknown>>(key: string, sql = 'SELECT * FROM t ORDER BY row_id'): Promise<T[]> {
+  const out = await s3().send(new GetObjectCommand({ Bucket: stack().bucket, Key: key }));
+  const dir = mkdtempSync(join(tmpdir(), 'vm-test-'));
+  const path = join(dir, 'file.parquet');
+  writeFileSync(path, await out.Body!.transformToByteArray());
+  const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, spillDir: join(dir, 'spill') });
+  try {
+    await engine.run(`CREATE VIEW t AS SELECT * FROM read_parquet('${path}')`);
+    return await engine.rows<T>(sql);
+  } finally {
+    engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function manifestOf(batch: string): Promise<IngestManifest> {
+  return IngestManifestSchema.parse(JSON.parse(await eventually(`manifest of ${batch}`, () => readText(keys.ingestManifest(batch)))));
 }

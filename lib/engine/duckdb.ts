@@ -1,0 +1,52 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+
+/**
+ * The columnar engine: an in-process DuckDB with a memory limit and a spill directory, so a
+ * file larger than the limit is processed out of core instead of failing or swapping.
+ */
+export interface EngineOptions {
+  /** e.g. "512MB" */
+  memoryLimit: string;
+  threads: number;
+  spillDir: string;
+}
+
+export class Engine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    mkdirSync(options.spillDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: options.memoryLimit,
+      threads: String(options.threads),
+      temp_directory: options.spillDir,
+      preserve_insertion_order: 'true',
+      // Nothing is fetched at run time: no extension downloads (parquet and json are built in).
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const connection = await instance.connect();
+    // Timestamps with an offset are normalised to UTC, whatever the machine's zone.
+    await connection.run(`SET TimeZone = 'UTC'`);
+    return new Engine(instance, connection);
+  }
+
+  async run(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  /** Rows as plain JSON-safe objects (BIGINT as string). */
+  async rows<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

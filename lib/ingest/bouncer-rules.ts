@@ -1,0 +1,140 @@
+import type { Column, Contract } from '../contract/contract.ts';
+import { ident, literal, literalList } from '../engine/sql.ts';
+
+/**
+ * The contract compiled to SQL over table `src` (all values as text). Each rule is a
+ * predicate that is true when a value fails it; a row's reasons are the codes
+ * `<column>:<rule>` of the predicates that hold, computed for every row at once.
+ */
+export const DEFAULT_DECIMAL_SCALE = 6;
+
+const EMAIL = '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}';
+/** E.164: the canonical phone form a contract's clean data carries. */
+const PHONE = '\\+[1-9][0-9]{6,14}';
+const ISO_DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
+const ISO_TIMESTAMP = '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?';
+
+function regexFails(value: string, pattern: string): string {
+  return `NOT regexp_full_match(${value}, ${literal(pattern)})`;
+}
+
+export function isNullSql(column: Column, contract: Contract): string {
+  const v = ident(column.name);
+  const tokens = contract.format.null_tokens;
+  return `(${v} IS NULL OR ${v} = ''${tokens.length ? ` OR ${v} IN (${literalList(tokens)})` : ''})`;
+}
+
+/** The value as the contract's type, NULL where it is null or fails its type. */
+export function typedSql(column: Column): string {
+  const v = ident(column.name);
+  switch (column.type) {
+    case 'integer':
+      return `TRY_CAST(${v} AS BIGINT)`;
+    case 'decimal':
+      return `TRY_CAST(${v} AS DECIMAL(38, ${column.scale ?? DEFAULT_DECIMAL_SCALE}))`;
+    case 'boolean':
+      return `TRY_CAST(lower(${v}) AS BOOLEAN)`;
+    case 'date':
+      return column.format ? `CAST(TRY_STRPTIME(${v}, ${literal(column.format)}) AS DATE)` : `TRY_CAST(${v} AS DATE)`;
+    case 'timestamp':
+      return column.format ? `CAST(TRY_STRPTIME(${v}, ${literal(column.format)}) AS TIMESTAMPTZ)` : `TRY_CAST(${v} AS TIMESTAMPTZ)`;
+    default:
+      return v;
+  }
+}
+
+/** True when a non-null value does not have the contract's type (in its canonical text form). */
+function typeFailsSql(column: Column): string | undefined {
+  const v = ident(column.name);
+  const typed = typedSql(column);
+  switch (column.type) {
+    case 'integer':
+      return `(${regexFails(v, '-?[0-9]+')} OR ${typed} IS NULL)`;
+    case 'decimal': {
+      const scale = column.scale ?? DEFAULT_DECIMAL_SCALE;
+      const fraction = scale > 0 ? `(\\.[0-9]{1,${scale}})?` : '';
+      return `(${regexFails(v, `-?[0-9]+${fraction}`)} OR ${typed} IS NULL)`;
+    }
+    case 'boolean':
+      return `lower(${v}) NOT IN ('true', 'false')`;
+    case 'date':
+      return column.format ? `${typed} IS NULL` : `(${regexFails(v, ISO_DATE)} OR ${typed} IS NULL)`;
+    case 'timestamp':
+      return column.format ? `${typed} IS NULL` : `(${regexFails(v, ISO_TIMESTAMP)} OR ${typed} IS NULL)`;
+    case 'email':
+      return regexFails(v, EMAIL);
+    case 'phone':
+      return regexFails(v, PHONE);
+    default:
+      return undefined;
+  }
+}
+
+function boundSql(column: Column, bound: number | string): string {
+  if (column.type === 'date') return `CAST(${literal(String(bound))} AS DATE)`;
+  if (column.type === 'timestamp') return `CAST(${literal(String(bound))} AS TIMESTAMPTZ)`;
+  if (column.type === 'integer' || column.type === 'decimal') return String(Number(bound));
+  return literal(String(bound));
+}
+
+export interface RowRule {
+  code: string;
+  /** True when the row fails. */
+  fails: string;
+}
+
+/** Every row-level rule of the contract: column rules, then its row-level dbt-style tests. */
+export function rowRules(contract: Contract): RowRule[] {
+  const rules: RowRule[] = [];
+  const byName = new Map(contract.columns.map((c) => [c.name.toLowerCase(), c]));
+  for (const column of contract.columns) {
+    const isNull = isNullSql(column, contract);
+    const typeFails = typeFailsSql(column);
+    const present = `NOT ${isNull}${typeFails ? ` AND NOT ${typeFails}` : ''}`;
+    const v = ident(column.name);
+    const typed = typedSql(column);
+    const code = (rule: string) => `${column.name}:${rule}`;
+    if (!column.nullable || column.primary_key) rules.push({ code: code('not_null'), fails: isNull });
+    if (typeFails) rules.push({ code: code('type'), fails: `NOT ${isNull} AND ${typeFails}` });
+    if (column.pattern) rules.push({ code: code('pattern'), fails: `${present} AND ${regexFails(v, column.pattern)}` });
+    if (column.allowed) rules.push({ code: code('allowed'), fails: `${present} AND ${v} NOT IN (${literalList(column.allowed)})` });
+    if (column.max_length) rules.push({ code: code('max_length'), fails: `${present} AND length(${v}) > ${column.max_length}` });
+    if (column.min !== undefined) rules.push({ code: code('min'), fails: `${present} AND ${typed} < ${boundSql(column, column.min)}` });
+    if (column.max !== undefined) rules.push({ code: code('max'), fails: `${present} AND ${typed} > ${boundSql(column, column.max)}` });
+  }
+  for (const test of contract.tests) {
+    if (test.type === 'not_null') {
+      const column = byName.get(test.column.toLowerCase())!;
+      rules.push({ code: `${column.name}:not_null`, fails: isNullSql(column, contract) });
+    } else if (test.type === 'accepted_values') {
+      const column = byName.get(test.column.toLowerCase())!;
+      rules.push({
+        code: `${column.name}:accepted_values`,
+        fails: `NOT ${isNullSql(column, contract)} AND ${ident(column.name)} NOT IN (${literalList(test.values)})`,
+      });
+    } else if (test.type === 'range') {
+      const column = byName.get(test.column.toLowerCase())!;
+      const typed = typedSql(column);
+      const parts = [
+        test.min !== undefined ? `${typed} < ${boundSql(column, test.min)}` : undefined,
+        test.max !== undefined ? `${typed} > ${boundSql(column, test.max)}` : undefined,
+      ].filter(Boolean);
+      if (parts.length) rules.push({ code: `${column.name}:range`, fails: `(${parts.join(' OR ')}) IS TRUE` });
+    }
+  }
+  // Deduplicate codes (a not_null test on a non-nullable column is one rule).
+  const seen = new Set<string>();
+  return rules.filter((r) => (seen.has(r.code) ? false : (seen.add(r.code), true)));
+}
+
+/** Expression tests run over the typed values; a row fails when the predicate is false. */
+export function expressionRules(contract: Contract): RowRule[] {
+  return contract.tests.flatMap((t) =>
+    t.type === 'expression' ? [{ code: `row:expression:${t.name}`, fails: `(${t.expression}) IS FALSE` }] : [],
+  );
+}
+
+/** Columns that a `unique` test (other than the primary key) covers. */
+export function uniqueTests(contract: Contract): string[][] {
+  return contract.tests.flatMap((t) => (t.type === 'unique' ? [t.columns] : []));
+}

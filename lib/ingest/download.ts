@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { ObjectStore } from '../store/object-store.ts';
+import { CsvRecordCounter } from './csv-record-counter.ts';
+
+export interface DownloadedObject {
+  path: string;
+  size: number;
+  sha256: string;
+  /** The first bytes, for magic-number checks (gzip, Parquet). */
+  head: Buffer;
+  /** CSV records seen in the raw bytes (header included): a second count to check the engine's. */
+  csvRecords: number;
+}
+
+/**
+ * Streams a vault object to a local file (the engine reads local files; no s3:// reader is
+ * linked in), hashing and counting records on the way, without holding it in memory.
+ */
+export async function downloadObject(store: ObjectStore, key: string, versionId: string | undefined, path: string): Promise<DownloadedObject> {
+  const hash = createHash('sha256');
+  const counter = new CsvRecordCounter();
+  const out = createWriteStream(path);
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let size = 0;
+  try {
+    for await (const chunk of await store.read(key, versionId)) {
+      hash.update(chunk);
+      counter.push(chunk);
+      size += chunk.length;
+      if (headBytes < 8) {
+        head.push(Buffer.from(chunk.subarray(0, 8 - headBytes)));
+        headBytes += Math.min(chunk.length, 8 - headBytes);
+      }
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+  return { path, size, sha256: hash.digest('hex'), head: Buffer.concat(head), csvRecords: counter.total() };
+}

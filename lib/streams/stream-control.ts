@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { keys } from '../keys.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+
+/**
+ * A stream is running or halted; the state is an object in the vault, so every function
+ * instance and the operator see the same thing. Files that arrive while a stream is halted
+ * are recorded as waiting (the raw objects stay in the vault) and are replayed on resume.
+ */
+export const StreamStateSchema = z.object({
+  stream: z.string(),
+  state: z.enum(['running', 'halted']),
+  reason: z.string().nullable(),
+  batch: z.string().nullable(),
+  since: z.string(),
+});
+export type StreamState = z.infer<typeof StreamStateSchema>;
+
+export const WaitingFileSchema = z.object({
+  key: z.string(),
+  version_id: z.string().nullable(),
+  batch: z.string(),
+  since: z.string(),
+});
+export type WaitingFile = z.infer<typeof WaitingFileSchema>;
+
+export async function streamState(store: ObjectStore, stream: string): Promise<StreamState> {
+  const key = keys.streamState(stream);
+  if (!(await store.exists(key))) return { stream, state: 'running', reason: null, batch: null, since: new Date(0).toISOString() };
+  return StreamStateSchema.parse(JSON.parse(await store.readText(key)));
+}
+
+export async function setStreamState(store: ObjectStore, state: StreamState): Promise<void> {
+  await store.put(keys.streamState(state.stream), `${JSON.stringify(state, null, 2)}\n`, { contentType: 'application/json' });
+}
+
+/** One marker per raw object version: recording the same arrival twice is harmless. */
+export function waitingKey(stream: string, key: string, versionId: string | null): string {
+  const id = createHash('sha256').update(`${key}\n${versionId ?? ''}`).digest('hex').slice(0, 32);
+  return keys.waiting(stream, id);
+}
+
+export async function recordWaiting(store: ObjectStore, stream: string, file: WaitingFile): Promise<void> {
+  await store.put(waitingKey(stream, file.key, file.version_id), `${JSON.stringify(file, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
+}
