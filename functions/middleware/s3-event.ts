@@ -9,9 +9,22 @@ import { logger } from '../runtime.ts';
  * The one middleware stack of every S3-triggered handler: Lambda context in the logs, and the
  * event validated with zod (AWS, Ceph RGW and MinIO shapes) before the handler sees it.
  */
+/** An error that escapes the handler is logged before it is rethrown: async invocations leave no other trace. */
+function logErrors(): middy.MiddlewareObj {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      logger.error('invocation failed', {
+        error: error instanceof Error ? { name: error.name, message: error.message, code: (error as { code?: string }).code } : String(error),
+      });
+    },
+  };
+}
+
 export function s3EventHandler<R>(handle: (event: StoreS3Event, context: Context) => Promise<R>) {
   return middy<StoreS3Event, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(parser({ schema: StoreS3EventSchema }))
+    .use(logErrors())
     .handler(handle);
 }

@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { InputRejectedError } from './input-rejected.ts';
 
 /** The header may be long, but not unbounded: a header line past this is refused. */
@@ -18,16 +19,8 @@ export interface CsvHeader {
  * The engine then reads the body with exactly these columns and strict RFC 4180 rules, so a
  * ragged row is an error rather than a silently re-sniffed table.
  */
-export async function readCsvHeader(path: string, quote: string, delimiter?: string): Promise<CsvHeader> {
-  const handle = await open(path, 'r');
-  let text: string;
-  try {
-    const buffer = Buffer.alloc(MAX_HEADER_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_HEADER_BYTES, 0);
-    text = buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
+export async function readCsvHeader(path: string, quote: string, delimiter?: string, gzip = false): Promise<CsvHeader> {
+  let text = (await readHead(path, gzip)).toString('utf8');
   const bom = text.startsWith('\ufeff') ? 3 : 0;
   if (bom) text = text.slice(1);
   const line = firstRecord(text, quote);
@@ -40,6 +33,27 @@ export async function readCsvHeader(path: string, quote: string, delimiter?: str
     seen.add(column);
   }
   return { columns, delimiter: chosen, bom };
+}
+
+/** Up to MAX_HEADER_BYTES of the file's content, decompressed when it is gzip. */
+async function readHead(path: string, gzip: boolean): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const file = createReadStream(path);
+  const source = gzip ? file.pipe(createGunzip()) : file;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= MAX_HEADER_BYTES) break;
+    }
+  } catch {
+    // A stream cut short can still hold a whole header; the engine judges the body.
+    if (size === 0) throw new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated');
+  } finally {
+    file.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES);
 }
 
 /** The first record's text (without its line end), or undefined if it does not end in `text`. */

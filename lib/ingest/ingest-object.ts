@@ -59,7 +59,8 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
   const dir = join(deps.workDir, `ingest-${randomUUID()}`);
   mkdirSync(dir, { recursive: true });
   try {
-    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'));
+    const gzip = request.key.endsWith('.gz');
+    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'), gzip);
     const timings: Record<string, number> = { download: ms(started) };
     const batch = batchId(stream, downloaded.sha256);
     const manifestKey = keys.ingestManifest(batch);
@@ -83,7 +84,6 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
       return { status: 'waiting', batch, stream, reason: 'stream-halted' };
     }
 
-    const gzip = request.key.endsWith('.gz');
     const base: Omit<IngestManifest, 'status' | 'rows' | 'reasons' | 'rejected' | 'outputs' | 'timings_ms' | 'schema_fingerprint'> = {
       schema_version: 2,
       batch,
@@ -116,6 +116,9 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC)) {
       return await quarantineWhole(new InputRejectedError('not-gzip', 'the key ends in .gz but the bytes are not gzip'), null);
     }
+    if (downloaded.gzipError) {
+      return await quarantineWhole(new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated'), null);
+    }
 
     const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
     try {
@@ -135,7 +138,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         timings['read'] = ms(t);
         if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
         // A second, independent count of the raw bytes: the engine must have read every record.
-        if (contract.format.type === 'csv' && !gzip && downloaded.csvRecords - 1 !== rowsLoaded) {
+        if (contract.format.type === 'csv' && downloaded.csvRecords - 1 !== rowsLoaded) {
           throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${downloaded.csvRecords - 1}`);
         }
       } catch (error) {

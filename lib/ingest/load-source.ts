@@ -36,7 +36,7 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Sour
   const compression = file.gzip ? 'gzip' : 'none';
   return guard(async () => {
     if (file.format.type === 'csv') {
-      const header = await readCsvHeader(file.path, file.format.quote, file.format.delimiter);
+      const header = await readCsvHeader(file.path, file.format.quote, file.format.delimiter, file.gzip);
       const columns = header.columns.map((c) => `${literal(c)}: 'VARCHAR'`).join(', ');
       const options = [
         'auto_detect=false',

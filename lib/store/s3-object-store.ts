@@ -99,7 +99,14 @@ export class S3ObjectStore implements ObjectStore {
     const source = `${this.bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
     try {
       const out = await this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: source, MetadataDirective: 'COPY' }),
+        // S3 refuses a copy onto itself that changes nothing, so the replay is stamped in the metadata.
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          CopySource: source,
+          MetadataDirective: 'REPLACE',
+          Metadata: { 'vaultmend-replayed-at': new Date().toISOString() },
+        }),
       );
       const result: PutResult = {};
       if (out.VersionId) result.versionId = out.VersionId;
