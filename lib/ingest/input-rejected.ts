@@ -44,7 +44,7 @@ export function rejectFromEngineError(error: unknown): InputRejectedError {
     [/Maximum line size|max_line_size/i, 'line-too-long', 'a line is longer than the limit'],
     [/not a GZIP stream|gzip/i, 'not-gzip', 'the file is named .gz but is not gzip'],
     [/Parquet|magic bytes/i, 'parquet-invalid', 'not a readable Parquet file (empty, truncated or corrupt)'],
-    [/Malformed JSON|JSON/i, 'jsonl-invalid', 'a line is not valid JSON'],
+    [/Malformed JSON|JSON .*(object|document)|maximum_object_size/i, 'jsonl-invalid', 'a line is not valid JSON'],
   ];
   for (const [pattern, reason, detail] of table) {
     if (pattern.test(message)) return new InputRejectedError(reason, detail + where);

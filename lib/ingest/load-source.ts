@@ -56,7 +56,8 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Sour
       };
     }
     if (file.format.type === 'jsonl') {
-      const objects = `read_json_objects(${path}, format='newline_delimited', compression=${literal(compression)}, maximum_object_size=${MAX_LINE_BYTES})`;
+      const jsonCompression = file.gzip ? 'gzip' : 'uncompressed';
+      const objects = `read_json_objects(${path}, format='newline_delimited', compression=${literal(jsonCompression)}, maximum_object_size=${MAX_LINE_BYTES})`;
       const [shape] = await engine.rows<{ not_objects: string }>(
         `SELECT count(*) FILTER (WHERE json_type(json) <> 'OBJECT') AS not_objects FROM ${objects}`,
       );
