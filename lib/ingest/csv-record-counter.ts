@@ -4,8 +4,9 @@ const CR = 0x0d;
 
 /**
  * Counts CSV records in a byte stream without holding it: a newline inside double quotes
- * does not end a record, CRLF and LF both do, and blank lines are not records.
- * (The bouncer replaces this with the columnar engine's reader; the manifest needs only a count.)
+ * does not end a record, CRLF and LF both do, and blank lines are not records. It jumps from
+ * one quote or line end to the next with the native `indexOf`, so plain text is skipped fast.
+ * (It is the independent second count that the engine's row count is checked against.)
  */
 export class CsvRecordCounter {
   private inQuotes = false;
@@ -13,18 +14,40 @@ export class CsvRecordCounter {
   private records = 0;
 
   push(chunk: Uint8Array): void {
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (byte === QUOTE) {
-        // An escaped quote ("") toggles twice, which leaves the state as it was.
-        this.inQuotes = !this.inQuotes;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Next position of each stop byte, found once and refreshed only when passed (-1: none left).
+    const next = { quote: bytes.indexOf(QUOTE), lf: bytes.indexOf(LF), cr: bytes.indexOf(CR) };
+    const refresh = (from: number) => {
+      if (next.quote >= 0 && next.quote < from) next.quote = bytes.indexOf(QUOTE, from);
+      if (next.lf >= 0 && next.lf < from) next.lf = bytes.indexOf(LF, from);
+      if (next.cr >= 0 && next.cr < from) next.cr = bytes.indexOf(CR, from);
+    };
+    let i = 0;
+    while (i < bytes.length) {
+      refresh(i);
+      if (this.inQuotes) {
+        if (next.quote < 0) return; // the rest of the chunk is inside the quoted field
+        this.inQuotes = false; // an escaped quote ("") re-opens at the next byte
+        i = next.quote + 1;
+        continue;
+      }
+      let stop = next.quote;
+      if (next.lf >= 0 && (stop < 0 || next.lf < stop)) stop = next.lf;
+      if (next.cr >= 0 && (stop < 0 || next.cr < stop)) stop = next.cr;
+      if (stop < 0) {
+        this.lineHasContent = true; // a non-empty remainder without a stop
+        return;
+      }
+      if (stop > i) this.lineHasContent = true;
+      if (bytes[stop] === QUOTE) {
+        this.inQuotes = true;
         this.lineHasContent = true;
-      } else if ((byte === LF || byte === CR) && !this.inQuotes) {
+      } else {
+        // LF or CR outside quotes ends a record, if the line had any content.
         if (this.lineHasContent) this.records++;
         this.lineHasContent = false;
-      } else {
-        this.lineHasContent = true;
       }
+      i = stop + 1;
     }
   }
 

@@ -10,6 +10,7 @@ import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { recordWaiting, setStreamState, streamState } from '../streams/stream-control.ts';
 import { classifyRows, writeOutputs } from './bouncer.ts';
+import { countRecords } from './count-records.ts';
 import { downloadObject } from './download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, openSource } from './load-source.ts';
@@ -60,7 +61,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
   mkdirSync(dir, { recursive: true });
   try {
     const gzip = request.key.endsWith('.gz');
-    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'), gzip);
+    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'));
     const timings: Record<string, number> = { download: ms(started) };
     const batch = batchId(stream, downloaded.sha256);
     const manifestKey = keys.ingestManifest(batch);
@@ -116,9 +117,13 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC)) {
       return await quarantineWhole(new InputRejectedError('not-gzip', 'the key ends in .gz but the bytes are not gzip'), null);
     }
-    if (downloaded.gzipError) {
-      return await quarantineWhole(new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated'), null);
-    }
+    // Counted concurrently with the engine's work below; awaited before any row is trusted.
+    const counting = countRecords(downloaded.path, gzip);
+    counting.catch(() => {}); // observed where awaited; never an unhandled rejection
+    const corruptGzip = async () => {
+      const counted = await counting;
+      return counted.gzipError ? new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated') : undefined;
+    };
 
     const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
     try {
@@ -136,13 +141,18 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         }
         rowsLoaded = await loadSourceTable(engine, reader, contract);
         timings['read'] = ms(t);
+        const corrupt = await corruptGzip();
+        if (corrupt) throw corrupt;
         if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
         // A second, independent count of the raw bytes: the engine must have read every record.
-        if (contract.format.type === 'csv' && downloaded.csvRecords - 1 !== rowsLoaded) {
-          throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${downloaded.csvRecords - 1}`);
+        const { records } = await counting;
+        if (contract.format.type === 'csv' && records - 1 !== rowsLoaded) {
+          throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${records - 1}`);
         }
       } catch (error) {
-        if (error instanceof InputRejectedError) return await quarantineWhole(error, observedFingerprint);
+        // A corrupt gzip explains any read error that came with it.
+        const rejection = (await corruptGzip().catch(() => undefined)) ?? error;
+        if (rejection instanceof InputRejectedError) return await quarantineWhole(rejection, observedFingerprint);
         throw error;
       }
 

@@ -85,13 +85,13 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Sour
 }
 
 /**
- * Loads the body into table `src`: `row_id` (1-based position in the file) and the contract's
- * columns as text, exactly as they arrived. Returns the row count.
+ * Loads the body into table `src`: the contract's columns as text, exactly as they arrived,
+ * in file order (so `rowid + 1` is the row's 1-based position in the file). Returns the row count.
  */
 export async function loadSourceTable(engine: Engine, reader: SourceReader, contract: Contract): Promise<number> {
   const columns = contract.columns.map((c) => ident(c.name)).join(', ');
   return guard(async () => {
-    await engine.run(`CREATE OR REPLACE TABLE src AS SELECT row_number() OVER () AS row_id, ${columns} FROM (${reader.select})`);
+    await engine.run(`CREATE OR REPLACE TABLE src AS SELECT ${columns} FROM (${reader.select})`);
     const [count] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM src');
     return Number(count?.n ?? 0);
   });

@@ -2,6 +2,8 @@ import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { setStreamState, streamState, WaitingFileSchema } from './stream-control.ts';
 
+const MAX_PASSES = 5;
+
 export interface ResumeResult {
   stream: string;
   wasHalted: boolean;
@@ -16,14 +18,23 @@ export interface ResumeResult {
 export async function resumeStream(store: ObjectStore, stream: string, now = new Date()): Promise<ResumeResult> {
   const state = await streamState(store, stream);
   await setStreamState(store, { stream, state: 'running', reason: null, batch: null, since: now.toISOString() });
-  const markers = await store.list(keys.waitingPrefix(stream));
-  const waiting = await Promise.all(markers.map(async (key) => ({ key, file: WaitingFileSchema.parse(JSON.parse(await store.readText(key))) })));
-  waiting.sort((a, b) => a.file.since.localeCompare(b.file.since));
   const replayed: string[] = [];
-  for (const { key, file } of waiting) {
-    await store.replay(file.key, file.version_id ?? undefined);
-    await store.remove(key);
-    replayed.push(file.key);
+  // Listed again after each pass: a marker written just before the resume may show up late.
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const markers = await store.list(keys.waitingPrefix(stream));
+    if (markers.length === 0) break;
+    // A marker removed in an earlier pass can still be listed; it is skipped, not replayed twice.
+    const present = (await Promise.all(markers.map(async (key) => ((await store.exists(key)) ? key : undefined)))).filter(
+      (key): key is string => key !== undefined,
+    );
+    if (present.length === 0) break;
+    const waiting = await Promise.all(present.map(async (key) => ({ key, file: WaitingFileSchema.parse(JSON.parse(await store.readText(key))) })));
+    waiting.sort((a, b) => a.file.since.localeCompare(b.file.since));
+    for (const { key, file } of waiting) {
+      await store.replay(file.key, file.version_id ?? undefined);
+      await store.remove(key);
+      replayed.push(file.key);
+    }
   }
   return { stream, wasHalted: state.state === 'halted', replayed };
 }

@@ -76,7 +76,7 @@ describe('bouncer', () => {
     await writeOutputs(engine, RULES_CONTRACT, counts, { clean: out, suspect: join(dir, 's.parquet'), quarantine: join(dir, 'q.parquet') });
     const types = await engine.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
     expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toMatchObject({
-      row_id: 'BIGINT', pk_hash: 'VARCHAR', id: 'BIGINT', price: 'DECIMAL(38,2)', active: 'BOOLEAN', born: 'DATE',
+      row_id: 'BIGINT', pk_hash: 'VARCHAR', id: 'BIGINT', price: 'DECIMAL(18,2)', active: 'BOOLEAN', born: 'DATE',
       seen: 'TIMESTAMP WITH TIME ZONE', paid: 'DATE',
     });
     const [second] = await engine.rows<{ price: string | null; tier: string | null; pk_hash: string }>(

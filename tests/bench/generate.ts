@@ -1,0 +1,42 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+
+/**
+ * A deterministic synthetic orders file: `rows` rows of the example contract's 6 columns, with
+ * about `suspectShare` of them broken in one cell (bad amount, date in another format, bad
+ * email, missing customer). Returns how many rows were made suspect.
+ */
+export async function writeOrdersCsv(path: string, rows: number, suspectShare: number): Promise<number> {
+  const out = createWriteStream(path);
+  out.write('order_id,customer,email,amount,ordered_at,note\n');
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  let suspects = 0;
+  let buffer = '';
+  for (let i = 1; i <= rows; i++) {
+    const day = String((i % 28) + 1).padStart(2, '0');
+    const month = String((i % 12) + 1).padStart(2, '0');
+    let customer = `Customer ${i % 5000}`;
+    let email = `user${i}@example.org`;
+    let amount = (Math.floor(random() * 100000) / 100).toFixed(2);
+    let date = `2026-${month}-${day}`;
+    if (random() < suspectShare) {
+      suspects++;
+      switch (i % 4) {
+        case 0: amount = `${amount} USD`; break;
+        case 1: date = `${month}/${day}/2026`; break;
+        case 2: email = `user${i}-at-example.org`; break;
+        default: customer = '';
+      }
+    }
+    buffer += `${i},${customer},${email},${amount},${date},"note, ${i % 97}"\n`;
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, 'drain');
+      buffer = '';
+    }
+  }
+  out.write(buffer);
+  out.end();
+  await once(out, 'close');
+  return suspects;
+}
