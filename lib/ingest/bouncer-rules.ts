@@ -1,4 +1,4 @@
-import type { Column, Contract } from '../contract/contract.ts';
+import { primaryKey, type Column, type Contract } from '../contract/contract.ts';
 import { ident, literal, literalList } from '../engine/sql.ts';
 
 /**
@@ -140,4 +140,31 @@ export function expressionRules(contract: Contract): RowRule[] {
 /** Columns that a `unique` test (other than the primary key) covers. */
 export function uniqueTests(contract: Contract): string[][] {
   return contract.tests.flatMap((t) => (t.type === 'unique' ? [t.columns] : []));
+}
+
+const listOf = (items: string[]) => (items.length ? `[${items.join(', ')}]` : '[]::VARCHAR[]');
+
+/** The codes of the rules a row breaks, as one list expression (empty for a clean row). */
+export function reasonList(rules: RowRule[]): string {
+  return `list_filter(${listOf(rules.map((r) => `CASE WHEN ${r.fails} THEN ${literal(r.code)} END`))}, x -> x IS NOT NULL)`;
+}
+
+/** SHA-256 of the primary key's text (one column: its value; several: their JSON array); the whole row without one. */
+export function pkHashSql(contract: Contract): string {
+  const pk = primaryKey(contract);
+  if (pk.length === 1) return `sha256(COALESCE(${ident(pk[0]!.name)}, ''))`;
+  const columns = (pk.length ? pk : contract.columns).map((c) => ident(c.name)).join(', ');
+  return `sha256(to_json([${columns}]))`;
+}
+
+/** The contract's columns as their types; empty values and null tokens become NULL. */
+export function typedProjection(contract: Contract): string {
+  return contract.columns
+    .map((c) => {
+      const typed = typedSql(c);
+      // A failed cast is already NULL; only text-typed columns need nulls spelled out.
+      const value = typed === ident(c.name) ? `CASE WHEN ${isNullSql(c, contract)} THEN NULL ELSE ${typed} END` : typed;
+      return `${value} AS ${ident(c.name)}`;
+    })
+    .join(', ');
 }

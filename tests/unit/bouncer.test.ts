@@ -32,7 +32,7 @@ describe('bouncer', () => {
     expect(await load(RULES_CONTRACT, rulesCsv())).toBe(RULE_ROWS.length);
     const result = await classifyRows(engine, RULES_CONTRACT);
     const rows = await engine.rows<{ row_id: string; reasons: string[]; disposition: string }>(
-      'SELECT row_id, reasons, disposition FROM classified ORDER BY row_id',
+      'SELECT row_id, reasons, disposition FROM verdicts ORDER BY row_id',
     );
     const got = rows.map((r) => [...r.reasons].sort());
     expect(got).toEqual(RULE_ROWS.map(([, reasons]) => [...reasons].sort()));
@@ -50,7 +50,7 @@ describe('bouncer', () => {
     const result = await classifyRows(engine, contract);
     expect(result.counts).toEqual({ source: 7, clean: 3, suspect: 0, quarantined: 2, duplicates_collapsed: 2 });
     const rows = await engine.rows<{ row_id: string; disposition: string; duplicate_of: string | null }>(
-      'SELECT row_id, disposition, duplicate_of FROM classified ORDER BY row_id',
+      'SELECT row_id, disposition, duplicate_of FROM verdicts ORDER BY row_id',
     );
     expect(rows.map((r) => [Number(r.row_id), r.disposition, r.duplicate_of === null ? null : Number(r.duplicate_of)])).toEqual([
       [1, 'clean', null], [2, 'clean', null], [3, 'collapsed', 1], [4, 'quarantined', null],
