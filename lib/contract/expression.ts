@@ -15,6 +15,9 @@ const TOKEN = /\s+|'(?:[^']|'')*'|"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.
 /** The problem with `expression`, or undefined when it is allowed. */
 export function checkExpression(expression: string, columns: string[]): string | undefined {
   const known = new Set(columns.map((c) => c.toLowerCase()));
+  // Outside string literals, `--` and `/*` would comment out the SQL the expression is placed in.
+  const bare = expression.replace(/'(?:[^']|'')*'/g, "''");
+  if (/--|\/\*|\*\/|;/.test(bare)) return 'comments and statement separators are not allowed';
   TOKEN.lastIndex = 0;
   let depth = 0;
   const tokens: string[] = [];
