@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Brings a fresh clone to a runnable state, doing only what is missing:
-#  - npm ci (exact versions from package-lock.json; Node 24 comes in as the `node` devDependency)
+#  - npm install from package-lock.json (exact versions; Node 24 comes in as the `node` devDependency).
+#    Not `npm ci`: the lockfile cannot list DuckDB's binaries for other platforms (the registry
+#    reachable here does not serve them), and `npm ci` refuses a lockfile without them.
 #  - Debian's Ceph (radosgw, ceph-mon, ceph-osd) when the local S3 server is the default RGW
 #  - Debian's chromium is not needed yet.
 # Every external command has a timeout so a stuck mirror cannot hang a run.
@@ -8,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  timeout 900 npm ci --no-audit --no-fund
+  echo "setup: npm install (from package-lock.json)"
+  timeout 900 npm install --no-audit --no-fund
 fi
 
 needs_rgw=1

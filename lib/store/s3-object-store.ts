@@ -6,6 +6,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3ServiceException,
+  type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
@@ -36,30 +37,18 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
-    try {
-      const out = await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: options.contentType }),
-      );
-      const result: PutResult = {};
-      if (out.VersionId) result.versionId = out.VersionId;
-      if (out.ETag) result.eTag = out.ETag;
-      return result;
-    } catch (error) {
-      throw wrap(error, `write s3://${this.bucket}/${key}`);
-    }
+    return this.send(key, body, undefined, options);
   }
 
   async putFile(key: string, path: string, options: PutOptions = {}): Promise<PutResult> {
     const { size } = await stat(path);
+    return this.send(key, createReadStream(path), size, options);
+  }
+
+  private async send(key: string, body: PutObjectCommandInput['Body'], length: number | undefined, options: PutOptions): Promise<PutResult> {
     try {
       const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: createReadStream(path),
-          ContentLength: size,
-          ContentType: options.contentType,
-        }),
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: length, ContentType: options.contentType }),
       );
       const result: PutResult = {};
       if (out.VersionId) result.versionId = out.VersionId;
