@@ -1,5 +1,6 @@
 import { objectCreatedEvents } from '../lib/events/s3-event.ts';
-import { ingestObject, type IngestDeps, type IngestOutcome } from '../lib/ingest/ingest-object.ts';
+import type { IngestDeps, IngestOutcome } from '../lib/ingest/ingest-object.ts';
+import { ingestWithRetryBudget } from '../lib/ingest/retry-budget.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
 import { alerts, config, logger, vault } from './runtime.ts';
 
@@ -12,8 +13,8 @@ const deps: IngestDeps = {
 
 /**
  * raw/<stream>/<file> uploaded -> contract check, bouncer, clean/suspect Parquet, manifest.
- * Bad input is recorded and returned, never thrown: a poison object is not retried forever.
- * Only infrastructure failures (store, engine) throw, so the platform retries those.
+ * Bad input is recorded and returned, never thrown. Other failures throw, so the platform
+ * retries them, until INGEST_MAX_ATTEMPTS of the same content set the object aside.
  */
 export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> => {
   const results: IngestOutcome[] = [];
@@ -22,8 +23,13 @@ export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> =>
       logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
       continue;
     }
-    const request = { bucket: object.bucket, key: object.key, ...(object.versionId ? { versionId: object.versionId } : {}) };
-    const outcome = await ingestObject(deps, request);
+    const request = {
+      bucket: object.bucket,
+      key: object.key,
+      ...(object.versionId ? { versionId: object.versionId } : {}),
+      ...(object.eTag ? { eTag: object.eTag } : {}),
+    };
+    const outcome = await ingestWithRetryBudget(deps, request, config.INGEST_MAX_ATTEMPTS);
     const fields = { key: object.key, ...outcome };
     if ('manifest' in fields) delete (fields as { manifest?: unknown }).manifest;
     if (outcome.status === 'refused') logger.error('object refused', { ...fields, code: outcome.reason });

@@ -38,7 +38,8 @@ export class ProcessTable {
   start(spec: DaemonSpec): number {
     mkdirSync(this.pidDir, { recursive: true });
     mkdirSync(this.logDir, { recursive: true });
-    const out = openSync(this.logFile(spec.name), 'a');
+    // A fresh log per start: lines of an earlier stack must not be read as this one's.
+    const out = openSync(this.logFile(spec.name), 'w');
     const child = spawn('timeout', ['--kill-after=10', String(this.lifetimeS), spec.command, ...spec.args], {
       detached: true,
       stdio: ['ignore', out, out],

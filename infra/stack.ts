@@ -89,7 +89,10 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     processes.start({
       name: 'serverless-offline',
       ...nodeScript([osls, 'offline', 'start', '--stage', config.STAGE]),
-      env: childEnv,
+      // A handler that throws in an async (Event) invocation surfaces in serverless-offline as an
+      // unhandled rejection, which would end the whole process; on Lambda it fails that
+      // invocation only. Warn instead, so the local FaaS behaves like the real one.
+      env: { ...childEnv, NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --unhandled-rejections=warn`.trim() },
       cwd: REPO_ROOT,
     });
     // Meanwhile, RGW takes up to ~30 s to start serving a new persistent topic: wait for a real delivery.

@@ -22,6 +22,8 @@ const RuntimeSchema = z.object({
   /** The columnar engine's memory budget; beyond it, it spills to WORK_DIR. */
   ENGINE_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB').default('512MB'),
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Failed attempts of the same object content before it is set aside as `ingest-failed`. */
+  INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });

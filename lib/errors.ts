@@ -42,3 +42,18 @@ export class DataLossError extends VaultmendError {
     super('data-loss', message);
   }
 }
+
+/**
+ * An error's message fit for logs, alerts and records: engine messages quote the offending
+ * value (it may be PII) and echo the SQL, so quoted text becomes <value> and the echo is dropped.
+ */
+export function safeErrorMessage(error: unknown, max = 500): string {
+  const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return raw
+    .split(/\n\s*LINE \d+:/)[0]!
+    .replace(/'(?:[^']|'')*'/g, '<value>')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '<value>')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
+}

@@ -52,6 +52,8 @@ export const keys = {
   suspect: (stream: string, batch: string) => `suspect/${stream}/${batch}/part-0.parquet`,
   quarantineRows: (stream: string, batch: string) => `quarantine/${stream}/${batch}/ingest-rows.parquet`,
   quarantineObject: (stream: string, batch: string) => `quarantine/${stream}/${batch}/object.json`,
+  /** Failed ingest attempts of one object content (key + ETag). */
+  ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
   refusedObject: (keyHash: string) => `quarantine/_refused/${keyHash}.json`,
 };

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { safeErrorMessage, VaultmendError } from '../../lib/errors.ts';
 import { StoreS3EventSchema, type StoreS3Event } from '../../lib/events/s3-event.ts';
 import { logger } from '../runtime.ts';
 
@@ -15,7 +16,9 @@ function logErrors(): middy.MiddlewareObj {
     onError: async (request) => {
       const error = request.error;
       logger.error('invocation failed', {
-        error: error instanceof Error ? { name: error.name, message: error.message, code: (error as { code?: string }).code } : String(error),
+        error: safeErrorMessage(error),
+        code: error instanceof VaultmendError ? error.code : undefined,
+        keys: (request.event as StoreS3Event | undefined)?.Records?.map((r) => r.s3.object.key),
       });
     },
   };

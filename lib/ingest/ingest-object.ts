@@ -34,7 +34,9 @@ export type IngestOutcome =
   | { status: 'ingested' | 'quarantined'; batch: string; manifestKey: string; manifest: IngestManifest }
   | { status: 'already-ingested'; batch: string; manifestKey: string }
   | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' }
-  | { status: 'refused'; key: string; reason: 'key-unsafe' | 'unknown-stream'; record: string };
+  | { status: 'refused'; key: string; reason: RefusalReason; record: string };
+
+export type RefusalReason = 'key-unsafe' | 'unknown-stream' | 'ingest-failed';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ms = (since: number) => Math.round(performance.now() - since);
@@ -211,10 +213,11 @@ async function haltForDrift(
   });
 }
 
-async function refuse(
-  deps: IngestDeps,
+/** Records an object that is kept in the vault but not processed, keyed by its key and version. */
+export async function refuse(
+  deps: Pick<IngestDeps, 'store'>,
   request: IngestRequest,
-  reason: 'key-unsafe' | 'unknown-stream',
+  reason: RefusalReason,
   detail: string,
   now: () => Date,
   stream?: string,

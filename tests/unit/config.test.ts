@@ -51,3 +51,12 @@ describe('stack configuration', () => {
     expect(() => loadStackConfig({ BRIDGE_PORT: '70000' })).toThrow(/BRIDGE_PORT/);
   });
 });
+
+describe('error messages for logs', () => {
+  it('drop quoted values and the echoed SQL', async () => {
+    const { safeErrorMessage } = await import('../../lib/errors.ts');
+    const engine = new Error("Conversion Error: Could not convert string 'Jane Doe 555-0100' to INT32\n\nLINE 3: SELECT CAST(label AS INTEGER) ...");
+    expect(safeErrorMessage(engine)).toBe('Error: Conversion Error: Could not convert string <value> to INT32');
+    expect(safeErrorMessage('value "x@y.org" bad')).toBe('value <value> bad');
+  });
+});

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { safeErrorMessage } from '../errors.ts';
+import { keys } from '../keys.ts';
+import { ingestObject, refuse, type IngestDeps, type IngestOutcome, type IngestRequest } from './ingest-object.ts';
+
+/**
+ * A poison object must not be retried forever. Bad input is never thrown (it is quarantined
+ * with a reason); an unexpected failure is thrown so that the platform retries it, but each
+ * failure of the same content (key + ETag, so a replay of the same bytes counts too) is recorded,
+ * and at the last allowed attempt the object is refused as `ingest-failed`, with an alert,
+ * instead of failing again. A new upload of other bytes starts a fresh budget.
+ */
+const AttemptsSchema = z.object({
+  key: z.string(),
+  etag: z.string().nullable(),
+  attempts: z.number().int().positive(),
+  last_error: z.string(),
+  last_at: z.string(),
+});
+
+export interface BudgetedRequest extends IngestRequest {
+  eTag?: string;
+}
+
+export async function ingestWithRetryBudget(deps: IngestDeps, request: BudgetedRequest, maxAttempts: number): Promise<IngestOutcome> {
+  try {
+    return await ingestObject(deps, request);
+  } catch (error) {
+    const now = deps.now ?? (() => new Date());
+    const id = createHash('sha256').update(`${request.key}\n${request.eTag ?? request.versionId ?? ''}`).digest('hex').slice(0, 32);
+    const record = keys.ingestAttempts(id);
+    const previous = (await deps.store.exists(record)) ? AttemptsSchema.parse(JSON.parse(await deps.store.readText(record))).attempts : 0;
+    const message = safeErrorMessage(error);
+    const attempts = previous + 1;
+    await deps.store.put(
+      record,
+      `${JSON.stringify({ key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() }, null, 2)}\n`,
+      { contentType: 'application/json' },
+    );
+    if (attempts < maxAttempts) throw error;
+    const outcome = await refuse(deps, request, 'ingest-failed', `${attempts} attempts failed; last: ${message}`, now);
+    await deps.alerts.post({
+      severity: 'SEV2', component: 'ingest', reason: 'ingest-failed',
+      summary: `${request.key} failed ${attempts} times and is set aside (kept in the vault); replay it once the cause is fixed`,
+      details: { key: request.key, record: outcome.status === 'refused' ? outcome.record : null, last_error: message },
+    });
+    return outcome;
+  }
+}
