@@ -5,6 +5,8 @@ import { CsvRecordCounter } from './csv-record-counter.ts';
 export interface RecordCount {
   /** CSV records in the (decompressed) content, header included. */
   records: number;
+  /** Bytes of the longest record. */
+  longest: number;
   /** For gzip files: why the stream does not decompress to its end (corrupt or truncated). */
   gzipError?: string;
 }
@@ -22,9 +24,9 @@ export async function countRecords(path: string, gzip: boolean): Promise<RecordC
     for await (const chunk of source as AsyncIterable<Buffer>) counter.push(chunk);
   } catch (error) {
     if (!gzip) throw error;
-    return { records: counter.total(), gzipError: error instanceof Error ? error.message : String(error) };
+    return { records: counter.total(), longest: counter.longestRecord(), gzipError: error instanceof Error ? error.message : String(error) };
   } finally {
     file.destroy();
   }
-  return { records: counter.total() };
+  return { records: counter.total(), longest: counter.longestRecord() };
 }

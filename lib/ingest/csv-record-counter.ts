@@ -12,9 +12,21 @@ export class CsvRecordCounter {
   private inQuotes = false;
   private lineHasContent = false;
   private records = 0;
+  /** Bytes pushed before the current chunk, where the current record began, and the longest record. */
+  private offset = 0;
+  private recordStart = 0;
+  private longest = 0;
 
   push(chunk: Uint8Array): void {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    try {
+      this.scan(bytes);
+    } finally {
+      this.offset += bytes.length;
+    }
+  }
+
+  private scan(bytes: Buffer): void {
     // Next position of each stop byte, found once and refreshed only when passed (-1: none left).
     const next = { quote: bytes.indexOf(QUOTE), lf: bytes.indexOf(LF), cr: bytes.indexOf(CR) };
     const refresh = (from: number) => {
@@ -46,6 +58,8 @@ export class CsvRecordCounter {
         // LF or CR outside quotes ends a record, if the line had any content.
         if (this.lineHasContent) this.records++;
         this.lineHasContent = false;
+        this.longest = Math.max(this.longest, this.offset + stop - this.recordStart);
+        this.recordStart = this.offset + stop + 1;
       }
       i = stop + 1;
     }
@@ -54,6 +68,11 @@ export class CsvRecordCounter {
   /** Records seen, the header included; a last line without a newline counts. */
   total(): number {
     return this.records + (this.lineHasContent ? 1 : 0);
+  }
+
+  /** Bytes of the longest record (line ends excluded), the unfinished last one included. */
+  longestRecord(): number {
+    return Math.max(this.longest, this.offset - this.recordStart);
   }
 
   /** True when the input ended inside a quoted field. */

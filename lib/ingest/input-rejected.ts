@@ -18,7 +18,6 @@ export const REJECT_REASONS = [
   'jsonl-invalid',
   'jsonl-not-object',
   'unknown-stream',
-  'unreadable',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -32,8 +31,12 @@ export class InputRejectedError extends VaultmendError {
   }
 }
 
-/** Maps an engine read error to a reason code; the message's quoted source line is dropped (PII). */
-export function rejectFromEngineError(error: unknown): InputRejectedError {
+/**
+ * Maps an engine read error caused by the input to a reason code (the message's quoted source
+ * line is dropped: PII). Anything else (out of memory, a full disk) is not the file's fault:
+ * undefined, so the caller rethrows it and the platform retries.
+ */
+export function rejectFromEngineError(error: unknown): InputRejectedError | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const line = /on Line: (\d+)|in line (\d+)/i.exec(message);
   const where = line ? ` (line ${line[1] ?? line[2]})` : '';
@@ -49,5 +52,5 @@ export function rejectFromEngineError(error: unknown): InputRejectedError {
   for (const [pattern, reason, detail] of table) {
     if (pattern.test(message)) return new InputRejectedError(reason, detail + where);
   }
-  return new InputRejectedError('unreadable', `the engine could not read the file${where}`);
+  return undefined;
 }

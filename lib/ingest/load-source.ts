@@ -27,7 +27,7 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof InputRejectedError) throw error;
-    throw rejectFromEngineError(error);
+    throw rejectFromEngineError(error) ?? error;
   }
 }
 
@@ -49,6 +49,8 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Sour
         'strict_mode=true',
         'allow_quoted_nulls=false',
         `max_line_size=${MAX_LINE_BYTES}`,
+        // The reader's buffer defaults to 16 x max_line_size (128 MiB), more than a small memory limit allows.
+        `buffer_size=${2 * MAX_LINE_BYTES}`,
         `compression=${literal(compression)}`,
       ].join(', ');
       return {

@@ -87,3 +87,15 @@ describe('bouncer', () => {
     expect(second!.pk_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('engine errors', () => {
+  it('that are the input\'s fault get a reason code; others (out of memory) are not blamed on the file', async () => {
+    const { rejectFromEngineError } = await import('../../lib/ingest/input-rejected.ts');
+    expect(rejectFromEngineError(new Error('Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 1,secret\nExpected Number of Columns: 2 Found: 3'))).toMatchObject({
+      reason: 'csv-ragged-row',
+      detail: 'a row has a different number of fields than the header (line 3)',
+    });
+    expect(rejectFromEngineError(new Error('Out of Memory Error: could not allocate block of size 128.0 MiB'))).toBeUndefined();
+    expect(rejectFromEngineError(new Error('IO Error: No space left on device'))).toBeUndefined();
+  });
+});

@@ -48,3 +48,14 @@ describe('CSV record counter', () => {
     );
   });
 });
+
+describe('longest record', () => {
+  it('is measured across chunks and quoted line ends', () => {
+    const counter = new CsvRecordCounter();
+    const text = `a,b\n1,"${'x'.repeat(100)}\n${'y'.repeat(50)}"\n2,z`;
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += 7) counter.push(bytes.subarray(i, i + 7));
+    expect(counter.total()).toBe(3);
+    expect(counter.longestRecord()).toBe(2 + 1 + 100 + 1 + 50 + 1);
+  });
+});
