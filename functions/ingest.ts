@@ -1,8 +1,10 @@
 import { objectCreatedEvents } from '../lib/events/s3-event.ts';
 import type { IngestDeps, IngestOutcome } from '../lib/ingest/ingest-object.ts';
 import { ingestWithRetryBudget } from '../lib/ingest/retry-budget.ts';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { outcomeMetrics } from '../lib/ingest/outcome-metrics.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { alerts, config, logger, vault } from './runtime.ts';
+import { alerts, config, logger, metrics, vault } from './runtime.ts';
 
 const deps: IngestDeps = {
   store: vault,
@@ -37,6 +39,11 @@ export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> =>
     else if (outcome.status === 'waiting') logger.warn('file waiting: stream halted', fields);
     else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason, rows: outcome.manifest.rows });
     else logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
+    for (const point of outcomeMetrics(outcome)) {
+      const metric = metrics.singleMetric();
+      metric.addDimensions(point.dimensions);
+      metric.addMetric(point.name, MetricUnit.Count, point.value);
+    }
     results.push(outcome);
   }
   return results;

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { LogAlertSink, WebhookAlertSink, type AlertSink } from '../lib/alerts/alerts.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
@@ -11,6 +12,8 @@ import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
  */
 export const config: RuntimeConfig = loadRuntimeConfig();
 export const logger = new Logger({ serviceName: 'vaultmend', logLevel: config.LOG_LEVEL });
+/** CloudWatch embedded-metric-format lines on stdout (namespace `vaultmend`). */
+export const metrics = new Metrics({ namespace: 'vaultmend', serviceName: 'vaultmend' });
 export const vault = new S3ObjectStore(makeS3Client(config), config.VAULT_BUCKET);
 export const alerts: AlertSink = config.ALERT_WEBHOOK_URL
   ? new WebhookAlertSink(config.ALERT_WEBHOOK_URL, (message) => logger.warn(message))

@@ -78,6 +78,11 @@ describe('bad input: the object is kept, quarantined whole with a reason code, a
     await eventually('a SEV3 alert', async () =>
       alertsPosted().find((a) => a['reason'] === 'csv-unterminated-quote' && a['severity'] === 'SEV3'),
     );
+    // ... and counted: an embedded-metric-format point per quarantined object, by reason.
+    const metric = await eventually('the metric', async () =>
+      logLines('serverless-offline').find((l) => '_aws' in l && l['outcome'] === 'quarantined' && l['reason'] === 'csv-unterminated-quote'),
+    );
+    expect(metric).toMatchObject({ IngestObjects: 1 });
   });
 
   it('an unknown stream: kept, recorded, alerted, processed once a contract exists', async () => {
