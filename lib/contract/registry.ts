@@ -1,6 +1,7 @@
 import { VaultmendError } from '../errors.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { putJson } from '../store/json-objects.ts';
 import { ContractSchema, type Contract } from './contract.ts';
 import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
 
@@ -37,7 +38,7 @@ export async function registerContract(store: ObjectStore, json: unknown, now = 
     fingerprint: schemaFingerprint(expectedSchema(contract)),
     registered_at: now.toISOString(),
   };
-  await store.put(keys.contract(contract.stream), `${JSON.stringify(registered, null, 2)}\n`, { contentType: 'application/json' });
+  await putJson(store, keys.contract(contract.stream), registered);
   return registered;
 }
 

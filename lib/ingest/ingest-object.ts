@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
@@ -8,13 +8,16 @@ import { Engine } from '../engine/duckdb.ts';
 import { DataLossError, UnsafeKeyError } from '../errors.ts';
 import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { recordWaiting, setStreamState, streamState } from '../streams/stream-control.ts';
+import { putJson } from '../store/json-objects.ts';
+import { haltForDrift } from '../streams/halt-for-drift.ts';
+import { recordWaiting, streamState } from '../streams/stream-control.ts';
 import { classifyRows, writeOutputs } from './bouncer.ts';
 import { countRecords } from './count-records.ts';
 import { downloadObject } from './download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
 import { countsBalance, serialiseManifest, type IngestManifest } from './manifest.ts';
+import { refuseObject, type Refused } from './refuse-object.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -34,9 +37,7 @@ export type IngestOutcome =
   | { status: 'ingested' | 'quarantined'; batch: string; manifestKey: string; manifest: IngestManifest }
   | { status: 'already-ingested'; batch: string; manifestKey: string }
   | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' }
-  | { status: 'refused'; key: string; reason: RefusalReason; record: string };
-
-export type RefusalReason = 'key-unsafe' | 'unknown-stream' | 'ingest-failed';
+  | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 const ms = (since: number) => Math.round(performance.now() - since);
@@ -56,7 +57,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     ({ stream } = parseRawKey(request.key));
   } catch (error) {
     if (!(error instanceof UnsafeKeyError)) throw error;
-    return refuse(deps, request, 'key-unsafe', error.message, now);
+    return refuseObject(deps.store, request, 'key-unsafe', error.message, now());
   }
 
   const dir = join(deps.workDir, `ingest-${randomUUID()}`);
@@ -76,7 +77,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         summary: `a file arrived for stream ${stream}, which has no registered contract; it is kept and quarantined`,
         details: { key: request.key },
       });
-      return refuse(deps, request, 'unknown-stream', `no contract registered for stream ${stream}`, now, stream);
+      return refuseObject(deps.store, request, 'unknown-stream', `no contract registered for stream ${stream}`, now(), stream);
     }
     const contract = registered.contract;
     const waiting = { key: request.key, version_id: request.versionId ?? null, batch, since: now().toISOString() };
@@ -104,7 +105,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         outputs: { clean: null, suspect: null, quarantine: keys.quarantineObject(stream, batch) },
         timings_ms: { ...timings, total: ms(started) },
       };
-      await deps.store.put(keys.quarantineObject(stream, batch), `${JSON.stringify({ ...base.source, batch, ...manifest.rejected }, null, 2)}\n`, { contentType: 'application/json' });
+      await putJson(deps.store, keys.quarantineObject(stream, batch), { ...base.source, batch, ...manifest.rejected });
       await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
       if (rejection.reason !== 'no-rows') {
         await deps.alerts.post({
@@ -137,7 +138,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         observedFingerprint = schemaFingerprint(reader.observed);
         const drift = schemaDrift(expectedSchema(contract), reader.observed);
         if (observedFingerprint !== registered.fingerprint && drift) {
-          await haltForDrift(deps, { stream, batch, key: request.key, drift, expected: registered.fingerprint, found: observedFingerprint, now });
+          await haltForDrift(deps.store, deps.alerts, { stream, batch, key: request.key, drift, expected: registered.fingerprint, found: observedFingerprint, at: now() });
           await recordWaiting(deps.store, stream, waiting);
           return { status: 'waiting', batch, stream, reason: 'schema-drift' };
         }
@@ -197,38 +198,4 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function haltForDrift(
-  deps: IngestDeps,
-  info: { stream: string; batch: string; key: string; drift: unknown; expected: string; found: string; now: () => Date },
-): Promise<void> {
-  const report = {
-    stream: info.stream, batch: info.batch, key: info.key,
-    expected_fingerprint: info.expected, found_fingerprint: info.found, drift: info.drift,
-    halted_at: info.now().toISOString(),
-  };
-  await deps.store.put(keys.driftReport(info.stream, info.batch), `${JSON.stringify(report, null, 2)}\n`, { contentType: 'application/json' });
-  await setStreamState(deps.store, { stream: info.stream, state: 'halted', reason: 'schema-drift', batch: info.batch, since: report.halted_at });
-  await deps.alerts.post({
-    severity: 'SEV1', component: 'ingest', stream: info.stream, batch: info.batch, reason: 'schema-drift',
-    summary: `schema drift in stream ${info.stream}: the stream is halted until an operator resumes it`,
-    details: { key: info.key, report: keys.driftReport(info.stream, info.batch), drift: info.drift },
-  });
-}
-
-/** Records an object that is kept in the vault but not processed, keyed by its key and version. */
-export async function refuse(
-  deps: Pick<IngestDeps, 'store'>,
-  request: IngestRequest,
-  reason: RefusalReason,
-  detail: string,
-  now: () => Date,
-  stream?: string,
-): Promise<IngestOutcome> {
-  const id = createHash('sha256').update(`${request.key}\n${request.versionId ?? ''}`).digest('hex').slice(0, 32);
-  const record = keys.refusedObject(id);
-  const body = { key: request.key, version_id: request.versionId ?? null, stream: stream ?? null, reason, detail, at: now().toISOString() };
-  await deps.store.put(record, `${JSON.stringify(body, null, 2)}\n`, { contentType: 'application/json' });
-  return { status: 'refused', key: request.key, reason, record };
 }

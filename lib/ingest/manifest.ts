@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonText } from '../store/json-objects.ts';
 import { REJECT_REASONS } from './input-rejected.ts';
 
 /** The ingest manifest: what arrived, what the bouncer made of it, and how long it took. */
@@ -40,7 +41,7 @@ export type IngestManifest = z.infer<typeof IngestManifestSchema>;
 export type RowCounts = z.infer<typeof Counts>;
 
 export function serialiseManifest(manifest: IngestManifest): string {
-  return `${JSON.stringify(IngestManifestSchema.parse(manifest), null, 2)}\n`;
+  return jsonText(IngestManifestSchema.parse(manifest));
 }
 
 /** source = clean + suspect + quarantined (+ exact duplicates kept once); false means rows went missing. */

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { safeErrorMessage } from '../errors.ts';
 import { keys } from '../keys.ts';
-import { ingestObject, refuse, type IngestDeps, type IngestOutcome, type IngestRequest } from './ingest-object.ts';
+import { putJson } from '../store/json-objects.ts';
+import { ingestObject, type IngestDeps, type IngestOutcome, type IngestRequest } from './ingest-object.ts';
+import { refuseObject } from './refuse-object.ts';
 
 /**
  * A poison object must not be retried forever. Bad input is never thrown (it is quarantined
@@ -33,17 +35,13 @@ export async function ingestWithRetryBudget(deps: IngestDeps, request: BudgetedR
     const previous = (await deps.store.exists(record)) ? AttemptsSchema.parse(JSON.parse(await deps.store.readText(record))).attempts : 0;
     const message = safeErrorMessage(error);
     const attempts = previous + 1;
-    await deps.store.put(
-      record,
-      `${JSON.stringify({ key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() }, null, 2)}\n`,
-      { contentType: 'application/json' },
-    );
+    await putJson(deps.store, record, { key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() });
     if (attempts < maxAttempts) throw error;
-    const outcome = await refuse(deps, request, 'ingest-failed', `${attempts} attempts failed; last: ${message}`, now);
+    const outcome = await refuseObject(deps.store, request, 'ingest-failed', `${attempts} attempts failed; last: ${message}`, now());
     await deps.alerts.post({
       severity: 'SEV2', component: 'ingest', reason: 'ingest-failed',
       summary: `${request.key} failed ${attempts} times and is set aside (kept in the vault); replay it once the cause is fixed`,
-      details: { key: request.key, record: outcome.status === 'refused' ? outcome.record : null, last_error: message },
+      details: { key: request.key, record: outcome.record, last_error: message },
     });
     return outcome;
   }

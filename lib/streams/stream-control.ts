@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { putJson } from '../store/json-objects.ts';
 
 /**
  * A stream is running or halted; the state is an object in the vault, so every function
@@ -32,7 +33,7 @@ export async function streamState(store: ObjectStore, stream: string): Promise<S
 }
 
 export async function setStreamState(store: ObjectStore, state: StreamState): Promise<void> {
-  await store.put(keys.streamState(state.stream), `${JSON.stringify(state, null, 2)}\n`, { contentType: 'application/json' });
+  await putJson(store, keys.streamState(state.stream), state);
 }
 
 /** One marker per raw object version: recording the same arrival twice is harmless. */
@@ -42,7 +43,5 @@ export function waitingKey(stream: string, key: string, versionId: string | null
 }
 
 export async function recordWaiting(store: ObjectStore, stream: string, file: WaitingFile): Promise<void> {
-  await store.put(waitingKey(stream, file.key, file.version_id), `${JSON.stringify(file, null, 2)}\n`, {
-    contentType: 'application/json',
-  });
+  await putJson(store, waitingKey(stream, file.key, file.version_id), file);
 }
