@@ -6,6 +6,7 @@ import { UnsafeKeyError } from './errors.ts';
  * here, so a batch's objects can be found from its id alone.
  */
 export const RAW_PREFIX = 'raw/';
+export const PARTS_PREFIX = 'parts/';
 
 /** A stream name: lowercase, digits, `-` and `_`, at most 63 characters. */
 const STREAM = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -48,12 +49,31 @@ export const keys = {
   waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
   waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,
   driftReport: (stream: string, batch: string) => `reports/drift/${stream}/${batch}.json`,
-  clean: (stream: string, batch: string) => `clean/${stream}/${batch}/part-0.parquet`,
-  suspect: (stream: string, batch: string) => `suspect/${stream}/${batch}/part-0.parquet`,
-  quarantineRows: (stream: string, batch: string) => `quarantine/${stream}/${batch}/ingest-rows.parquet`,
+  clean: (stream: string, batch: string, part = 0) => `clean/${stream}/${batch}/part-${part}.parquet`,
+  suspect: (stream: string, batch: string, part = 0) => `suspect/${stream}/${batch}/part-${part}.parquet`,
+  quarantineRows: (stream: string, batch: string, part = 0) => `quarantine/${stream}/${batch}/rows-part-${part}.parquet`,
+  /** A fanned-out batch: its plan, the part files, each part's manifest, and the batch-wide facts. */
+  fanOutPlan: (batch: string) => `manifests/${batch}/plan.json`,
+  sourcePart: (stream: string, batch: string, part: number, extension: string) => `${PARTS_PREFIX}${stream}/${batch}/${part}.${extension}`,
+  partManifestPrefix: (batch: string) => `manifests/${batch}/parts/`,
+  partManifest: (batch: string, part: number) => `manifests/${batch}/parts/${part}.json`,
+  batchFacts: (batch: string, fact: string) => `work/${batch}/ingest/${fact}.parquet`,
   quarantineObject: (stream: string, batch: string) => `quarantine/${stream}/${batch}/object.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
   ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
   refusedObject: (keyHash: string) => `quarantine/_refused/${keyHash}.json`,
 };
+
+export interface PartKey {
+  stream: string;
+  batch: string;
+  part: number;
+}
+
+/** Parses `parts/<stream>/<batch>/<n>.<ext>`, the parts a large file is split into. */
+export function parsePartKey(key: string): PartKey {
+  const match = /^parts\/([a-z0-9][a-z0-9_-]{0,62})\/([a-z0-9_-]+-[0-9a-f]{20})\/(\d{1,6})\.(csv|jsonl)$/.exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not a part key parts/<stream>/<batch>/<n>.<csv|jsonl>');
+  return { stream: match[1]!, batch: match[2]!, part: Number(match[3]) };
+}

@@ -67,7 +67,7 @@ export const FormatSchema = z
   .default({ type: 'csv', quote: '"', null_tokens: [] });
 
 /** Columns the pipeline adds to every output; a contract may not use these names. */
-const RESERVED = new Set(['row_id', 'pk_hash', 'reasons', 'disposition', 'duplicate_of']);
+const RESERVED = new Set(['row_id', 'pk_hash', 'reasons', 'disposition', 'duplicate_of', 'key_verdict', 'first_row']);
 
 export const ContractSchema = z
   .object({

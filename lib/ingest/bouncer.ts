@@ -27,10 +27,76 @@ export interface BouncerResult {
   reasons: Record<string, number>;
 }
 
-export async function classifyRows(engine: Engine, contract: Contract): Promise<BouncerResult> {
-  const extra = await batchReasons(engine, contract);
-  const keyed = primaryKey(contract).length > 0 && (await settleDuplicateKeys(engine, contract));
-  await engine.run(`CREATE OR REPLACE VIEW verdicts AS ${verdictsSql(contract, extra, keyed)}`);
+/**
+ * Facts that need the whole batch, as engine tables (absent when empty): repeated primary keys
+ * (`facts_repeated_keys`: key columns, `first_row`, `variants` = distinct contents) and rows
+ * failing a `unique` test (`facts_unique_reasons`: `row_id`, `reasons`). Computed over any
+ * relation with `row_id` and the contract's columns: `src` for a whole file, or the whole file
+ * once by the parent of a fanned-out batch, whose parts then load them.
+ */
+export interface BatchFacts {
+  repeatedKeys: boolean;
+  uniqueReasons: boolean;
+}
+
+export async function computeBatchFacts(engine: Engine, contract: Contract, relation: string): Promise<BatchFacts> {
+  const facts: BatchFacts = { repeatedKeys: false, uniqueReasons: false };
+  const pk = primaryKey(contract);
+  if (pk.length) {
+    const keyList = pk.map((c) => ident(c.name)).join(', ');
+    const complete = pk.map((c) => `NOT ${isNullSql(c, contract)}`).join(' AND ');
+    const content = contract.columns.map((c) => `r.${ident(c.name)}`).join(', ');
+    // Only the repeated keys are compared by content, so a file without duplicates pays one GROUP BY.
+    await engine.run(`CREATE OR REPLACE TEMP TABLE facts_repeated_keys AS
+      WITH repeated AS (SELECT ${keyList}, min(row_id) AS first_row FROM ${relation} WHERE ${complete} GROUP BY ${keyList} HAVING count(*) > 1)
+      SELECT k.*, v.variants FROM repeated k JOIN (
+        SELECT ${pk.map((c) => `r.${ident(c.name)}`).join(', ')}, count(DISTINCT [${content}]) AS variants
+        FROM ${relation} r JOIN repeated USING (${keyList}) GROUP BY ${keyList}) v USING (${keyList})`);
+    facts.repeatedKeys = await hasRows(engine, 'facts_repeated_keys');
+  }
+  const parts: string[] = [];
+  for (const unique of uniqueTests(contract)) {
+    const names = unique.map((n) => contract.columns.find((c) => c.name.toLowerCase() === n.toLowerCase())!);
+    // A unique primary key is settled by the repeated-key rules instead.
+    if (pk.length && names.length === pk.length && names.every((n) => n.primary_key)) continue;
+    const cols = names.map((n) => ident(n.name)).join(', ');
+    const present = names.map((n) => `NOT ${isNullSql(n, contract)}`).join(' AND ');
+    parts.push(`SELECT row_id, ${literal(`${names.map((n) => n.name).join('+')}:unique`)} AS reason FROM (
+      SELECT row_id, count(*) OVER (PARTITION BY ${cols}) AS n FROM ${relation} WHERE ${present}) WHERE n > 1`);
+  }
+  if (parts.length) {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE facts_unique_reasons AS
+      SELECT row_id, list(reason ORDER BY reason) AS reasons FROM (${parts.join(' UNION ALL ')}) GROUP BY row_id`);
+    facts.uniqueReasons = await hasRows(engine, 'facts_unique_reasons');
+  }
+  return facts;
+}
+
+async function hasRows(engine: Engine, table: string): Promise<boolean> {
+  const [n] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(n?.n ?? 0) > 0;
+}
+
+export interface ClassifyOptions {
+  /** Rows of the file before `src` (a part of a fanned-out batch); row ids stay file positions. */
+  rowOffset?: number;
+  /** Batch-wide facts already loaded (fan-out parts); computed from `src` when absent. */
+  facts?: BatchFacts;
+}
+
+export async function classifyRows(engine: Engine, contract: Contract, options: ClassifyOptions = {}): Promise<BouncerResult> {
+  const rowId = `(s.rowid + ${1 + (options.rowOffset ?? 0)})`;
+  const facts = options.facts ?? (await computeBatchFacts(engine, contract, '(SELECT rowid + 1 AS row_id, * FROM src)'));
+  const expressions = expressionRules(contract);
+  let expressionReasons = false;
+  if (expressions.length) {
+    await engine.run(`CREATE OR REPLACE TEMP TABLE expression_reasons AS
+      SELECT row_id, reasons FROM (
+        SELECT ${rowId} AS row_id, ${reasonList(expressions)} AS reasons FROM (SELECT rowid, ${typedProjection(contract)} FROM src) s)
+      WHERE len(reasons) > 0`);
+    expressionReasons = await hasRows(engine, 'expression_reasons');
+  }
+  await engine.run(`CREATE OR REPLACE VIEW verdicts AS ${verdictsSql(contract, rowId, facts, expressionReasons)}`);
 
   const byDisposition = await engine.rows<{ disposition: string; n: string }>(
     'SELECT disposition, count(*) AS n FROM verdicts GROUP BY disposition',
@@ -53,75 +119,43 @@ export async function classifyRows(engine: Engine, contract: Contract): Promise<
   };
 }
 
-/** Every row with its verdict, in file order; joins the side tables only when they have rows. */
-function verdictsSql(contract: Contract, extra: boolean, keyed: boolean): string {
-  const columns = contract.columns.map((c) => `s.${ident(c.name)}`).join(', ');
-  let reasons = 's.reasons';
-  if (extra) reasons = `list_concat(${reasons}, COALESCE(x.reasons, []::VARCHAR[]))`;
-  const own = `CASE WHEN len(${reasons}) = 0 THEN 'clean' ELSE 'suspect' END`;
-  const joins = [
-    extra ? 'LEFT JOIN batch_reasons x ON x.row_id = s.rowid + 1' : '',
-    keyed ? 'LEFT JOIN key_verdicts k ON k.row_id = s.rowid + 1' : '',
-  ].join(' ');
-  return `SELECT s.rowid + 1 AS row_id, s.pk_hash,
-      ${keyed ? `COALESCE(k.reasons, ${reasons})` : reasons} AS reasons,
-      ${keyed ? `COALESCE(k.disposition, ${own})` : own} AS disposition,
-      ${keyed ? 'k.duplicate_of' : 'NULL::BIGINT'} AS duplicate_of,
-      ${columns}
-    FROM src s ${joins}
-    ${extra || keyed ? 'ORDER BY row_id' : ''}`;
-}
-
-/** Expression tests (over typed values) and unique tests: reasons of the rows that fail them. */
-async function batchReasons(engine: Engine, contract: Contract): Promise<boolean> {
-  const parts: string[] = [];
-  const expressions = expressionRules(contract);
-  if (expressions.length) {
-    parts.push(`SELECT row_id, unnest(reasons) AS reason FROM (
-      SELECT rowid + 1 AS row_id, ${reasonList(expressions)} AS reasons FROM (SELECT rowid, ${typedProjection(contract)} FROM src))`);
-  }
-  const pk = primaryKey(contract);
-  for (const unique of uniqueTests(contract)) {
-    const names = unique.map((n) => contract.columns.find((c) => c.name.toLowerCase() === n.toLowerCase())!);
-    // A unique primary key is settled by the duplicate-key rules instead.
-    if (pk.length && names.length === pk.length && names.every((n) => n.primary_key)) continue;
-    const cols = names.map((n) => ident(n.name)).join(', ');
-    const present = names.map((n) => `NOT ${isNullSql(n, contract)}`).join(' AND ');
-    parts.push(`SELECT row_id, ${literal(`${names.map((n) => n.name).join('+')}:unique`)} AS reason FROM (
-      SELECT rowid + 1 AS row_id, count(*) OVER (PARTITION BY ${cols}) AS n FROM src WHERE ${present}) WHERE n > 1`);
-  }
-  if (!parts.length) return false;
-  await engine.run(`CREATE OR REPLACE TEMP TABLE batch_reasons AS
-    SELECT row_id, list(reason ORDER BY reason) AS reasons FROM (${parts.join(' UNION ALL ')}) GROUP BY row_id`);
-  const [n] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM batch_reasons');
-  return Number(n?.n ?? 0) > 0;
-}
-
 /**
- * Rows whose (complete) primary key repeats: when every copy has the same content, the first
- * stays and the others are collapsed onto it; when the copies differ, all are quarantined.
- * Only the repeated keys are compared by content, so a file without duplicates pays one GROUP BY.
+ * Every row with its verdict, in file order. A row whose key repeats with other content is
+ * quarantined (`pk:conflict`); a later copy of an identical row is collapsed onto the first
+ * (`pk:duplicate`); otherwise the row is clean when it breaks no rule. Side tables are joined
+ * only when they have rows.
  */
-async function settleDuplicateKeys(engine: Engine, contract: Contract): Promise<boolean> {
-  const pk = primaryKey(contract).map((c) => ident(c.name));
-  const keyList = pk.join(', ');
-  const complete = primaryKey(contract).map((c) => `NOT ${isNullSql(c, contract)}`).join(' AND ');
-  const content = contract.columns.map((c) => `s.${ident(c.name)}`).join(', ');
-  await engine.run(`CREATE OR REPLACE TEMP TABLE repeated_keys AS
-    SELECT ${keyList}, min(rowid) + 1 AS first_row FROM src WHERE ${complete} GROUP BY ${keyList} HAVING count(*) > 1`);
-  const [repeated] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM repeated_keys');
-  if (Number(repeated?.n ?? 0) === 0) return false;
-  await engine.run(`CREATE OR REPLACE TEMP TABLE key_verdicts AS
-    WITH rows AS (SELECT s.rowid + 1 AS row_id, k.first_row, [${content}] AS content, ${pk.map((c) => `s.${c}`).join(', ')}
-                  FROM src s JOIN repeated_keys k USING (${keyList})),
-         variants AS (SELECT ${keyList}, count(DISTINCT content) AS n FROM rows GROUP BY ${keyList})
-    SELECT r.row_id,
-      CASE WHEN v.n > 1 THEN 'quarantined' ELSE 'collapsed' END AS disposition,
-      CASE WHEN v.n > 1 THEN ['pk:conflict'] ELSE ['pk:duplicate'] END AS reasons,
-      CASE WHEN v.n > 1 THEN NULL ELSE r.first_row END AS duplicate_of
-    FROM rows r JOIN variants v USING (${keyList})
-    WHERE v.n > 1 OR r.row_id <> r.first_row`);
-  return true;
+function verdictsSql(contract: Contract, rowId: string, facts: BatchFacts, expressionReasons: boolean): string {
+  const columns = contract.columns.map((c) => `s.${ident(c.name)}`).join(', ');
+  const lists = ['s.reasons'];
+  const joins: string[] = [];
+  if (expressionReasons) {
+    joins.push(`LEFT JOIN expression_reasons x ON x.row_id = ${rowId}`);
+    lists.push('COALESCE(x.reasons, []::VARCHAR[])');
+  }
+  if (facts.uniqueReasons) {
+    joins.push(`LEFT JOIN facts_unique_reasons u ON u.row_id = ${rowId}`);
+    lists.push('COALESCE(u.reasons, []::VARCHAR[])');
+  }
+  let key = 'NULL::VARCHAR';
+  let firstRow = 'NULL::BIGINT';
+  if (facts.repeatedKeys) {
+    const on = primaryKey(contract).map((c) => `k.${ident(c.name)} = s.${ident(c.name)}`).join(' AND ');
+    joins.push(`LEFT JOIN facts_repeated_keys k ON ${on}`);
+    key = `CASE WHEN k.variants > 1 THEN 'quarantined' WHEN k.first_row IS NOT NULL AND ${rowId} <> k.first_row THEN 'collapsed' END`;
+    firstRow = 'k.first_row';
+  }
+  const reasons = lists.length > 1 ? `list_concat(${lists.join(', ')})` : lists[0]!;
+  return `SELECT row_id, pk_hash,
+      CASE key_verdict WHEN 'quarantined' THEN ['pk:conflict'] WHEN 'collapsed' THEN ['pk:duplicate'] ELSE reasons END AS reasons,
+      COALESCE(key_verdict, CASE WHEN len(reasons) = 0 THEN 'clean' ELSE 'suspect' END) AS disposition,
+      CASE WHEN key_verdict = 'collapsed' THEN first_row END AS duplicate_of,
+      * EXCLUDE (row_id, pk_hash, reasons, key_verdict, first_row)
+    FROM (
+      SELECT ${rowId} AS row_id, s.pk_hash, ${reasons} AS reasons, ${key} AS key_verdict, ${firstRow} AS first_row, ${columns}
+      FROM src s ${joins.join(' ')}
+    )
+    ${joins.length ? 'ORDER BY row_id' : ''}`;
 }
 
 /** Writes the classified rows as Parquet files (only those with rows); returns the paths written. */

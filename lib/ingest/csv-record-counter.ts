@@ -16,6 +16,8 @@ export class CsvRecordCounter {
   private offset = 0;
   private recordStart = 0;
   private longest = 0;
+  private firstEnd = -1;
+  private lastEnd = -1;
 
   push(chunk: Uint8Array): void {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -60,6 +62,8 @@ export class CsvRecordCounter {
         this.lineHasContent = false;
         this.longest = Math.max(this.longest, this.offset + stop - this.recordStart);
         this.recordStart = this.offset + stop + 1;
+        this.lastEnd = this.offset + stop;
+        if (this.firstEnd < 0 && this.records > 0) this.firstEnd = this.lastEnd;
       }
       i = stop + 1;
     }
@@ -68,6 +72,41 @@ export class CsvRecordCounter {
   /** Records seen, the header included; a last line without a newline counts. */
   total(): number {
     return this.records + (this.lineHasContent ? 1 : 0);
+  }
+
+  /**
+   * For JSON Lines: records are lines (a newline never occurs inside a JSON value, while a
+   * backslash-escaped quote would confuse CSV quoting), with the same counts and positions.
+   */
+  pushLines(chunk: Uint8Array): void {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, from)) {
+      if (at > from || this.lineHasContent) this.records++;
+      this.lineHasContent = false;
+      this.longest = Math.max(this.longest, this.offset + at - this.recordStart);
+      this.recordStart = this.offset + at + 1;
+      this.lastEnd = this.offset + at;
+      if (this.firstEnd < 0 && this.records > 0) this.firstEnd = this.lastEnd;
+      from = at + 1;
+    }
+    if (from < bytes.length) this.lineHasContent = true;
+    this.offset += bytes.length;
+  }
+
+  /** Records whose end has been seen. */
+  completedRecords(): number {
+    return this.records;
+  }
+
+  /** Absolute position of the line end that closed the first record, or -1. */
+  firstRecordEnd(): number {
+    return this.firstEnd;
+  }
+
+  /** Absolute position of the last line end that closed a record (or a blank line), or -1. */
+  lastRecordEnd(): number {
+    return this.lastEnd;
   }
 
   /** Bytes of the longest record (line ends excluded), the unfinished last one included. */

@@ -5,18 +5,18 @@ import type { AlertSink } from '../alerts/alerts.ts';
 import { loadContract } from '../contract/registry.ts';
 import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
 import { Engine } from '../engine/duckdb.ts';
-import { DataLossError, UnsafeKeyError } from '../errors.ts';
+import { UnsafeKeyError } from '../errors.ts';
 import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { recordWaiting, streamState } from '../streams/stream-control.ts';
-import { classifyRows, writeOutputs } from './bouncer.ts';
 import { countRecords } from './count-records.ts';
 import { downloadObject } from './download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
-import { countsBalance, serialiseManifest, type IngestManifest } from './manifest.ts';
+import { serialiseManifest, type IngestManifest } from './manifest.ts';
+import { publishRows } from './publish-rows.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
 
 export interface IngestRequest {
@@ -102,7 +102,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
       const manifest: IngestManifest = {
         ...base, status: 'quarantined', schema_fingerprint: fingerprint, rows: null, reasons: {},
         rejected: { reason: rejection.reason, detail: rejection.detail },
-        outputs: { clean: null, suspect: null, quarantine: keys.quarantineObject(stream, batch) },
+        outputs: { clean: [], suspect: [], quarantine: [keys.quarantineObject(stream, batch)] },
         timings_ms: { ...timings, total: ms(started) },
       };
       await putJson(deps.store, keys.quarantineObject(stream, batch), { ...base.source, batch, ...manifest.rejected });
@@ -163,28 +163,9 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         throw error;
       }
 
-      let t = performance.now();
-      const { counts, reasons } = await classifyRows(engine, contract);
-      timings['bouncer'] = ms(t);
-      if (counts.source !== rowsLoaded || !countsBalance(counts)) {
-        throw new DataLossError(`batch ${batch}: source ${counts.source} (loaded ${rowsLoaded}) != clean ${counts.clean} + suspect ${counts.suspect} + quarantined ${counts.quarantined} + collapsed ${counts.duplicates_collapsed}`);
-      }
-
-      t = performance.now();
-      const local = { clean: join(dir, 'clean.parquet'), suspect: join(dir, 'suspect.parquet'), quarantine: join(dir, 'quarantine.parquet') };
-      const written = await writeOutputs(engine, contract, counts, local);
-      const outputs = {
-        clean: written.clean ? keys.clean(stream, batch) : null,
-        suspect: written.suspect ? keys.suspect(stream, batch) : null,
-        quarantine: written.quarantine ? keys.quarantineRows(stream, batch) : null,
-      };
-      const parquet = { contentType: 'application/vnd.apache.parquet' };
-      await Promise.all([
-        written.clean && deps.store.putFile(outputs.clean!, written.clean, parquet),
-        written.suspect && deps.store.putFile(outputs.suspect!, written.suspect, parquet),
-        written.quarantine && deps.store.putFile(outputs.quarantine!, written.quarantine, parquet),
-      ]);
-      timings['write'] = ms(t);
+      const t = performance.now();
+      const { counts, reasons, outputs } = await publishRows(engine, deps.store, contract, { stream, batch, part: 0, dir, rowsLoaded });
+      timings['bouncer_and_write'] = ms(t);
 
       const manifest: IngestManifest = {
         ...base, status: 'ingested', schema_fingerprint: observedFingerprint, rows: counts, reasons, rejected: null, outputs,

@@ -33,7 +33,8 @@ export const IngestManifestSchema = z.object({
   reasons: z.record(z.string(), z.number().int()),
   /** Set when the whole object was quarantined. */
   rejected: z.object({ reason: z.enum(REJECT_REASONS), detail: z.string() }).nullable(),
-  outputs: z.object({ clean: z.string().nullable(), suspect: z.string().nullable(), quarantine: z.string().nullable() }),
+  /** Keys of the objects written, one per part (a fanned-out batch has several). */
+  outputs: z.object({ clean: z.array(z.string()), suspect: z.array(z.string()), quarantine: z.array(z.string()) }),
   timings_ms: z.record(z.string(), z.number().nonnegative()),
 });
 

@@ -24,7 +24,7 @@ async function expectQuarantined(stream: string, name: string, bytes: string | U
   expect(manifest.status).toBe('quarantined');
   expect(manifest.rejected?.reason).toBe(reason);
   expect(manifest.rows).toBeNull();
-  expect(JSON.parse((await readText(manifest.outputs.quarantine!))!)).toMatchObject({ reason, key });
+  expect(JSON.parse((await readText(manifest.outputs.quarantine[0]!))!)).toMatchObject({ reason, key });
   expect(sha256(await rawBytes(key))).toBe(sha256(bytes));
   return manifest;
 }

@@ -22,7 +22,7 @@ describe('rows with the same primary key', () => {
     expect(manifest.rows).toEqual({ source: 6, clean: 2, suspect: 1, quarantined: 2, duplicates_collapsed: 1 });
 
     const held = await readParquet<{ row_id: string; pk_hash: string; disposition: string; reasons: string[]; duplicate_of: string | null; amount: string }>(
-      manifest.outputs.quarantine!,
+      manifest.outputs.quarantine[0]!,
     );
     expect(held.map((r) => [Number(r.row_id), r.disposition, r.reasons, r.duplicate_of === null ? null : Number(r.duplicate_of), r.amount])).toEqual([
       [3, 'collapsed', ['pk:duplicate'], 1, '1.00'],
@@ -31,8 +31,8 @@ describe('rows with the same primary key', () => {
     ]);
     // Both conflicting rows carry the same primary-key hash; every row id appears exactly once across the outputs.
     expect(held[1]!.pk_hash).toBe(held[2]!.pk_hash);
-    const clean = await readParquet<{ row_id: string }>(manifest.outputs.clean!, 'SELECT row_id FROM t');
-    const suspect = await readParquet<{ row_id: string }>(manifest.outputs.suspect!, 'SELECT row_id FROM t');
+    const clean = await readParquet<{ row_id: string }>(manifest.outputs.clean[0]!, 'SELECT row_id FROM t');
+    const suspect = await readParquet<{ row_id: string }>(manifest.outputs.suspect[0]!, 'SELECT row_id FROM t');
     const all = [...clean, ...suspect, ...held].map((r) => Number(r.row_id)).sort();
     expect(all).toEqual([1, 2, 3, 4, 5, 6]);
   });

@@ -29,9 +29,9 @@ describe('formats', () => {
     await upload('raw/fmt-csv/semi.csv', csv);
     const manifest = await manifestOf(batchId('fmt-csv', sha256(csv)));
     expect(manifest.rows).toMatchObject({ source: 3, clean: 2, suspect: 1 });
-    const clean = await readParquet<{ label: string }>(manifest.outputs.clean!, 'SELECT label FROM t ORDER BY row_id');
+    const clean = await readParquet<{ label: string }>(manifest.outputs.clean[0]!, 'SELECT label FROM t ORDER BY row_id');
     expect(clean.map((r) => r.label)).toEqual(['a; b', expect.any(String)]);
-    const suspect = await readParquet<{ label: string; amount: string }>(manifest.outputs.suspect!);
+    const suspect = await readParquet<{ label: string; amount: string }>(manifest.outputs.suspect[0]!);
     expect(suspect[0]).toMatchObject({ label: 'say "hi"', amount: '2.5.0' });
   });
 
@@ -54,7 +54,7 @@ describe('formats', () => {
     const manifest = await manifestOf(batchId('fmt-jsonl', sha256(jsonl)));
     expect(manifest.rows).toMatchObject({ source: 3, clean: 1, suspect: 2 });
     expect(manifest.reasons).toEqual({ 'amount:type': 1, 'day:type': 1 });
-    const suspect = await readParquet<{ amount: string; day: string }>(manifest.outputs.suspect!);
+    const suspect = await readParquet<{ amount: string; day: string }>(manifest.outputs.suspect[0]!);
     expect(suspect.map((r) => [r.amount, r.day])).toEqual([['12.0 oz.', '2026-01-02'], ['3', '01/03/2026']]);
   });
 
@@ -74,7 +74,7 @@ describe('formats', () => {
     await upload('raw/fmt-parquet/typed.parquet', bytes);
     const manifest = await manifestOf(batchId('fmt-parquet', sha256(bytes)));
     expect(manifest.rows).toMatchObject({ source: 100, clean: 100, suspect: 0 });
-    const [stats] = await readParquet<{ n: string; total: string }>(manifest.outputs.clean!, 'SELECT count(*) AS n, sum(amount)::VARCHAR AS total FROM t');
+    const [stats] = await readParquet<{ n: string; total: string }>(manifest.outputs.clean[0]!, 'SELECT count(*) AS n, sum(amount)::VARCHAR AS total FROM t');
     expect(stats).toEqual({ n: '100', total: '1262.50' });
   });
 

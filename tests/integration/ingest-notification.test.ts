@@ -45,7 +45,7 @@ describe('ingest through the store\'s own upload notification', () => {
       rows: { source: 3, clean: 2, suspect: 1, quarantined: 0, duplicates_collapsed: 0 },
       reasons: { 'amount:type': 1 },
       rejected: null,
-      outputs: { clean: `clean/orders/${batch}/part-0.parquet`, suspect: `suspect/orders/${batch}/part-0.parquet`, quarantine: null },
+      outputs: { clean: [`clean/orders/${batch}/part-0.parquet`], suspect: [`suspect/orders/${batch}/part-0.parquet`], quarantine: [] },
     });
     expect(manifest.schema_fingerprint).toBe(manifest.contract.fingerprint);
     // The function ran because the store notified the bridge, not because the test called it.

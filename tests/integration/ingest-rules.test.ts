@@ -20,13 +20,13 @@ describe('the bouncer on the real stack', () => {
     const suspects = RULE_ROWS.filter(([, r]) => r.length > 0);
     expect(manifest.rows).toEqual({ source: RULE_ROWS.length, clean: RULE_ROWS.length - suspects.length, suspect: suspects.length, quarantined: 0, duplicates_collapsed: 0 });
 
-    const suspect = await readParquet<{ row_id: string; reasons: string[]; pk_hash: string; price: string | null }>(manifest.outputs.suspect!);
+    const suspect = await readParquet<{ row_id: string; reasons: string[]; pk_hash: string; price: string | null }>(manifest.outputs.suspect[0]!);
     const expected = RULE_ROWS.map(([, reasons], i) => ({ row_id: i + 1, reasons: [...reasons].sort() })).filter((r) => r.reasons.length > 0);
     expect(suspect.map((r) => ({ row_id: Number(r.row_id), reasons: [...r.reasons].sort() }))).toEqual(expected);
     // The original text is kept exactly, rounding noise included.
     expect(suspect.find((r) => Number(r.row_id) === 7)!.price).toBe('0.052000000000000005');
 
-    const clean = await readParquet<{ row_id: string }>(manifest.outputs.clean!, 'SELECT row_id FROM t ORDER BY row_id');
+    const clean = await readParquet<{ row_id: string }>(manifest.outputs.clean[0]!, 'SELECT row_id FROM t ORDER BY row_id');
     expect(clean.map((r) => Number(r.row_id))).toEqual(RULE_ROWS.flatMap(([, r], i) => (r.length ? [] : [i + 1])));
   });
 
@@ -35,13 +35,13 @@ describe('the bouncer on the real stack', () => {
     await upload('raw/rules/again-1.csv', csv);
     const batch = batchId('rules', sha256(csv));
     const first = await manifestOf(batch);
-    const before = await readParquet(first.outputs.suspect!);
+    const before = await readParquet(first.outputs.suspect[0]!);
     // Deleting the manifest makes the next delivery do the whole work again.
     await vaultStore().remove(`manifests/${batch}/ingest.json`);
     await upload('raw/rules/again-2.csv', csv);
     const second = await manifestOf(batch);
     expect(second.outputs).toEqual(first.outputs);
     expect(second.rows).toEqual(first.rows);
-    expect(await readParquet(second.outputs.suspect!)).toEqual(before);
+    expect(await readParquet(second.outputs.suspect[0]!)).toEqual(before);
   });
 });
