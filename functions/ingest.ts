@@ -1,8 +1,10 @@
-import { objectCreatedEvents } from '../lib/events/s3-event.ts';
-import type { IngestDeps, IngestOutcome } from '../lib/ingest/ingest-object.ts';
-import { ingestWithRetryBudget } from '../lib/ingest/retry-budget.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { objectCreatedEvents } from '../lib/events/s3-event.ts';
+import { ingestObject, type IngestDeps, type IngestOutcome } from '../lib/ingest/ingest-object.ts';
+import { ingestPart, type PartOutcome } from '../lib/ingest/ingest-part.ts';
 import { outcomeMetrics } from '../lib/ingest/outcome-metrics.ts';
+import { ingestWithRetryBudget } from '../lib/ingest/retry-budget.ts';
+import { PARTS_PREFIX } from '../lib/keys.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
 import { alerts, config, logger, metrics, vault } from './runtime.ts';
 
@@ -11,15 +13,17 @@ const deps: IngestDeps = {
   alerts,
   workDir: config.WORK_DIR,
   engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
+  partBytes: config.INGEST_PART_BYTES,
 };
 
 /**
- * raw/<stream>/<file> uploaded -> contract check, bouncer, clean/suspect Parquet, manifest.
+ * raw/<stream>/<file> uploaded -> contract check, bouncer, clean/suspect Parquet, manifest
+ * (or, for a file too large for one invocation, a split into parts/); parts/... -> one part.
  * Bad input is recorded and returned, never thrown. Other failures throw, so the platform
  * retries them, until INGEST_MAX_ATTEMPTS of the same content set the object aside.
  */
-export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> => {
-  const results: IngestOutcome[] = [];
+export const handler = s3EventHandler(async (event): Promise<Array<IngestOutcome | PartOutcome>> => {
+  const results: Array<IngestOutcome | PartOutcome> = [];
   for (const object of objectCreatedEvents(event)) {
     if (object.bucket !== config.VAULT_BUCKET) {
       logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
@@ -31,14 +35,17 @@ export const handler = s3EventHandler(async (event): Promise<IngestOutcome[]> =>
       ...(object.versionId ? { versionId: object.versionId } : {}),
       ...(object.eTag ? { eTag: object.eTag } : {}),
     };
-    const outcome = await ingestWithRetryBudget(deps, request, config.INGEST_MAX_ATTEMPTS);
-    const fields = { key: object.key, ...outcome };
-    if ('manifest' in fields) delete (fields as { manifest?: unknown }).manifest;
+    const outcome = object.key.startsWith(PARTS_PREFIX)
+      ? await ingestWithRetryBudget(deps, request, config.INGEST_MAX_ATTEMPTS, ingestPart)
+      : await ingestWithRetryBudget(deps, request, config.INGEST_MAX_ATTEMPTS, ingestObject);
+    // The manifest is in the vault; the log line carries the outcome without it.
+    const { manifest: _manifest, ...fields } = { manifest: undefined, ...outcome, key: object.key };
     if (outcome.status === 'refused') logger.error('object refused', { ...fields, code: outcome.reason });
-    else if (outcome.status === 'already-ingested') logger.info('batch already ingested', fields);
+    else if (outcome.status === 'already-ingested' || outcome.status === 'part-already-ingested') logger.info('batch already ingested', fields);
     else if (outcome.status === 'waiting') logger.warn('file waiting: stream halted', fields);
-    else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason, rows: outcome.manifest.rows });
-    else logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
+    else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason });
+    else if (outcome.status === 'ingested') logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
+    else logger.info(outcome.status === 'fanned-out' ? 'batch fanned out into parts' : 'part ingested', fields);
     for (const point of outcomeMetrics(outcome)) {
       const metric = metrics.singleMetric();
       metric.addDimensions(point.dimensions);

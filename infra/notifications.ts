@@ -6,6 +6,11 @@ import type { StackConfig } from './stack-config.ts';
 
 export const MINIO_WEBHOOK_ID = 'VAULTMEND';
 
+/** One notification per route, named by function and prefix: a function may have several routes, and ids must be unique. */
+export function notificationId(route: { fn: string; prefix: string }): string {
+  return `${route.fn}-${route.prefix.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '')}`;
+}
+
 export function bridgeUrl(config: StackConfig): string {
   return `http://127.0.0.1:${config.BRIDGE_PORT}/events`;
 }
@@ -33,7 +38,7 @@ export async function configureRgwNotifications(config: StackConfig, s3: S3Clien
       Bucket: config.VAULT_BUCKET,
       NotificationConfiguration: {
         TopicConfigurations: [...ROUTES, { fn: 'stack-probe', prefix: PROBE_PREFIX }].map((route) => ({
-          Id: route.fn,
+          Id: notificationId(route),
           TopicArn: topic.TopicArn!,
           Events: ['s3:ObjectCreated:*'],
           Filter: {
@@ -66,7 +71,7 @@ export async function configureMinioNotifications(config: StackConfig): Promise<
   const notification = new Minio.NotificationConfig();
   for (const route of [...ROUTES, { fn: 'stack-probe', prefix: PROBE_PREFIX }]) {
     const queue = new Minio.QueueConfig(arn);
-    queue.setId(route.fn);
+    queue.setId(notificationId(route));
     queue.addEvent(Minio.ObjectCreatedAll);
     queue.addFilterPrefix(route.prefix);
     if ('suffix' in route && route.suffix) queue.addFilterSuffix(route.suffix);

@@ -29,6 +29,7 @@ const StackSchema = z.object({
   STACK_MAX_LIFETIME_S: z.coerce.number().int().min(60).default(4 * 3600),
   /** Passed on to the functions (see lib/config.ts). */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  INGEST_PART_BYTES: z.coerce.number().int().min(1024).optional(),
 });
 
 /** Cross-variable rules: a backend needs its own variables. */
@@ -63,5 +64,6 @@ export function functionEnv(config: StackConfig): Record<string, string> {
     S3_SECRET_ACCESS_KEY: config.S3_SECRET_ACCESS_KEY,
     VAULT_BUCKET: config.VAULT_BUCKET,
     ...(config.ALERT_WEBHOOK_URL ? { ALERT_WEBHOOK_URL: config.ALERT_WEBHOOK_URL } : {}),
+    ...(config.INGEST_PART_BYTES ? { INGEST_PART_BYTES: String(config.INGEST_PART_BYTES) } : {}),
   };
 }

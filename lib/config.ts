@@ -24,6 +24,8 @@ const RuntimeSchema = z.object({
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   /** Failed attempts of the same object content before it is set aside as `ingest-failed`. */
   INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  /** A raw file whose (uncompressed) content is larger fans out into parts, one invocation each. */
+  INGEST_PART_BYTES: z.coerce.number().int().min(1024).default(1 << 30),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });

@@ -11,6 +11,7 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { fn: 'ingest', prefix: 'raw/' },
+  { fn: 'ingest', prefix: 'parts/' },
   { fn: 'cluster', prefix: 'manifests/', suffix: '/ingest.json' },
   { fn: 'remediate', prefix: 'work/', suffix: '.json' },
   { fn: 'reconcile', prefix: 'results/', suffix: '.json' },

@@ -7,6 +7,8 @@ export interface RecordCount {
   records: number;
   /** Bytes of the longest record. */
   longest: number;
+  /** Bytes of the (decompressed) content. */
+  bytes: number;
   /** For gzip files: why the stream does not decompress to its end (corrupt or truncated). */
   gzipError?: string;
 }
@@ -18,15 +20,19 @@ export interface RecordCount {
  */
 export async function countRecords(path: string, gzip: boolean): Promise<RecordCount> {
   const counter = new CsvRecordCounter();
+  let bytes = 0;
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const source = gzip ? file.pipe(createGunzip()) : file;
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) counter.push(chunk);
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      counter.push(chunk);
+      bytes += chunk.length;
+    }
   } catch (error) {
     if (!gzip) throw error;
-    return { records: counter.total(), longest: counter.longestRecord(), gzipError: error instanceof Error ? error.message : String(error) };
+    return { records: counter.total(), longest: counter.longestRecord(), bytes, gzipError: error instanceof Error ? error.message : String(error) };
   } finally {
     file.destroy();
   }
-  return { records: counter.total(), longest: counter.longestRecord() };
+  return { records: counter.total(), longest: counter.longestRecord(), bytes };
 }

@@ -17,6 +17,7 @@ import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
 import { serialiseManifest, type IngestManifest } from './manifest.ts';
 import { publishRows } from './publish-rows.ts';
+import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
 
 export interface IngestRequest {
@@ -30,6 +31,8 @@ export interface IngestDeps {
   alerts: AlertSink;
   workDir: string;
   engine: { memoryLimit: string; threads: number };
+  /** Content larger than this fans out into parts (default: never). */
+  partBytes?: number;
   now?: () => Date;
 }
 
@@ -37,6 +40,7 @@ export type IngestOutcome =
   | { status: 'ingested' | 'quarantined'; batch: string; manifestKey: string; manifest: IngestManifest }
   | { status: 'already-ingested'; batch: string; manifestKey: string }
   | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' }
+  | { status: 'fanned-out'; batch: string; parts: number; plan: string }
   | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -141,6 +145,21 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
           await haltForDrift(deps.store, deps.alerts, { stream, batch, key: request.key, drift, expected: registered.fingerprint, found: observedFingerprint, at: now() });
           await recordWaiting(deps.store, stream, waiting);
           return { status: 'waiting', batch, stream, reason: 'schema-drift' };
+        }
+        // Too large for one invocation: split into parts, each ingested by its own invocation.
+        const partBytes = deps.partBytes ?? Number.POSITIVE_INFINITY;
+        if (contract.format.type !== 'parquet' && (gzip ? (await counting).bytes : downloaded.size) > partBytes) {
+          const counted = await counting;
+          const corrupt = await corruptGzip();
+          if (corrupt) throw corrupt;
+          if (contract.format.type === 'csv' && counted.longest > MAX_LINE_BYTES) {
+            throw new InputRejectedError('line-too-long', `a record of ${counted.longest} bytes (limit ${MAX_LINE_BYTES})`);
+          }
+          const plan = await fanOut({
+            store: deps.store, engine, reader, registered, source: base.source, schemaFingerprint: observedFingerprint, batch, stream, dir,
+            records: counted.records, localPath: downloaded.path, partBytes,
+          });
+          return { status: 'fanned-out', batch, parts: plan.parts.length, plan: keys.fanOutPlan(batch) };
         }
         rowsLoaded = await loadSourceTable(engine, reader, contract);
         timings['read'] = ms(t);

@@ -102,3 +102,17 @@ export async function loadSourceTable(engine: Engine, reader: SourceReader, cont
     return Number(count?.n ?? 0);
   });
 }
+
+/**
+ * For a file that fans out: the whole file once into table `numbered` (`row_id` = 1-based
+ * position, and the contract's columns as text), so that facts about the whole batch can be
+ * computed before it is split. Streams through the engine (spilling); returns the row count.
+ */
+export async function loadNumberedTable(engine: Engine, reader: SourceReader, contract: Contract): Promise<number> {
+  const columns = contract.columns.map((c) => ident(c.name)).join(', ');
+  return guard(async () => {
+    await engine.run(`CREATE OR REPLACE TABLE numbered AS SELECT row_number() OVER () AS row_id, ${columns} FROM (${reader.select})`);
+    const [count] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM numbered');
+    return Number(count?.n ?? 0);
+  });
+}

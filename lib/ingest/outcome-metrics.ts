@@ -1,4 +1,5 @@
 import type { IngestOutcome } from './ingest-object.ts';
+import type { PartOutcome } from './ingest-part.ts';
 
 export interface MetricPoint {
   name: string;
@@ -11,7 +12,7 @@ export interface MetricPoint {
  * so quarantined, refused and waiting objects are counted apart), and the batch's rows by
  * disposition. The handler publishes them (CloudWatch EMF through Powertools).
  */
-export function outcomeMetrics(outcome: IngestOutcome): MetricPoint[] {
+export function outcomeMetrics(outcome: IngestOutcome | PartOutcome): MetricPoint[] {
   const reason =
     outcome.status === 'quarantined'
       ? (outcome.manifest.rejected?.reason ?? 'none')

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { safeErrorMessage } from '../errors.ts';
 import { keys } from '../keys.ts';
 import { putJson } from '../store/json-objects.ts';
-import { ingestObject, type IngestDeps, type IngestOutcome, type IngestRequest } from './ingest-object.ts';
-import { refuseObject } from './refuse-object.ts';
+import type { IngestDeps, IngestRequest } from './ingest-object.ts';
+import { refuseObject, type Refused } from './refuse-object.ts';
 
 /**
  * A poison object must not be retried forever. Bad input is never thrown (it is quarantined
@@ -25,9 +25,14 @@ export interface BudgetedRequest extends IngestRequest {
   eTag?: string;
 }
 
-export async function ingestWithRetryBudget(deps: IngestDeps, request: BudgetedRequest, maxAttempts: number): Promise<IngestOutcome> {
+export async function ingestWithRetryBudget<T>(
+  deps: IngestDeps,
+  request: BudgetedRequest,
+  maxAttempts: number,
+  work: (deps: IngestDeps, request: IngestRequest) => Promise<T>,
+): Promise<T | Refused> {
   try {
-    return await ingestObject(deps, request);
+    return await work(deps, request);
   } catch (error) {
     const now = deps.now ?? (() => new Date());
     const id = createHash('sha256').update(`${request.key}\n${request.eTag ?? request.versionId ?? ''}`).digest('hex').slice(0, 32);

@@ -15,6 +15,8 @@ export const TEST_STACK_ENV: Record<string, string> = {
   VAULT_BUCKET: 'vaultmend-test',
   STACK_MAX_LIFETIME_S: '3600',
   ALERT_WEBHOOK_URL: 'http://127.0.0.1:18999/alerts',
+  // Small enough that a test file of a few hundred KB fans out into parts.
+  INGEST_PART_BYTES: '65536',
 };
 
 export const ALERT_SINK_PORT = 18999;

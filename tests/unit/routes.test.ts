@@ -17,15 +17,18 @@ describe('routes', () => {
   it('agree with the S3 events declared in serverless.yml', () => {
     expect(yml.service).toBe('vaultmend');
     expect(yml.provider.runtime).toBe('nodejs24.x');
-    const declared = Object.entries(yml.functions).map(([fn, def]) => {
-      const rules = Object.assign({}, ...def.events[0]!.s3.rules) as { prefix?: string; suffix?: string };
-      return { fn, prefix: rules.prefix, ...(rules.suffix ? { suffix: rules.suffix } : {}) };
-    });
+    const declared = Object.entries(yml.functions).flatMap(([fn, def]) =>
+      def.events.map((event) => {
+        const rules = Object.assign({}, ...event.s3.rules) as { prefix?: string; suffix?: string };
+        return { fn, prefix: rules.prefix, ...(rules.suffix ? { suffix: rules.suffix } : {}) };
+      }),
+    );
     expect(declared).toEqual(ROUTES.map((r) => ({ ...r })));
   });
 
   it('route each step of the flow to its function and nothing else anywhere', () => {
     expect(routeFor('raw/orders/a.csv')?.fn).toBe('ingest');
+    expect(routeFor('parts/orders/orders-0123456789abcdef0123/3.csv')?.fn).toBe('ingest');
     expect(routeFor('manifests/orders-1/ingest.json')?.fn).toBe('cluster');
     expect(routeFor('manifests/orders-1/reconcile.json')).toBeUndefined();
     expect(routeFor('work/orders-1/clusters/c1.json')?.fn).toBe('remediate');
