@@ -2,8 +2,10 @@ import { primaryKey, type Column, type Contract } from '../contract/contract.ts'
 import { ident, literal, literalList } from '../engine/sql.ts';
 
 /**
- * The contract compiled to SQL over table `src` (all values as text). Each rule is a
- * predicate that is true when a value fails it; a row's reasons are the codes
+ * The contract compiled to SQL over a relation that carries each column as text (exactly as it
+ * arrived) and, for columns with a type to cast to, its typed value in a column named
+ * `$<name>` (see withTypedColumns: each value is cast once, not once per rule). Each rule is
+ * a predicate that is true when a value fails it; a row's reasons are the codes
  * `<column>:<rule>` of the predicates that hold, computed for every row at once.
  */
 export const DEFAULT_DECIMAL_SCALE = 6;
@@ -43,10 +45,26 @@ export function typedSql(column: Column): string {
   }
 }
 
+/** Whether the column has a type other than text, kept in its own `$<name>` column. */
+function isCast(column: Column): boolean {
+  return typedSql(column) !== ident(column.name);
+}
+
+/** The column's typed value (NULL where null or not of the type): its `$<name>` column, or the text itself. */
+export function typedRef(column: Column): string {
+  return isCast(column) ? ident(`$${column.name}`) : ident(column.name);
+}
+
+/** `relation` with the typed value of every cast column added as `$<name>` (names a contract cannot use). */
+export function withTypedColumns(contract: Contract, relation: string): string {
+  const casts = contract.columns.filter(isCast).map((c) => `${typedSql(c)} AS ${typedRef(c)}`);
+  return casts.length ? `SELECT *, ${casts.join(', ')} FROM (${relation})` : relation;
+}
+
 /** True when a non-null value does not have the contract's type (in its canonical text form). */
 function typeFailsSql(column: Column): string | undefined {
   const v = ident(column.name);
-  const typed = typedSql(column);
+  const typed = typedRef(column);
   switch (column.type) {
     case 'integer':
       // Canonical text: the value must print back as itself (no sign, spaces, exponent or leading zeros).
@@ -94,7 +112,7 @@ export function rowRules(contract: Contract): RowRule[] {
     const typeFails = typeFailsSql(column);
     const present = `NOT ${isNull}${typeFails ? ` AND NOT ${typeFails}` : ''}`;
     const v = ident(column.name);
-    const typed = typedSql(column);
+    const typed = typedRef(column);
     const code = (rule: string) => `${column.name}:${rule}`;
     if (!column.nullable || column.primary_key) rules.push({ code: code('not_null'), fails: isNull });
     if (typeFails) rules.push({ code: code('type'), fails: `NOT ${isNull} AND ${typeFails}` });
@@ -117,7 +135,7 @@ export function rowRules(contract: Contract): RowRule[] {
       });
     } else if (test.type === 'range') {
       const column = byName.get(test.column.toLowerCase())!;
-      const typed = typedSql(column);
+      const typed = typedRef(column);
       const parts = [
         test.min !== undefined ? `${typed} < ${boundSql(column, test.min)}` : undefined,
         test.max !== undefined ? `${typed} > ${boundSql(column, test.max)}` : undefined,
@@ -144,6 +162,11 @@ export function uniqueTests(contract: Contract): string[][] {
 
 const listOf = (items: string[]) => (items.length ? `[${items.join(', ')}]` : '[]::VARCHAR[]');
 
+/** True when the row breaks any of `rules` (a rule whose predicate is NULL is not broken). */
+export function anyRuleFails(rules: RowRule[]): string {
+  return rules.length ? `(${rules.map((r) => `(${r.fails})`).join(' OR ')}) IS TRUE` : 'false';
+}
+
 /** The codes of the rules a row breaks, as one list expression (empty for a clean row). */
 export function reasonList(rules: RowRule[]): string {
   return `list_filter(${listOf(rules.map((r) => `CASE WHEN ${r.fails} THEN ${literal(r.code)} END`))}, x -> x IS NOT NULL)`;
@@ -157,13 +180,12 @@ export function pkHashSql(contract: Contract): string {
   return `sha256(to_json([${columns}]))`;
 }
 
-/** The contract's columns as their types; empty values and null tokens become NULL. */
+/** The contract's columns as their types (from a relation with typed columns); empty values and null tokens become NULL. */
 export function typedProjection(contract: Contract): string {
   return contract.columns
     .map((c) => {
-      const typed = typedSql(c);
       // A failed cast is already NULL; only text-typed columns need nulls spelled out.
-      const value = typed === ident(c.name) ? `CASE WHEN ${isNullSql(c, contract)} THEN NULL ELSE ${typed} END` : typed;
+      const value = isCast(c) ? typedRef(c) : `CASE WHEN ${isNullSql(c, contract)} THEN NULL ELSE ${ident(c.name)} END`;
       return `${value} AS ${ident(c.name)}`;
     })
     .join(', ');

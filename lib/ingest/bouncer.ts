@@ -1,7 +1,7 @@
 import { primaryKey, type Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { expressionRules, isNullSql, reasonList, typedProjection, uniqueTests } from './bouncer-rules.ts';
+import { expressionRules, isNullSql, pkHashSql, reasonList, rowRules, typedProjection, uniqueTests } from './bouncer-rules.ts';
 
 /**
  * The deterministic bouncer: classifies every row of table `src` (loaded with its row-rule
@@ -123,19 +123,25 @@ export async function classifyRows(engine: Engine, contract: Contract, options: 
  * Every row with its verdict, in file order. A row whose key repeats with other content is
  * quarantined (`pk:conflict`); a later copy of an identical row is collapsed onto the first
  * (`pk:duplicate`); otherwise the row is clean when it breaks no rule. Side tables are joined
- * only when they have rows.
+ * only when they have rows. The reasons and the primary-key hash are worked out only where a
+ * query reads them (the suspect and quarantine outputs), never for the clean lane.
  */
 function verdictsSql(contract: Contract, rowId: string, facts: BatchFacts, expressionReasons: boolean): string {
-  const columns = contract.columns.map((c) => `s.${ident(c.name)}`).join(', ');
-  const lists = ['s.reasons'];
+  const lists = [`CASE WHEN "$bad" THEN ${reasonList(rowRules(contract))} ELSE []::VARCHAR[] END`];
+  const flags = ['"$bad"'];
   const joins: string[] = [];
+  const extra: string[] = [];
   if (expressionReasons) {
     joins.push(`LEFT JOIN expression_reasons x ON x.row_id = ${rowId}`);
-    lists.push('COALESCE(x.reasons, []::VARCHAR[])');
+    extra.push('x.reasons AS "$expression_reasons"');
+    lists.push('COALESCE("$expression_reasons", []::VARCHAR[])');
+    flags.push('"$expression_reasons" IS NOT NULL');
   }
   if (facts.uniqueReasons) {
     joins.push(`LEFT JOIN facts_unique_reasons u ON u.row_id = ${rowId}`);
-    lists.push('COALESCE(u.reasons, []::VARCHAR[])');
+    extra.push('u.reasons AS "$unique_reasons"');
+    lists.push('COALESCE("$unique_reasons", []::VARCHAR[])');
+    flags.push('"$unique_reasons" IS NOT NULL');
   }
   let key = 'NULL::VARCHAR';
   let firstRow = 'NULL::BIGINT';
@@ -146,13 +152,13 @@ function verdictsSql(contract: Contract, rowId: string, facts: BatchFacts, expre
     firstRow = 'k.first_row';
   }
   const reasons = lists.length > 1 ? `list_concat(${lists.join(', ')})` : lists[0]!;
-  return `SELECT row_id, pk_hash,
-      CASE key_verdict WHEN 'quarantined' THEN ['pk:conflict'] WHEN 'collapsed' THEN ['pk:duplicate'] ELSE reasons END AS reasons,
-      COALESCE(key_verdict, CASE WHEN len(reasons) = 0 THEN 'clean' ELSE 'suspect' END) AS disposition,
+  return `SELECT row_id, ${pkHashSql(contract)} AS pk_hash,
+      CASE key_verdict WHEN 'quarantined' THEN ['pk:conflict'] WHEN 'collapsed' THEN ['pk:duplicate'] ELSE ${reasons} END AS reasons,
+      COALESCE(key_verdict, CASE WHEN ${flags.join(' OR ')} THEN 'suspect' ELSE 'clean' END) AS disposition,
       CASE WHEN key_verdict = 'collapsed' THEN first_row END AS duplicate_of,
-      * EXCLUDE (row_id, pk_hash, reasons, key_verdict, first_row)
+      * EXCLUDE (row_id, key_verdict, first_row)
     FROM (
-      SELECT ${rowId} AS row_id, s.pk_hash, ${reasons} AS reasons, ${key} AS key_verdict, ${firstRow} AS first_row, ${columns}
+      SELECT ${rowId} AS row_id, ${key} AS key_verdict, ${firstRow} AS first_row, s.*${extra.map((e) => `, ${e}`).join('')}
       FROM src s ${joins.join(' ')}
     )
     ${joins.length ? 'ORDER BY row_id' : ''}`;
@@ -170,7 +176,8 @@ export async function writeOutputs(
   const copy = (select: string, where: string, path: string) =>
     engine.run(`COPY (SELECT ${select} FROM verdicts WHERE ${where}) TO ${literal(path)} (FORMAT parquet)`);
   if (counts.clean > 0) {
-    await copy(`row_id, pk_hash, ${typedProjection(contract)}`, `disposition = 'clean'`, paths.clean);
+    // Clean rows are never changed, so they need no primary-key hash: the audit trail is keyed by the fixed ones.
+    await copy(`row_id, ${typedProjection(contract)}`, `disposition = 'clean'`, paths.clean);
     written.clean = paths.clean;
   }
   if (counts.suspect > 0) {

@@ -2,7 +2,7 @@ import type { Contract } from '../contract/contract.ts';
 import { engineStorageClass, type SchemaColumn } from '../contract/schema-fingerprint.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { pkHashSql, reasonList, rowRules } from './bouncer-rules.ts';
+import { anyRuleFails, rowRules, withTypedColumns } from './bouncer-rules.ts';
 import { readCsvHeader } from './csv-header.ts';
 import { InputRejectedError, rejectFromEngineError } from './input-rejected.ts';
 
@@ -89,15 +89,16 @@ export async function openSource(engine: Engine, file: SourceFile): Promise<Sour
 
 /**
  * Loads the body into table `src` in one pass of the reader: the contract's columns as text,
- * exactly as they arrived, in file order (so `rowid + 1` is the row's 1-based position), with
- * each row's primary-key hash and the codes of the row rules it breaks. Returns the row count.
+ * exactly as they arrived, in file order (so `rowid + 1` is the row's 1-based position), each
+ * cast column's typed value once (`$<name>`), and `$bad`: whether the row breaks any row rule.
+ * Which rules it breaks is worked out later for the few rows that do. Returns the row count.
  */
 export async function loadSourceTable(engine: Engine, reader: SourceReader, contract: Contract): Promise<number> {
   const columns = contract.columns.map((c) => ident(c.name)).join(', ');
   return guard(async () => {
     await engine.run(`CREATE OR REPLACE TABLE src AS
-      SELECT ${columns}, ${pkHashSql(contract)} AS pk_hash, ${reasonList(rowRules(contract))} AS reasons
-      FROM (${reader.select})`);
+      SELECT *, ${anyRuleFails(rowRules(contract))} AS "$bad"
+      FROM (${withTypedColumns(contract, `SELECT ${columns} FROM (${reader.select})`)})`);
     const [count] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM src');
     return Number(count?.n ?? 0);
   });
