@@ -1,13 +1,45 @@
+import { clusterBatch, type ClusterDeps, type ClusterOutcome } from '../lib/cluster/cluster-batch.ts';
+import { chooseEmbedder } from '../lib/cluster/choose-embedder.ts';
+import { faissIndexFactory } from '../lib/cluster/faiss-index.ts';
 import { objectCreatedEvents } from '../lib/events/s3-event.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { logger } from './runtime.ts';
+import { config, logger, vault } from './runtime.ts';
+
+/** Built once per container: loading a model is the slow part. */
+let deps: Promise<ClusterDeps> | undefined;
+const clusterDeps = () =>
+  (deps ??= chooseEmbedder(config).then((embedder) => ({
+    store: vault,
+    workDir: config.WORK_DIR,
+    engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
+    embedder,
+    makeIndex: faissIndexFactory,
+    mergeSimilarity: config.CLUSTER_MERGE_SIMILARITY,
+  })));
 
 /**
- * manifests/<batch>/ingest.json written -> compress the batch suspect rows into error patterns.
- * Wired into the event path; the step itself is not built yet, so it only records what it received.
+ * manifests/<batch>/ingest.json written -> the batch's suspect rows compressed into clusters,
+ * one work/<batch>/clusters/<cluster>.json each (each triggers remediate), or straight to
+ * reconcile when there is nothing to fix. Failures throw, so the platform retries them.
  */
-export const handler = s3EventHandler(async (event) => {
-  const objects = objectCreatedEvents(event);
-  for (const object of objects) logger.info('cluster: received (step not implemented yet)', { key: object.key });
-  return { status: 'not-implemented' as const, received: objects.map((o) => o.key) };
+export const handler = s3EventHandler(async (event): Promise<ClusterOutcome[]> => {
+  const results: ClusterOutcome[] = [];
+  for (const object of objectCreatedEvents(event)) {
+    if (object.bucket !== config.VAULT_BUCKET) {
+      logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
+      continue;
+    }
+    const outcome = await clusterBatch(await clusterDeps(), object.key);
+    if (outcome.status === 'clustered') {
+      const { manifest } = outcome;
+      logger.info('batch clustered', {
+        batch: outcome.batch, suspect_rows: manifest.suspect_rows, clusters: outcome.clusters.length,
+        reduction: manifest.reduction, timings_ms: manifest.timings_ms,
+      });
+    } else {
+      logger.info('nothing to cluster: batch goes to reconcile', { batch: outcome.batch, reason: outcome.reason });
+    }
+    results.push(outcome);
+  }
+  return results;
 });

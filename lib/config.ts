@@ -26,6 +26,17 @@ const RuntimeSchema = z.object({
   INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** A raw file whose (uncompressed) content is larger fans out into parts, one invocation each. */
   INGEST_PART_BYTES: z.coerce.number().int().min(1024).default(1 << 30),
+  /**
+   * A directory holding a sentence-embedding model in transformers.js layout
+   * (`<dir>/<EMBEDDINGS_MODEL>/config.json, tokenizer.json, onnx/model.onnx`); read locally,
+   * never fetched. Unset: the built-in hashing embedder.
+   */
+  EMBEDDINGS_MODEL_DIR: z.string().min(1).optional(),
+  EMBEDDINGS_MODEL: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, 'a model name such as all-MiniLM-L6-v2')
+    .refine((name) => !name.split('/').some((part) => part === '.' || part === '..'), 'no . or .. path segments')
+    .default('all-MiniLM-L6-v2'),
+  /** Cosine similarity at or above which two error shapes of one column and rule are one cluster. */
+  CLUSTER_MERGE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.85),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });

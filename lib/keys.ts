@@ -55,9 +55,15 @@ export const keys = {
   /** A fanned-out batch: its plan, the part files, each part's manifest, and the batch-wide facts. */
   fanOutPlan: (batch: string) => `manifests/${batch}/plan.json`,
   sourcePart: (stream: string, batch: string, part: number, extension: string) => `${PARTS_PREFIX}${stream}/${batch}/${part}.${extension}`,
-  partManifestPrefix: (batch: string) => `manifests/${batch}/parts/`,
   partManifest: (batch: string, part: number) => `manifests/${batch}/parts/${part}.json`,
   batchFacts: (batch: string, fact: string) => `work/${batch}/ingest/${fact}.parquet`,
+  /** Clustering: the batch's cluster manifest, one object per cluster (each triggers remediate) and its cells. */
+  clusterManifest: (batch: string) => `manifests/${batch}/cluster.json`,
+  cluster: (batch: string, cluster: string) => `work/${batch}/clusters/${cluster}.json`,
+  clusterCells: (batch: string, cluster: string) => `work/${batch}/clusters/${cluster}.cells.parquet`,
+  /** A cluster's remediation result (each triggers reconcile); a batch with no clusters writes `none`. */
+  clusterResult: (batch: string, cluster: string) => `results/${batch}/${cluster}.json`,
+  noClusters: (batch: string) => `results/${batch}/none.json`,
   quarantineObject: (stream: string, batch: string) => `quarantine/${stream}/${batch}/object.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
   ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
@@ -76,4 +82,19 @@ export function parsePartKey(key: string): PartKey {
   const match = /^parts\/([a-z0-9][a-z0-9_-]{0,62})\/([a-z0-9_-]+-[0-9a-f]{20})\/(\d{1,6})\.(csv|jsonl)$/.exec(key);
   if (!match) throw new UnsafeKeyError(key, 'not a part key parts/<stream>/<batch>/<n>.<csv|jsonl>');
   return { stream: match[1]!, batch: match[2]!, part: Number(match[3]) };
+}
+
+const BATCH = '[a-z0-9][a-z0-9_-]{0,62}-[0-9a-f]{20}';
+
+/** Parses `manifests/<batch>/ingest.json`, the object whose arrival starts clustering. */
+export function parseIngestManifestKey(key: string): { batch: string } {
+  const match = new RegExp(`^manifests/(${BATCH})/ingest\\.json$`).exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not an ingest manifest key manifests/<batch>/ingest.json');
+  return { batch: match[1]! };
+}
+
+/** The stream a batch id belongs to (`<stream>-<20 hex>`). */
+export function streamOfBatch(batch: string): string {
+  if (!new RegExp(`^${BATCH}$`).test(batch)) throw new UnsafeKeyError(batch, 'not a batch id <stream>-<20 hex>');
+  return batch.slice(0, -21);
 }

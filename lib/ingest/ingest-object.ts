@@ -11,7 +11,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { recordWaiting, streamState } from '../streams/stream-control.ts';
-import { countRecords } from './count-records.ts';
+import { countRecords, type RecordCount } from './count-records.ts';
 import { downloadObject } from './download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
@@ -44,6 +44,15 @@ export type IngestOutcome =
   | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/** What the independent count found wrong with the bytes themselves, if anything. */
+function faultInCount(counted: RecordCount, format: IngestManifest['source']['format']): InputRejectedError | undefined {
+  if (counted.gzipError) return new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated');
+  if (format === 'csv' && counted.longest > MAX_LINE_BYTES) {
+    return new InputRejectedError('line-too-long', `a record of ${counted.longest} bytes (limit ${MAX_LINE_BYTES})`);
+  }
+  return undefined;
+}
 const ms = (since: number) => Math.round(performance.now() - since);
 
 /**
@@ -127,10 +136,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     // Counted concurrently with the engine's work below; awaited before any row is trusted.
     const counting = countRecords(downloaded.path, gzip);
     counting.catch(() => {}); // observed where awaited; never an unhandled rejection
-    const corruptGzip = async () => {
-      const counted = await counting;
-      return counted.gzipError ? new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated') : undefined;
-    };
+    const countedFault = async () => faultInCount(await counting, contract.format.type);
 
     const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
     try {
@@ -150,11 +156,8 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         const partBytes = deps.partBytes ?? Number.POSITIVE_INFINITY;
         if (contract.format.type !== 'parquet' && (gzip ? (await counting).bytes : downloaded.size) > partBytes) {
           const counted = await counting;
-          const corrupt = await corruptGzip();
-          if (corrupt) throw corrupt;
-          if (contract.format.type === 'csv' && counted.longest > MAX_LINE_BYTES) {
-            throw new InputRejectedError('line-too-long', `a record of ${counted.longest} bytes (limit ${MAX_LINE_BYTES})`);
-          }
+          const fault = await countedFault();
+          if (fault) throw fault;
           const plan = await fanOut({
             store: deps.store, engine, reader, registered, source: base.source, schemaFingerprint: observedFingerprint, batch, stream, dir,
             records: counted.records, localPath: downloaded.path, partBytes,
@@ -163,21 +166,20 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         }
         rowsLoaded = await loadSourceTable(engine, reader, contract);
         timings['read'] = ms(t);
-        const corrupt = await corruptGzip();
-        if (corrupt) throw corrupt;
+        const fault = await countedFault();
+        if (fault) throw fault;
         // A second, independent count of the raw bytes: the engine must have read every record.
         // (It must: DuckDB 1.5 returns no rows, and no error, for a line longer than its buffer.)
-        const { records, longest } = await counting;
+        const { records } = await counting;
         if (contract.format.type === 'csv') {
-          if (longest > MAX_LINE_BYTES) throw new InputRejectedError('line-too-long', `a record of ${longest} bytes (limit ${MAX_LINE_BYTES})`);
           if (records - 1 !== rowsLoaded) {
             throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${records - 1}`);
           }
         }
         if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
       } catch (error) {
-        // A corrupt gzip explains any read error that came with it.
-        const rejection = (await corruptGzip().catch(() => undefined)) ?? error;
+        // A corrupt gzip or an over-long record explains any read error that came with it.
+        const rejection = (await countedFault().catch(() => undefined)) ?? error;
         if (rejection instanceof InputRejectedError) return await quarantineWhole(rejection, observedFingerprint);
         throw error;
       }

@@ -1,0 +1,28 @@
+import type { Engine } from '../engine/duckdb.ts';
+import { ident, literal } from '../engine/sql.ts';
+import { shapeSignatureSql } from './shape-signature.ts';
+
+/**
+ * The failing cells of a batch, in table `cells`: one row per (suspect row, reason) with the
+ * row's `row_id` and `pk_hash` (so a cell is never mistaken for another row's, however alike
+ * their values), the column and rule from the reason code `<column>:<rule>`, the value as it
+ * arrived and its shape. Reasons about a whole row (`row:expression:<name>`) or several
+ * columns (`a+b:unique`) have no single value: theirs is NULL. Built in one set operation.
+ */
+export async function loadCells(engine: Engine, suspectFiles: readonly string[], columns: readonly string[]): Promise<void> {
+  const files = `[${suspectFiles.map(literal).join(', ')}]`;
+  // Inner names start with `$`, which a contract's column names cannot: no clash with them.
+  const valueOf = columns.length
+    ? `CASE "$column" ${columns.map((c) => `WHEN ${literal(c)} THEN ${ident(c)}`).join(' ')} END`
+    : 'NULL::VARCHAR';
+  await engine.run(`CREATE OR REPLACE TABLE cells AS
+    SELECT row_id, pk_hash, column_name, rule, value, ${shapeSignatureSql('value')} AS shape
+    FROM (
+      SELECT row_id, pk_hash, "$column" AS column_name, "$rule" AS rule, ${valueOf} AS value
+      FROM (
+        SELECT *, split_part("$reason", ':', 1) AS "$column", substr("$reason", strpos("$reason", ':') + 1) AS "$rule"
+        FROM (SELECT *, unnest(reasons) AS "$reason" FROM read_parquet(${files}))
+      )
+    )
+    ORDER BY row_id, column_name, rule`);
+}

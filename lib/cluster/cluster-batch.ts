@@ -1,0 +1,189 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadContract } from '../contract/registry.ts';
+import { Engine } from '../engine/duckdb.ts';
+import { literal } from '../engine/sql.ts';
+import { DataLossError } from '../errors.ts';
+import { downloadObject } from '../ingest/download.ts';
+import { IngestManifestSchema } from '../ingest/manifest.ts';
+import { keys, parseIngestManifestKey } from '../keys.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { loadCells } from './cells.ts';
+import { serialiseClusterManifest, type ClusterManifest } from './cluster-manifest.ts';
+import { serialiseClusterSpec, type ClusterSpec } from './cluster-spec.ts';
+import type { Embedder } from './embedder.ts';
+import { mergeSimilarGroups, type ExactGroup } from './merge-patterns.ts';
+import type { VectorIndexFactory } from './vector-index.ts';
+
+export interface ClusterDeps {
+  store: ObjectStore;
+  workDir: string;
+  engine: { memoryLimit: string; threads: number };
+  embedder: Embedder;
+  makeIndex: VectorIndexFactory;
+  /** Cosine similarity at or above which two shapes of one column and rule are one pattern. */
+  mergeSimilarity: number;
+}
+
+export type ClusterOutcome =
+  | { status: 'clustered'; batch: string; clusters: string[]; manifest: ClusterManifest }
+  | { status: 'nothing-to-cluster'; batch: string; reason: 'no-suspect-rows' | 'batch-quarantined' };
+
+/** Representative values per cluster. */
+export const MAX_SAMPLES = 8;
+const ms = (since: number) => Math.round(performance.now() - since);
+
+/**
+ * cluster: a batch's suspect rows -> the few error patterns that explain them.
+ * Cells are grouped exactly by (column, rule, shape) in the engine; similar shapes of one
+ * column and rule are then merged through embeddings in a vector index. Each cluster becomes
+ * an object under work/ (triggering one remediate invocation each) with its cells beside it.
+ * Cluster ids come from the batch and the cluster's content, so a re-run names the same
+ * clusters; objects that exist already are not written again (no second notification).
+ * A batch without suspect rows goes straight to reconcile through `results/<batch>/none.json`.
+ */
+export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Promise<ClusterOutcome> {
+  const started = performance.now();
+  const { batch } = parseIngestManifestKey(manifestKey);
+  const ingest = IngestManifestSchema.parse(JSON.parse(await deps.store.readText(manifestKey)));
+  const suspectRows = ingest.rows?.suspect ?? 0;
+  const empty = (reason: 'no-suspect-rows' | 'batch-quarantined') => ({ status: 'nothing-to-cluster' as const, batch, reason });
+
+  if (ingest.status !== 'ingested' || suspectRows === 0) {
+    const manifest = baseManifest(deps, ingest.batch, ingest.stream, 0, 0, 0, [], { total: ms(started) });
+    await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
+    await putOnce(deps.store, keys.noClusters(batch), `${JSON.stringify({ batch, clusters: 0 }, null, 2)}\n`);
+    return empty(ingest.status === 'ingested' ? 'no-suspect-rows' : 'batch-quarantined');
+  }
+
+  const registered = await loadContract(deps.store, ingest.stream);
+  const piiColumns = new Set(registered?.contract.columns.filter((c) => c.pii).map((c) => c.name) ?? []);
+  const dir = join(deps.workDir, `cluster-${randomUUID()}`);
+  mkdirSync(dir, { recursive: true });
+  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
+  try {
+    const timings: Record<string, number> = {};
+    let t = performance.now();
+    const files = await Promise.all(
+      ingest.outputs.suspect.map((key, i) => downloadObject(deps.store, key, undefined, join(dir, `suspect-${i}.parquet`))),
+    );
+    const paths = files.map((f) => f.path);
+    const described = await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(paths[0]!)})`);
+    const columns = described.map((c) => c.column_name).filter((c) => !['row_id', 'pk_hash', 'reasons'].includes(c));
+    await loadCells(engine, paths, columns);
+    const [counted] = await engine.rows<{ rows: string; cells: string }>(
+      'SELECT count(DISTINCT row_id) AS rows, count(*) AS cells FROM cells',
+    );
+    if (Number(counted?.rows) !== suspectRows) {
+      throw new DataLossError(`batch ${batch}: the suspect outputs hold ${counted?.rows} rows with reasons; the ingest manifest says ${suspectRows}`);
+    }
+    timings['load'] = ms(t);
+
+    t = performance.now();
+    const groups = (
+      await engine.rows<{ column: string; rule: string; shape: string; cells: string; sample: string | null }>(
+        `SELECT column_name AS column, rule, shape, count(*) AS cells, min(value) AS sample
+         FROM cells GROUP BY ALL ORDER BY column_name, rule, count(*) DESC, shape`,
+      )
+    ).map((g): ExactGroup => ({ column: g.column, rule: g.rule, shape: g.shape, cells: Number(g.cells), sample: g.sample ?? '' }));
+    const roots = await mergeSimilarGroups(groups, { embedder: deps.embedder, makeIndex: deps.makeIndex, similarity: deps.mergeSimilarity });
+    timings['group_and_merge'] = ms(t);
+
+    // Cluster ids: the batch, column, rule and member shapes, hashed.
+    const members = new Map<number, ExactGroup[]>();
+    roots.forEach((root, i) => members.set(root, [...(members.get(root) ?? []), groups[i]!]));
+    const clusters = [...members.values()].map((member) => {
+      const id = `c-${createHash('sha256')
+        .update(JSON.stringify([batch, member[0]!.column, member[0]!.rule, member.map((m) => m.shape).sort()]))
+        .digest('hex')
+        .slice(0, 16)}`;
+      return { id, column: member[0]!.column, rule: member[0]!.rule, shapes: member, cells: member.reduce((n, m) => n + m.cells, 0) };
+    });
+    clusters.sort((a, b) => a.id.localeCompare(b.id));
+    const mapping = clusters.flatMap((c) => c.shapes.map((s) => `(${literal(c.id)}, ${literal(s.column)}, ${literal(s.rule)}, ${literal(s.shape)})`));
+    await engine.run(`CREATE OR REPLACE TABLE shape_clusters AS SELECT * FROM (VALUES ${mapping.join(', ')}) t(cluster_id, column_name, rule, shape)`);
+    await engine.run(`CREATE OR REPLACE TABLE clustered_cells AS
+      SELECT s.cluster_id, c.* FROM cells c JOIN shape_clusters s USING (column_name, rule, shape) ORDER BY s.cluster_id, c.row_id, c.column_name, c.rule`);
+    const samples = await clusterSamples(engine);
+
+    t = performance.now();
+    const manifest = baseManifest(
+      deps, batch, ingest.stream, suspectRows, Number(counted?.cells), groups.length,
+      clusters.map((c) => ({ cluster: c.id, column: c.column, rule: c.rule, shapes: c.shapes.length, cells: c.cells })),
+      { ...timings, total: ms(started) },
+    );
+    // The manifest first: it names every cluster whose result reconcile must wait for.
+    await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
+    for (const cluster of clusters) {
+      const cellsKey = keys.clusterCells(batch, cluster.id);
+      if (!(await deps.store.exists(cellsKey))) {
+        const local = join(dir, `${cluster.id}.parquet`);
+        await engine.run(`COPY (SELECT row_id, pk_hash, column_name, rule, value, shape FROM clustered_cells
+          WHERE cluster_id = ${literal(cluster.id)} ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
+        await deps.store.putFile(cellsKey, local, { contentType: 'application/vnd.apache.parquet' });
+      }
+      const spec: ClusterSpec = {
+        schema_version: 1, batch, stream: ingest.stream, cluster: cluster.id, column: cluster.column, rule: cluster.rule,
+        pii: piiColumns.has(cluster.column),
+        shapes: cluster.shapes.map((s) => ({ shape: s.shape, cells: s.cells })),
+        cells: cluster.cells,
+        samples: samples.get(cluster.id) ?? [],
+        cells_object: cellsKey,
+        contract: { version: ingest.contract.version },
+      };
+      // Last: its arrival starts remediate for this cluster.
+      await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
+    }
+    timings['write'] = ms(t);
+    return { status: 'clustered', batch, clusters: clusters.map((c) => c.id), manifest };
+  } finally {
+    engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Up to MAX_SAMPLES values per cluster that cover its variety: the most frequent value of each
+ * shape first (shapes with more cells first), then the next of each, and so on. Ties between
+ * equally frequent values go by a hash of the value, so samples are spread, yet stable.
+ */
+async function clusterSamples(engine: Engine): Promise<Map<string, ClusterSpec['samples']>> {
+  const rows = await engine.rows<{ cluster_id: string; value: string | null; shape: string; row_id: string; n: string }>(`
+    WITH v AS (SELECT cluster_id, shape, value, count(*) AS n, min(row_id) AS row_id FROM clustered_cells GROUP BY ALL),
+    s AS (SELECT cluster_id, shape, sum(n) AS shape_cells FROM v GROUP BY ALL),
+    ranked AS (
+      SELECT v.*, s.shape_cells,
+        row_number() OVER (PARTITION BY v.cluster_id, v.shape ORDER BY v.n DESC, md5(COALESCE(v.value, ''))) AS rank_in_shape
+      FROM v JOIN s USING (cluster_id, shape))
+    SELECT cluster_id, value, shape, row_id, n FROM (
+      SELECT *, row_number() OVER (PARTITION BY cluster_id ORDER BY rank_in_shape, shape_cells DESC, shape) AS pick FROM ranked)
+    WHERE pick <= ${MAX_SAMPLES} ORDER BY cluster_id, pick`);
+  const samples = new Map<string, ClusterSpec['samples']>();
+  for (const r of rows) {
+    samples.set(r.cluster_id, [...(samples.get(r.cluster_id) ?? []), { value: r.value, shape: r.shape, row_id: Number(r.row_id), occurrences: Number(r.n) }]);
+  }
+  return samples;
+}
+
+function baseManifest(
+  deps: ClusterDeps, batch: string, stream: string, suspectRows: number, cells: number, exactGroups: number,
+  clusters: ClusterManifest['clusters'], timings: Record<string, number>,
+): ClusterManifest {
+  const calls = clusters.length;
+  return {
+    schema_version: 1, batch, stream, suspect_rows: suspectRows, cells, exact_groups: exactGroups, clusters,
+    expected_model_calls: calls,
+    reduction: suspectRows === 0 ? 0 : Math.max(0, 1 - calls / suspectRows),
+    embedder: { name: deps.embedder.name, dimensions: deps.embedder.dimensions },
+    index: deps.makeIndex.name,
+    merge_similarity: deps.mergeSimilarity,
+    timings_ms: timings,
+  };
+}
+
+/** Writes an object unless it exists: a re-run must not notify the flow a second time. */
+async function putOnce(store: ObjectStore, key: string, body: string): Promise<void> {
+  if (await store.exists(key)) return;
+  await store.put(key, body, { contentType: 'application/json' });
+}
