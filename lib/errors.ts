@@ -57,3 +57,10 @@ export function safeErrorMessage(error: unknown, max = 500): string {
     .trim()
     .slice(0, max);
 }
+
+/** A network destination outside the perimeter (not loopback, not private, not allow-listed). */
+export class EgressRefusedError extends VaultmendError {
+  constructor(host: string, why: string) {
+    super('egress-refused', `refused to connect to ${JSON.stringify(host)}: ${why}`);
+  }
+}
