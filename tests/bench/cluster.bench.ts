@@ -1,7 +1,6 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LogAlertSink } from '../../lib/alerts/alerts.ts';
 import { clusterBatch } from '../../lib/cluster/cluster-batch.ts';
 import { faissIndexFactory } from '../../lib/cluster/faiss-index.ts';
@@ -11,6 +10,7 @@ import { Engine } from '../../lib/engine/duckdb.ts';
 import { ingestObject } from '../../lib/ingest/ingest-object.ts';
 import { keys } from '../../lib/keys.ts';
 import { FileObjectStore } from '../../lib/store/file-object-store.ts';
+import { writeBenchResult } from './bench-files.ts';
 import { PATTERNS, PAYMENTS_CONTRACT, writePaymentsCsv } from './generate-patterns.ts';
 
 /**
@@ -22,7 +22,6 @@ import { PATTERNS, PAYMENTS_CONTRACT, writePaymentsCsv } from './generate-patter
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 50_000);
 const NOISE_SHARE = 0.01;
 const SIMILARITY = Number(process.env['BENCH_SIMILARITY'] ?? 0.85);
-const here = fileURLToPath(new URL('.', import.meta.url));
 
 async function main(): Promise<void> {
   const dir = join(tmpdir(), `vaultmend-bench-cluster-${process.pid}`);
@@ -85,9 +84,7 @@ async function main(): Promise<void> {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       measured_at: new Date().toISOString(),
     };
-    mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(join(here, 'results', 'cluster.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('cluster', result);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

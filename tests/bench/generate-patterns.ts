@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { LineFile } from './bench-files.ts';
 
 /**
  * A deterministic "payments" file in which every row is suspect: one cell of each row breaks
@@ -64,10 +63,9 @@ export async function writePaymentsCsv(path: string, rows: number, noiseShare: n
   let seed = 7;
   // A 31-bit LCG in exact integer arithmetic (Math.imul), so the file is the same on every run.
   const random: Random = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000;
-  const out = createWriteStream(path);
-  out.write('id,amount,paid_on,email,phone\n');
+  const out = new LineFile(path);
+  await out.line('id,amount,paid_on,email,phone');
   const labels: string[] = [];
-  let buffer = '';
   for (let i = 1; i <= rows; i++) {
     const d = {
       y: 2020 + Math.floor(random() * 7), m: 1 + Math.floor(random() * 12), day: 1 + Math.floor(random() * 28),
@@ -86,14 +84,8 @@ export async function writePaymentsCsv(path: string, rows: number, noiseShare: n
       labels.push(pattern.name);
     }
     const csv = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-    buffer += `${i},${csv(good.amount)},${csv(good.paid_on)},${csv(good.email)},${csv(good.phone)}\n`;
-    if (buffer.length > 1 << 20) {
-      if (!out.write(buffer)) await once(out, 'drain');
-      buffer = '';
-    }
+    await out.line(`${i},${csv(good.amount)},${csv(good.paid_on)},${csv(good.email)},${csv(good.phone)}`);
   }
-  out.write(buffer);
-  out.end();
-  await once(out, 'close');
+  await out.close();
   return labels;
 }

@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { LineFile } from './bench-files.ts';
 
 /**
  * A deterministic synthetic orders file: `rows` rows of the example contract's 6 columns, with
@@ -7,12 +6,11 @@ import { once } from 'node:events';
  * email, missing customer). Returns how many rows were made suspect.
  */
 export async function writeOrdersCsv(path: string, rows: number, suspectShare: number): Promise<number> {
-  const out = createWriteStream(path);
-  out.write('order_id,customer,email,amount,ordered_at,note\n');
+  const out = new LineFile(path);
+  await out.line('order_id,customer,email,amount,ordered_at,note');
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
   let suspects = 0;
-  let buffer = '';
   for (let i = 1; i <= rows; i++) {
     const day = String((i % 28) + 1).padStart(2, '0');
     const month = String((i % 12) + 1).padStart(2, '0');
@@ -29,14 +27,8 @@ export async function writeOrdersCsv(path: string, rows: number, suspectShare: n
         default: customer = '';
       }
     }
-    buffer += `${i},${customer},${email},${amount},${date},"note, ${i % 97}"\n`;
-    if (buffer.length > 1 << 20) {
-      if (!out.write(buffer)) await once(out, 'drain');
-      buffer = '';
-    }
+    await out.line(`${i},${customer},${email},${amount},${date},"note, ${i % 97}"`);
   }
-  out.write(buffer);
-  out.end();
-  await once(out, 'close');
+  await out.close();
   return suspects;
 }

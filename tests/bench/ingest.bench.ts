@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { registerContract } from '../../lib/contract/registry.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { ingestObject } from '../../lib/ingest/ingest-object.ts';
 import { FileObjectStore } from '../../lib/store/file-object-store.ts';
+import { writeBenchResult } from './bench-files.ts';
 import { writeOrdersCsv } from './generate.ts';
 
 /**
@@ -112,9 +113,7 @@ async function main(): Promise<void> {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       measured_at: new Date().toISOString(),
     };
-    mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(join(here, 'results', 'ingest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('ingest', result);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
