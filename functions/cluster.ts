@@ -1,9 +1,8 @@
 import { clusterBatch, type ClusterDeps, type ClusterOutcome } from '../lib/cluster/cluster-batch.ts';
 import { chooseEmbedder } from '../lib/cluster/choose-embedder.ts';
 import { faissIndexFactory } from '../lib/cluster/faiss-index.ts';
-import { objectCreatedEvents } from '../lib/events/s3-event.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { config, logger, vault } from './runtime.ts';
+import { config, logger, vault, vaultObjects } from './runtime.ts';
 
 /** Built once per container: loading a model is the slow part. */
 let deps: Promise<ClusterDeps> | undefined;
@@ -24,11 +23,7 @@ const clusterDeps = () =>
  */
 export const handler = s3EventHandler(async (event): Promise<ClusterOutcome[]> => {
   const results: ClusterOutcome[] = [];
-  for (const object of objectCreatedEvents(event)) {
-    if (object.bucket !== config.VAULT_BUCKET) {
-      logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
-      continue;
-    }
+  for (const object of vaultObjects(event)) {
     const outcome = await clusterBatch(await clusterDeps(), object.key);
     if (outcome.status === 'clustered') {
       const { manifest } = outcome;

@@ -1,12 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { objectCreatedEvents } from '../lib/events/s3-event.ts';
 import { ingestObject, type IngestDeps, type IngestOutcome } from '../lib/ingest/ingest-object.ts';
 import { ingestPart, type PartOutcome } from '../lib/ingest/ingest-part.ts';
 import { outcomeMetrics } from '../lib/ingest/outcome-metrics.ts';
 import { ingestWithRetryBudget } from '../lib/ingest/retry-budget.ts';
 import { PARTS_PREFIX } from '../lib/keys.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { alerts, config, logger, metrics, vault } from './runtime.ts';
+import { alerts, config, logger, metrics, vault, vaultObjects } from './runtime.ts';
 
 const deps: IngestDeps = {
   store: vault,
@@ -24,11 +23,7 @@ const deps: IngestDeps = {
  */
 export const handler = s3EventHandler(async (event): Promise<Array<IngestOutcome | PartOutcome>> => {
   const results: Array<IngestOutcome | PartOutcome> = [];
-  for (const object of objectCreatedEvents(event)) {
-    if (object.bucket !== config.VAULT_BUCKET) {
-      logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
-      continue;
-    }
+  for (const object of vaultObjects(event)) {
     const request = {
       bucket: object.bucket,
       key: object.key,

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { LogAlertSink, WebhookAlertSink, type AlertSink } from '../lib/alerts/alerts.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
+import { objectCreatedEvents, type ObjectCreated, type StoreS3Event } from '../lib/events/s3-event.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 
@@ -18,3 +19,12 @@ export const vault = new S3ObjectStore(makeS3Client(config), config.VAULT_BUCKET
 export const alerts: AlertSink = config.ALERT_WEBHOOK_URL
   ? new WebhookAlertSink(config.ALERT_WEBHOOK_URL, (message) => logger.warn(message))
   : new LogAlertSink((alert) => logger.warn('alert (no ALERT_WEBHOOK_URL configured)', { alert }));
+
+/** The created objects an event names in the vault bucket; objects of any other bucket are logged and skipped. */
+export function vaultObjects(event: StoreS3Event): ObjectCreated[] {
+  return objectCreatedEvents(event).filter((object) => {
+    if (object.bucket === config.VAULT_BUCKET) return true;
+    logger.warn('event for another bucket ignored', { bucket: object.bucket, key: object.key });
+    return false;
+  });
+}

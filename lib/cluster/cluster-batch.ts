@@ -8,6 +8,7 @@ import { DataLossError } from '../errors.ts';
 import { downloadObject } from '../ingest/download.ts';
 import { IngestManifestSchema } from '../ingest/manifest.ts';
 import { keys, parseIngestManifestKey } from '../keys.ts';
+import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { loadCells } from './cells.ts';
 import { serialiseClusterManifest, type ClusterManifest } from './cluster-manifest.ts';
@@ -53,7 +54,7 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
   if (ingest.status !== 'ingested' || suspectRows === 0) {
     const manifest = baseManifest(deps, ingest.batch, ingest.stream, 0, 0, 0, [], { total: ms(started) });
     await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
-    await putOnce(deps.store, keys.noClusters(batch), `${JSON.stringify({ batch, clusters: 0 }, null, 2)}\n`);
+    await putOnce(deps.store, keys.noClusters(batch), jsonText({ batch, clusters: 0 }));
     return empty(ingest.status === 'ingested' ? 'no-suspect-rows' : 'batch-quarantined');
   }
 
@@ -107,7 +108,6 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
       SELECT s.cluster_id, c.* FROM cells c JOIN shape_clusters s USING (column_name, rule, shape) ORDER BY s.cluster_id, c.row_id, c.column_name, c.rule`);
     const samples = await clusterSamples(engine);
 
-    t = performance.now();
     const manifest = baseManifest(
       deps, batch, ingest.stream, suspectRows, Number(counted?.cells), groups.length,
       clusters.map((c) => ({ cluster: c.id, column: c.column, rule: c.rule, shapes: c.shapes.length, cells: c.cells })),
@@ -135,7 +135,6 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
       // Last: its arrival starts remediate for this cluster.
       await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
     }
-    timings['write'] = ms(t);
     return { status: 'clustered', batch, clusters: clusters.map((c) => c.id), manifest };
   } finally {
     engine.close();
