@@ -7,7 +7,9 @@
  * An empty or missing value has the shape EMPTY_SHAPE; long shapes are cut at MAX_SHAPE_LENGTH
  * (free text would otherwise give every row a shape of its own).
  * The same definition exists twice: in TypeScript (for single values) and as a SQL expression
- * (for every cell of a batch at once, in the engine); a property test keeps them equal.
+ * (for every cell of a batch at once, in the engine); a property test keeps them equal. Letters
+ * assigned after the engine's Unicode tables (RE2's) are letters in TypeScript only: clusters
+ * are made from the engine's shapes.
  */
 export const EMPTY_SHAPE = '∅';
 export const MAX_SHAPE_LENGTH = 32;
