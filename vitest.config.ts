@@ -7,6 +7,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // isolated-vm (the sandbox) needs it on Node 20 and later.
+          execArgv: ['--no-node-snapshot'],
           include: ['tests/unit/**/*.test.ts'],
           testTimeout: 20_000,
         },
@@ -14,6 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          execArgv: ['--no-node-snapshot'],
           include: ['tests/integration/**/*.test.ts'],
           // One real stack (Ceph RGW, event bridge, serverless-offline) for the whole project.
           globalSetup: ['tests/support/stack-global-setup.ts'],

@@ -7,6 +7,9 @@ import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 import { resumeStream } from '../lib/streams/resume-stream.ts';
 import { streamState } from '../lib/streams/stream-control.ts';
 import { keys } from '../lib/keys.ts';
+import { createInterface } from 'node:readline';
+import { checkFunction } from '../lib/remediate/check-function.ts';
+import { Sandbox } from '../lib/remediate/sandbox.ts';
 
 /** The operators' tool. Configuration comes from the same variables as the functions. */
 function vault(): S3ObjectStore {
@@ -46,6 +49,22 @@ stream
   .description('set a halted stream running and replay the files that waited')
   .action(async (name: string) => {
     print(await resumeStream(vault(), name));
+  });
+
+program
+  .command('gate')
+  .description('check transformation functions, one per line on stdin; prints one JSON verdict per line')
+  .option('--apply <value>', 'also run each accepted function on this value in the sandbox')
+  .action(async (options: { apply?: string }) => {
+    const sandbox = new Sandbox();
+    try {
+      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+        if (line.trim() === '') continue;
+        process.stdout.write(`${JSON.stringify(checkFunction(line, sandbox, options.apply))}\n`);
+      }
+    } finally {
+      sandbox.dispose();
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {
