@@ -60,7 +60,7 @@ program
     try {
       for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         if (line.trim() === '') continue;
-        process.stdout.write(`${JSON.stringify(checkFunction(line, sandbox, options.apply))}\n`);
+        process.stdout.write(`${JSON.stringify(await checkFunction(line, sandbox, options.apply))}\n`);
       }
     } finally {
       sandbox.dispose();

@@ -15,11 +15,11 @@ export interface FunctionCheck {
   error?: string;
 }
 
-export function checkFunction(source: string, sandbox: Sandbox, applyTo?: string): FunctionCheck {
+export async function checkFunction(source: string, sandbox: Sandbox, applyTo?: string): Promise<FunctionCheck> {
   const verdict = gateFunction(source);
   if (!verdict.accepted) return { accepted: false, reason: verdict.reason, detail: verdict.detail };
   if (applyTo === undefined) return { accepted: true, reason: 'ok' };
-  const result = sandbox.apply(verdict.source, [applyTo]);
+  const result = await sandbox.apply(verdict.source, [applyTo]);
   if (result.stopped) return { accepted: true, reason: 'ok', stopped: result.limit, error: result.message };
   const failure = result.errors[0];
   if (failure) return { accepted: true, reason: 'ok', stopped: 'threw', error: failure[1] };

@@ -1,213 +1,118 @@
-import ivm from 'isolated-vm';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_SANDBOX_LIMITS, type AppliedValues, type ApplyResult, type ChunkResults, type Output, type SandboxLimits } from './isolate-runner.ts';
+
+export type { ApplyResult, Output, SandboxLimit, SandboxLimits, Scalar } from './isolate-runner.ts';
 
 /**
- * The sandbox: a transformation function runs only here, in a separate V8 isolate (no Node
- * APIs at all: no process, require, timers or network) with a memory limit and a time limit
- * per call. Every function gets a fresh context, prepared so that it cannot learn the time or
- * draw real randomness, and with its built-ins frozen; WebAssembly is removed because its
- * memory is not counted against the isolate's limit. A whole cluster is applied in one call
- * (up to CHUNK values), so the cost of crossing into the isolate is paid once, not per value.
- *
- * The host needs `--no-node-snapshot` on Node 20+ (isolated-vm's requirement).
+ * The sandbox: where every transformation function runs. Two walls: a V8 isolate with time
+ * and memory limits (isolate-runner.ts), inside a child process of its own, so that a function
+ * that makes V8 abort (some single huge allocations do, past any isolate limit) kills only that
+ * process; it is then reported as the `crashed` limit and a new process serves the next call.
+ * A watchdog kills the child by pid if an answer is overdue.
  */
-export type Scalar = string | number | boolean | null;
-export type Output = Scalar | Record<string, Scalar>;
-
-export type SandboxLimit = 'timeout' | 'memory' | 'output-too-large' | 'compile-error' | 'sandbox-error';
-
-export interface AppliedValues {
-  /** One output per input; null where the function failed on that value (see errors). */
-  outputs: Output[];
-  /** Inputs on which the function threw or returned something unusable: [index, error name]. */
-  errors: [number, string][];
-}
-
-export type ApplyResult = ({ stopped: false } & AppliedValues) | { stopped: true; limit: SandboxLimit; message: string };
-
-export interface SandboxLimits {
-  memoryMb: number;
-  /** Per call into the isolate (one chunk of values). */
-  timeoutMs: number;
-  /** Longest string one output may be. */
-  maxOutputChars: number;
-}
-
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { memoryMb: 64, timeoutMs: 2_000, maxOutputChars: 4_096 };
+const CHILD = fileURLToPath(new URL(`./sandbox-process${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+/** Old-space cap of the sandbox process (MB): an abort there cannot take the host's memory with it. */
+const CHILD_HEAP_MB = 512;
+const WATCHDOG_SLACK_MS = 3_000;
+/** Values per call into the isolate: one call for a typical cluster, bounded memory for a large one. */
 const CHUNK = 100_000;
-/** Characters all outputs of one call may add up to; beyond it the call stops as output-too-large. */
-const MAX_CALL_CHARS = 8_000_000;
-const TOO_LARGE = 'vaultmend:output-too-large';
 
-/**
- * Runs inside the isolate, once per context: removes what is uncounted or non-deterministic,
- * freezes the built-ins, and evaluates to the runner the host calls with each chunk.
- */
-const SETUP = String.raw`'use strict';
-(() => {
-  const g = globalThis;
-  for (const name of ['WebAssembly', 'SharedArrayBuffer', 'Atomics', 'Intl', 'FinalizationRegistry', 'WeakRef', 'performance', 'eval']) {
-    delete g[name];
-  }
-  // A seeded generator (mulberry32), reseeded before every call: same input, same output.
-  let seed = 0;
-  Math.random = function random() {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  // The clock stands still at the epoch: Date.now(), new Date() and Date() all read it.
-  const RealDate = Date;
-  RealDate.now = function now() { return 0; };
-  const FixedDate = new Proxy(RealDate, {
-    construct(target, args) { return args.length === 0 ? new target(0) : new target(...args); },
-    apply() { return new RealDate(0).toString(); },
-  });
-  RealDate.prototype.constructor = FixedDate;
-  g.Date = FixedDate;
-  const seen = new Set();
-  const freeze = (value) => {
-    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
-    seen.add(value);
-    Object.freeze(value);
-    for (const key of Reflect.ownKeys(value)) {
-      const d = Reflect.getOwnPropertyDescriptor(value, key);
-      if (d && 'value' in d) freeze(d.value);
-    }
-    freeze(Object.getPrototypeOf(value));
-  };
-  const hidden = [function* () {}, async function () {}, async function* () {}, [][Symbol.iterator](), ''[Symbol.iterator](),
-    new Map()[Symbol.iterator](), new Set()[Symbol.iterator](), ''.matchAll(/a/g)];
-  for (const value of hidden) freeze(value);
-  // RegExp.prototype stays unfrozen: V8 takes a slow path for every regular-expression call
-  // on a modified RegExp prototype (measured 5x slower).
-  seen.add(RegExp.prototype);
-  freeze(g);
-  const ERROR_NAMES = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'URIError', 'EvalError']);
-  const errorName = (e) => {
-    try {
-      return e !== null && typeof e === 'object' && ERROR_NAMES.has(e.name) ? e.name : 'thrown';
-    } catch {
-      return 'thrown';
-    }
-  };
-  const plain = (value, maxChars) => {
-    if (value === null || value === undefined) return [null];
-    const type = typeof value;
-    if (type === 'string') return value.length > maxChars ? undefined : [value];
-    if (type === 'number') return Number.isFinite(value) ? [value] : undefined;
-    if (type === 'boolean') return [value];
-    return undefined;
-  };
-  return function run(fn, valuesJson, rowsJson, maxChars, maxCallChars, tooLarge) {
-    seed = 0x2545f491;
-    const values = JSON.parse(valuesJson);
-    const rows = rowsJson === null ? null : JSON.parse(rowsJson);
-    const outputs = new Array(values.length);
-    const errors = [];
-    let chars = 0;
-    for (let i = 0; i < values.length; i++) {
-      let result;
-      try {
-        result = fn(values[i], rows === null ? undefined : Object.freeze(rows[i]));
-      } catch (e) {
-        outputs[i] = null;
-        errors.push([i, errorName(e)]);
-        continue;
-      }
-      let out = plain(result, maxChars);
-      if (out === undefined && result !== null && typeof result === 'object' && Object.getPrototypeOf(result) === Object.prototype) {
-        // A row-level function writes several columns: a plain object of plain values.
-        const keys = Object.keys(result);
-        const copy = {};
-        let ok = keys.length > 0 && keys.length <= 16;
-        for (const key of keys) {
-          const v = ok ? plain(result[key], maxChars) : undefined;
-          if (v === undefined) { ok = false; break; }
-          copy[key] = v[0];
-          if (typeof v[0] === 'string') chars += v[0].length;
-        }
-        out = ok ? [copy] : undefined;
-      }
-      if (out === undefined) {
-        outputs[i] = null;
-        errors.push([i, 'bad-output']);
-        continue;
-      }
-      outputs[i] = out[0];
-      if (typeof out[0] === 'string') chars += out[0].length;
-      if (chars > maxCallChars) throw new RangeError(tooLarge);
-    }
-    return JSON.stringify({ outputs, errors });
-  };
-})()`;
-
-function classify(error: unknown): { limit: SandboxLimit; message: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  if (message.includes(TOO_LARGE)) return { limit: 'output-too-large', message: `outputs over ${MAX_CALL_CHARS} characters` };
-  if (/timed out/i.test(message)) return { limit: 'timeout', message };
-  if (/memory limit|disposed/i.test(message)) return { limit: 'memory', message };
-  return { limit: 'sandbox-error', message: message.slice(0, 300) };
+interface Pending {
+  child: ChildProcess;
+  resolve: (result: ChunkResults) => void;
+  watchdog: NodeJS.Timeout;
 }
 
-/** One isolate, reused across functions (each in a fresh context) until a limit disposes it. */
 export class Sandbox {
-  private isolate: ivm.Isolate | undefined;
   readonly limits: SandboxLimits;
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private sequence = 0;
 
   constructor(limits: Partial<SandboxLimits> = {}) {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
   }
 
-  private liveIsolate(): ivm.Isolate {
-    if (!this.isolate || this.isolate.isDisposed) this.isolate = new ivm.Isolate({ memoryLimit: this.limits.memoryMb });
-    return this.isolate;
+  private liveChild(): ChildProcess {
+    const current = this.child;
+    if (current && !current.killed && current.exitCode === null && current.signalCode === null && current.connected) return current;
+    // Started through tsx when running from TypeScript sources (tests, the CLI, serverless-offline).
+    const loader = CHILD.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+    const child = fork(CHILD, [], {
+      execArgv: [...loader, '--no-node-snapshot', `--max-old-space-size=${CHILD_HEAP_MB}`],
+      env: { PATH: process.env['PATH'] ?? '', TZ: 'UTC', VAULTMEND_SANDBOX_LIMITS: JSON.stringify(this.limits) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    child.on('message', (message: { id: number; result: ChunkResults }) => this.settle(message.id, message.result));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      for (const [id, pending] of [...this.pending.entries()]) {
+        if (pending.child === child) this.settle(id, { stopped: true, limit: 'crashed', message: `the sandbox process ended (${signal ?? `exit ${code}`})` });
+      }
+    });
+    child.on('error', () => child.kill('SIGKILL'));
+    this.child = child;
+    return child;
+  }
+
+  private settle(id: number, result: ChunkResults): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.watchdog);
+    this.pending.delete(id);
+    // An idle sandbox process must not keep the function (or a CLI) alive.
+    if (this.pending.size === 0) this.child?.unref();
+    pending.resolve(result);
   }
 
   /**
    * Applies `source` (an arrow function, already through the gate) to every value; with `rows`,
    * each call also gets its row. A limit that stops any chunk stops the whole application.
    */
-  apply(source: string, values: (string | null)[], rows?: Record<string, string | null>[]): ApplyResult {
-    const isolate = this.liveIsolate();
-    let context: ivm.Context | undefined;
-    try {
-      context = isolate.createContextSync();
-      const run = isolate.compileScriptSync(SETUP).runSync(context, { reference: true, timeout: this.limits.timeoutMs }) as ivm.Reference;
-      let fn: ivm.Reference;
-      try {
-        fn = isolate.compileScriptSync(`'use strict';\n(${source}\n)`).runSync(context, { reference: true, timeout: this.limits.timeoutMs }) as ivm.Reference;
-      } catch (error) {
-        const classified = classify(error);
-        return { stopped: true, ...(classified.limit === 'sandbox-error' ? { limit: 'compile-error' as const, message: classified.message } : classified) };
-      }
-      if (fn.typeof !== 'function') return { stopped: true, limit: 'compile-error', message: `evaluates to ${fn.typeof}, not a function` };
-      const outputs: Output[] = [];
-      const errors: [number, string][] = [];
-      for (let start = 0; start < values.length; start += CHUNK) {
-        const chunk = JSON.stringify(values.slice(start, start + CHUNK));
-        const rowChunk = rows ? JSON.stringify(rows.slice(start, start + CHUNK)) : null;
-        const text = run.applySync(undefined, [fn.derefInto(), chunk, rowChunk, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE], {
-          timeout: this.limits.timeoutMs,
-        }) as string;
-        const part = JSON.parse(text) as AppliedValues;
-        for (const output of part.outputs) outputs.push(output);
-        for (const [index, name] of part.errors) errors.push([index + start, name]);
-      }
-      return { stopped: false, outputs, errors };
-    } catch (error) {
-      return { stopped: true, ...classify(error) };
-    } finally {
-      try {
-        context?.release();
-      } catch {
-        // The isolate may already be disposed by its memory limit.
-      }
+  async apply(source: string, values: (string | null)[], rows?: Record<string, string | null>[]): Promise<ApplyResult> {
+    const chunks = [];
+    for (let start = 0; start < values.length || start === 0; start += CHUNK) {
+      chunks.push({ values: JSON.stringify(values.slice(start, start + CHUNK)), rows: rows ? JSON.stringify(rows.slice(start, start + CHUNK)) : null });
     }
+    const answer = await this.call(source, chunks);
+    if (answer.stopped) return answer;
+    const outputs: Output[] = [];
+    const errors: [number, string][] = [];
+    for (const [i, text] of answer.results.entries()) {
+      const part = JSON.parse(text) as AppliedValues;
+      const expected = Math.min(CHUNK, values.length - i * CHUNK);
+      if (!Array.isArray(part.outputs) || part.outputs.length !== expected || !Array.isArray(part.errors)) {
+        return { stopped: true, limit: 'sandbox-error', message: 'the sandbox returned a malformed result' };
+      }
+      for (const output of part.outputs) outputs.push(output);
+      for (const [index, name] of part.errors) errors.push([index + i * CHUNK, String(name)]);
+    }
+    return { stopped: false, outputs, errors };
+  }
+
+  private call(source: string, chunks: { values: string; rows: string | null }[]): Promise<ChunkResults> {
+    const child = this.liveChild();
+    child.ref();
+    const id = ++this.sequence;
+    return new Promise((resolve) => {
+      const watchdog = setTimeout(() => {
+        this.settle(id, { stopped: true, limit: 'timeout', message: 'the sandbox process did not answer in time' });
+        if (this.child === child) this.child = undefined;
+        child.kill('SIGKILL');
+      }, (chunks.length + 1) * this.limits.timeoutMs + WATCHDOG_SLACK_MS);
+      this.pending.set(id, { child, resolve, watchdog });
+      child.send({ id, source, chunks });
+    });
   }
 
   dispose(): void {
-    if (this.isolate && !this.isolate.isDisposed) this.isolate.dispose();
-    this.isolate = undefined;
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null) {
+      if (child.connected) child.disconnect();
+      child.kill('SIGKILL');
+    }
   }
 }

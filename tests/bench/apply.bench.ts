@@ -6,7 +6,7 @@ import { writeBenchResult } from './bench-files.ts';
  * bench:apply — values per second through the gate and the sandbox: 1,000,000 messy amounts
  * ("  1,234.50 USD") repaired by one number-extraction function, the way a cluster is applied.
  * Baseline, measured in the same run: the same function as a plain `Array.map` in the host
- * (no isolation). Target: >= 500,000 values/s. Results: tests/bench/results/apply.json.
+ * (no isolation). The sandbox's time includes handing the values to its own process and back. Target: >= 500,000 values/s. Results: tests/bench/results/apply.json.
  */
 const VALUES = Number(process.env['BENCH_VALUES'] ?? 1_000_000);
 const RUNS = 3;
@@ -17,11 +17,11 @@ function values(): string[] {
   return Array.from({ length: VALUES }, (_, i) => `  ${((i * 7919) % 1_000_000).toLocaleString('en-US')}.${String(i % 100).padStart(2, '0')} USD`);
 }
 
-function best(run: () => void): number {
+async function best(run: () => unknown): Promise<number> {
   let fastest = Infinity;
   for (let i = 0; i < RUNS; i++) {
     const started = performance.now();
-    run();
+    await run();
     fastest = Math.min(fastest, performance.now() - started);
   }
   return fastest / 1000;
@@ -30,17 +30,17 @@ function best(run: () => void): number {
 const inputs = values();
 const sandbox = new Sandbox();
 let checked = 0;
-const sandboxSeconds = best(() => {
+const sandboxSeconds = await best(async () => {
   const verdict = gateFunction(FUNCTION);
   if (!verdict.accepted) throw new Error(`bench function refused: ${verdict.reason}`);
-  const result = sandbox.apply(verdict.source, inputs);
+  const result = await sandbox.apply(verdict.source, inputs);
   if (result.stopped || result.errors.length) throw new Error('bench function failed in the sandbox');
   checked = result.outputs.length;
 });
 sandbox.dispose();
 // eslint-disable-next-line no-new-func -- the baseline: the very same function, unisolated, in the host
 const plain = new Function(`return (${FUNCTION})`)() as (x: string) => number | null;
-const baselineSeconds = best(() => {
+const baselineSeconds = await best(() => {
   inputs.map(plain);
 });
 
