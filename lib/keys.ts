@@ -65,6 +65,15 @@ export const keys = {
   clusterResult: (batch: string, cluster: string) => `results/${batch}/${cluster}.json`,
   noClusters: (batch: string) => `results/${batch}/none.json`,
   quarantineObject: (stream: string, batch: string) => `quarantine/${stream}/${batch}/object.json`,
+  /** Remediation: the decision taken for a cluster (written once, so a retry applies the same function), and its outputs. */
+  decision: (batch: string, cluster: string) => `decisions/${batch}/${cluster}.json`,
+  /** Whether the model tier is usable for a batch: written by the first cluster that finds out, read by the rest. */
+  modelTier: (batch: string) => `decisions/${batch}/_model-tier.json`,
+  staged: (stream: string, batch: string, cluster: string) => `staged/${stream}/${batch}/${cluster}.parquet`,
+  quarantineCells: (stream: string, batch: string, cluster: string) => `quarantine/${stream}/${batch}/cells-${cluster}.parquet`,
+  auditPart: (batch: string, cluster: string) => `work/${batch}/audit/${cluster}.parquet`,
+  /** Approved functions by (stream, column, pattern signature): the registry tier. */
+  registryEntry: (stream: string, signature: string) => `registry/${stream}/${signature}.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
   ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
@@ -91,6 +100,13 @@ export function parseIngestManifestKey(key: string): { batch: string } {
   const match = new RegExp(`^manifests/(${BATCH})/ingest\\.json$`).exec(key);
   if (!match) throw new UnsafeKeyError(key, 'not an ingest manifest key manifests/<batch>/ingest.json');
   return { batch: match[1]! };
+}
+
+/** Parses `work/<batch>/clusters/<cluster>.json`, the object whose arrival starts remediate. */
+export function parseClusterKey(key: string): { batch: string; cluster: string } {
+  const match = new RegExp(`^work/(${BATCH})/clusters/(c-[0-9a-f]{16})\\.json$`).exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not a cluster key work/<batch>/clusters/<cluster>.json');
+  return { batch: match[1]!, cluster: match[2]! };
 }
 
 /** The stream a batch id belongs to (`<stream>-<20 hex>`). */

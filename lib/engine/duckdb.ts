@@ -45,6 +45,29 @@ export class Engine {
     return reader.getRowObjectsJson() as T[];
   }
 
+  /**
+   * Creates `table` (replacing it) with an INTEGER column `k` and text columns, and fills it
+   * through the appender: values the host computed, loaded without building SQL text.
+   */
+  async loadTextTable(table: string, columns: string[], rows: readonly (readonly (string | null)[])[]): Promise<void> {
+    const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    await this.connection.run(`CREATE OR REPLACE TABLE ${quoted(table)} (k INTEGER, ${columns.map((c) => `${quoted(c)} VARCHAR`).join(', ')})`);
+    const appender = await this.connection.createAppender(table);
+    try {
+      rows.forEach((row, k) => {
+        appender.appendInteger(k);
+        for (const value of row) {
+          if (value === null) appender.appendNull();
+          else appender.appendVarchar(value);
+        }
+        appender.endRow();
+      });
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { ClusterSpec } from '../cluster/cluster-spec.ts';
+import { keys } from '../keys.ts';
+import { jsonText } from '../store/json-objects.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import type { Candidate } from './candidate.ts';
+import { TIERS } from './cluster-result.ts';
+import { findRegistered, patternSignature } from './function-registry.ts';
+import { measure, type MeasureDeps, type Measurement } from './measure.ts';
+import { askModel, type RoundRecord } from './model-tier.ts';
+import type { ModelAccess } from './model/model-access.ts';
+import { ModelUnavailableError } from './model/ollama-model.ts';
+import { synthesize, type Synthesis } from './synthesizer.ts';
+import type { PatternTable } from './pattern-table.ts';
+
+/**
+ * The tiers, cheapest first: the registry's approved function for this pattern, then the
+ * synthesizer, then the model, then a person. Each proposal is measured alike; the first
+ * whose confidence reaches the threshold is taken. The decision is stored before any output
+ * is written (`decisions/<batch>/<cluster>.json`): a retried invocation applies the same
+ * function, so it writes the same objects, even though a model might answer otherwise.
+ */
+const FunctionSchema = z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) });
+export const DecisionSchema = z.object({
+  schema_version: z.literal(1),
+  tier: z.enum(TIERS),
+  disposition: z.enum(['fix', 'needs-review', 'llm-unavailable']),
+  function: FunctionSchema.nullable(),
+  confidence: z.number(),
+  model: z.object({ name: z.string(), digest: z.string(), server_version: z.string() }).nullable(),
+  model_calls: z.number().int(),
+  reason: z.string(),
+  ambiguous_with: z.string().optional(),
+  tried: z.array(z.object({ name: z.string(), pass_rate: z.number(), gate: z.string(), stopped: z.string().optional() })),
+  rounds: z.array(z.record(z.string(), z.unknown())),
+  decided_at: z.string(),
+});
+export type Decision = z.infer<typeof DecisionSchema>;
+
+/** The model tier's standing for a batch, shared by its clusters through the store. */
+const ModelTierSchema = z.object({ status: z.enum(['not-configured', 'unreachable', 'unavailable']), reason: z.string(), at: z.string() });
+
+/** Synthesizer functions whose rival reads the data otherwise cannot be trusted above this. */
+export const AMBIGUOUS_CONFIDENCE = 0.5;
+
+export interface DecideDeps extends MeasureDeps {
+  store: ObjectStore;
+  threshold: number;
+  model: ModelAccess | undefined;
+  now: () => Date;
+  /** Says, once per batch, why the model tier is skipped. */
+  notice: (message: string, fields: Record<string, unknown>) => void;
+}
+
+const asFunction = (c: Candidate) => ({ name: c.name, source: c.source, reads: c.reads ?? [], writes: c.writes ?? [] });
+
+export interface Decided {
+  decision: Decision;
+  measurement: Measurement | undefined;
+}
+
+async function modelTierStanding(deps: DecideDeps, batch: string): Promise<z.infer<typeof ModelTierSchema> | undefined> {
+  const key = keys.modelTier(batch);
+  if (!(await deps.store.exists(key))) return undefined;
+  return ModelTierSchema.parse(JSON.parse(await deps.store.readText(key)));
+}
+
+async function markModelTier(deps: DecideDeps, batch: string, status: z.infer<typeof ModelTierSchema>['status'], reason: string): Promise<void> {
+  const key = keys.modelTier(batch);
+  if (await deps.store.exists(key)) return;
+  await deps.store.put(key, jsonText({ status, reason, at: deps.now().toISOString() }), { contentType: 'application/json' });
+  deps.notice(`model tier skipped for batch ${batch}: ${reason}`, { batch, status });
+}
+
+export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: PatternTable): Promise<Decided> {
+  const decidedAt = deps.now().toISOString();
+  const base = { schema_version: 1 as const, model: null, model_calls: 0, rounds: [] as RoundRecord[], decided_at: decidedAt };
+  const fix = (tier: Decision['tier'], m: Measurement, confidence: number, extra: Partial<Decision>, tried: Decision['tried']): Decided => ({
+    decision: { ...base, tier, disposition: 'fix', function: asFunction(m.candidate), confidence, reason: `${tier}: ${m.candidate.name} measured at ${(m.pass_rate * 100).toFixed(1)}%`, tried, ...extra },
+    measurement: m,
+  });
+
+  // 1. Registry.
+  const signature = patternSignature(spec.column, spec.rule, spec.shapes.map((s) => s.shape));
+  const registered = await findRegistered(deps.store, spec.stream, signature);
+  const tried: Decision['tried'] = [];
+  if (registered) {
+    const { name, source, reads, writes } = registered.function;
+    const m = await measure(deps, pattern, { name, source, ...(reads.length ? { reads } : {}), ...(writes.length ? { writes } : {}) });
+    tried.push({ name: `registry:${name}`, pass_rate: m.pass_rate, gate: m.gate.accepted ? 'accepted' : m.gate.reason });
+    if (m.pass_rate >= deps.threshold) return fix('registry', m, m.pass_rate, {}, tried);
+  }
+
+  // 2. Synthesizer.
+  const synthesis: Synthesis = await synthesize(deps, pattern);
+  tried.push(...synthesis.tried);
+  const best = synthesis.best;
+  const synthConfidence = best ? (synthesis.ambiguous_with ? Math.min(best.pass_rate, AMBIGUOUS_CONFIDENCE) : best.pass_rate) : 0;
+  if (best && synthConfidence >= deps.threshold) return fix('synthesizer', best, synthConfidence, {}, tried);
+  const ambiguity = synthesis.ambiguous_with && best ? { ambiguous_with: `${best.candidate.name} / ${synthesis.ambiguous_with}` } : {};
+
+  // 3. Model.
+  const review = (disposition: 'needs-review' | 'llm-unavailable', reason: string, extra: Partial<Decision> = {}): Decided => ({
+    decision: { ...base, tier: 'review', disposition, function: null, confidence: Math.max(synthConfidence, 0), reason, tried, ...ambiguity, ...extra },
+    measurement: undefined,
+  });
+  const bestSoFar = best ? `best synthesized function ${best.candidate.name} measured ${(best.pass_rate * 100).toFixed(1)}%` : 'no synthesized function made any value pass';
+  if (!deps.model) {
+    await markModelTier(deps, spec.batch, 'not-configured', 'no model host configured (OLLAMA_HOST)');
+    return review('needs-review', `${bestSoFar}; model tier not configured`);
+  }
+  const standing = await modelTierStanding(deps, spec.batch);
+  if (standing?.status === 'unavailable') return review('llm-unavailable', `model unavailable for this batch: ${standing.reason}`);
+  if (standing?.status === 'unreachable') return review('needs-review', `${bestSoFar}; model unreachable: ${standing.reason}`);
+  let identity;
+  try {
+    identity = await deps.model.identify();
+  } catch (error) {
+    if (!(error instanceof ModelUnavailableError)) throw error;
+    await markModelTier(deps, spec.batch, 'unreachable', error.message);
+    return review('needs-review', `${bestSoFar}; model unreachable: ${error.message}`);
+  }
+  const outcome = await askModel(
+    { model: deps.model.model, identity, breaker: deps.model.breaker, rounds: deps.model.rounds, threshold: deps.threshold, maskKey: randomBytes(16).toString('hex') },
+    deps,
+    Object.assign(pattern, { rule: spec.rule, pii: spec.pii, samples: spec.samples.map((s) => ({ value: s.value, shape: s.shape })) }),
+  );
+  const modelFields = { model: identity, model_calls: outcome.calls, rounds: outcome.rounds };
+  if (outcome.status === 'accepted') {
+    return fix('model', outcome.measurement, outcome.confidence, { ...modelFields, reason: `model: ${outcome.answer.reasoning.slice(0, 300)}` }, tried);
+  }
+  if (outcome.status === 'unavailable') {
+    if (deps.model.breaker.open) await markModelTier(deps, spec.batch, 'unavailable', outcome.reason);
+    return review('llm-unavailable', `model unavailable: ${outcome.reason}`, modelFields);
+  }
+  const last = outcome.best ? `; best model function measured confidence ${outcome.best.confidence.toFixed(2)}` : '';
+  return review('needs-review', `${bestSoFar}; ${outcome.calls} model call(s) gave no function at or above ${deps.threshold}${last}`, modelFields);
+}
+
+/** The stored decision for a cluster, if an earlier invocation took one. */
+export async function storedDecision(store: ObjectStore, batch: string, cluster: string): Promise<Decision | undefined> {
+  const key = keys.decision(batch, cluster);
+  if (!(await store.exists(key))) return undefined;
+  return DecisionSchema.parse(JSON.parse(await store.readText(key)));
+}
+
+export async function storeDecision(store: ObjectStore, batch: string, cluster: string, decision: Decision): Promise<void> {
+  await store.put(keys.decision(batch, cluster), jsonText(DecisionSchema.parse(decision)), { contentType: 'application/json' });
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { keys } from '../keys.ts';
+import { jsonText } from '../store/json-objects.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+
+/**
+ * The registry tier: functions approved for a (stream, column, pattern signature) before.
+ * A function lands here when it was measured at or above the confidence threshold; the next
+ * batch with the same pattern tries it first (no model call) and measures it again, like
+ * any other candidate. An operator can remove an entry to make the pattern be solved anew.
+ */
+export const RegistryEntrySchema = z.object({
+  schema_version: z.literal(1),
+  stream: z.string(),
+  column: z.string(),
+  rule: z.string(),
+  shapes: z.array(z.string()),
+  function: z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) }),
+  approved_by: z.enum(['measured', 'operator']),
+  origin: z.object({ tier: z.string(), batch: z.string(), cluster: z.string(), confidence: z.number(), model: z.string().nullable() }),
+});
+export type RegistryEntry = z.infer<typeof RegistryEntrySchema>;
+
+/** The pattern signature: column, rule and the sorted shapes of the cluster. */
+export function patternSignature(column: string, rule: string, shapes: string[]): string {
+  return createHash('sha256').update(JSON.stringify([column, rule, [...shapes].sort()])).digest('hex').slice(0, 24);
+}
+
+export async function findRegistered(store: ObjectStore, stream: string, signature: string): Promise<RegistryEntry | undefined> {
+  const key = keys.registryEntry(stream, signature);
+  if (!(await store.exists(key))) return undefined;
+  const parsed = RegistryEntrySchema.safeParse(JSON.parse(await store.readText(key)));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Registers a function unless one is registered already (the first approval stands until an operator changes it). */
+export async function register(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
+  const key = keys.registryEntry(entry.stream, signature);
+  if (await store.exists(key)) return;
+  await store.put(key, jsonText(RegistryEntrySchema.parse(entry)), { contentType: 'application/json' });
+}

@@ -1,0 +1,24 @@
+import { CircuitBreaker } from './circuit-breaker.ts';
+import type { ModelIdentity, OllamaModel } from './ollama-model.ts';
+
+/**
+ * The model tier's state in one function container: the client, its circuit breaker, and the
+ * model's identity (asked once, then kept; a failed ask is not kept, so it is tried again).
+ */
+export class ModelAccess {
+  readonly breaker: CircuitBreaker;
+  private identity: ModelIdentity | undefined;
+
+  constructor(
+    readonly model: OllamaModel,
+    readonly rounds: number,
+    breakerThreshold: number,
+  ) {
+    this.breaker = new CircuitBreaker(breakerThreshold);
+  }
+
+  async identify(): Promise<ModelIdentity> {
+    this.identity ??= await this.model.identify();
+    return this.identity;
+  }
+}

@@ -1,0 +1,46 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LogAlertSink } from '../../lib/alerts/alerts.ts';
+import { clusterBatch } from '../../lib/cluster/cluster-batch.ts';
+import { ClusterSpecSchema, type ClusterSpec } from '../../lib/cluster/cluster-spec.ts';
+import { faissIndexFactory } from '../../lib/cluster/faiss-index.ts';
+import { HashingEmbedder } from '../../lib/cluster/hashing-embedder.ts';
+import { registerContract } from '../../lib/contract/registry.ts';
+import { ingestObject } from '../../lib/ingest/ingest-object.ts';
+import { keys } from '../../lib/keys.ts';
+import { FileObjectStore } from '../../lib/store/file-object-store.ts';
+
+/**
+ * A batch taken through the real ingest and cluster steps on a file-system store (the same
+ * ObjectStore interface as the S3 one), for tests and benchmarks of the steps after them.
+ */
+export interface LocalBatch {
+  store: FileObjectStore;
+  root: string;
+  workDir: string;
+  batch: string;
+  clusters: ClusterSpec[];
+  cleanup(): void;
+}
+
+export const ENGINE = { memoryLimit: '512MB', threads: 2 };
+
+export async function ingestAndCluster(contract: unknown, stream: string, csv: string, name = 'batch.csv'): Promise<LocalBatch> {
+  const dir = join(tmpdir(), `vaultmend-local-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const root = join(dir, 'vault');
+  const workDir = join(dir, 'work');
+  mkdirSync(join(root, 'raw', stream), { recursive: true });
+  writeFileSync(join(root, 'raw', stream, name), csv);
+  const store = new FileObjectStore(root);
+  await registerContract(store, contract);
+  const ingested = await ingestObject({ store, alerts: new LogAlertSink(() => {}), workDir, engine: ENGINE }, { bucket: 'local', key: `raw/${stream}/${name}` });
+  if (ingested.status !== 'ingested') throw new Error(`not ingested: ${ingested.status}`);
+  const outcome = await clusterBatch(
+    { store, workDir, engine: ENGINE, embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, mergeSimilarity: 0.85 },
+    ingested.manifestKey,
+  );
+  const ids = outcome.status === 'clustered' ? outcome.clusters : [];
+  const clusters = await Promise.all(ids.map(async (id) => ClusterSpecSchema.parse(JSON.parse(await store.readText(keys.cluster(ingested.batch, id))))));
+  return { store, root, workDir, batch: ingested.batch, clusters, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
