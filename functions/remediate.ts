@@ -1,13 +1,46 @@
-import { objectCreatedEvents } from '../lib/events/s3-event.ts';
+import { UnsafeKeyError } from '../lib/errors.ts';
+import { parseClusterKey } from '../lib/keys.ts';
+import { modelFromConfig } from '../lib/remediate/model/model-from-config.ts';
+import { remediateCluster, type RemediateDeps, type RemediateOutcome } from '../lib/remediate/remediate-cluster.ts';
+import { Sandbox } from '../lib/remediate/sandbox.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { logger } from './runtime.ts';
+import { config, logger, vault, vaultObjects } from './runtime.ts';
+
+/** Built once per container: the sandbox process and the model's circuit breaker live as long as it. */
+let deps: RemediateDeps | undefined;
+const remediateDeps = (): RemediateDeps =>
+  (deps ??= {
+    store: vault,
+    workDir: config.WORK_DIR,
+    engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
+    sandbox: new Sandbox({ timeoutMs: config.SANDBOX_TIMEOUT_MS, memoryMb: config.SANDBOX_MEMORY_MB }),
+    threshold: config.REMEDIATE_CONFIDENCE_THRESHOLD,
+    model: modelFromConfig(config),
+    notice: (message, fields) => logger.warn(message, fields),
+  });
 
 /**
- * work/<batch>/clusters/<cluster>.json written -> verify and apply a transformation function.
- * Wired into the event path; the step itself is not built yet, so it only records what it received.
+ * work/<batch>/clusters/<cluster>.json written -> a verified transformation function applied
+ * to the cluster: staged and quarantined cells, audit rows, and results/<batch>/<cluster>.json
+ * (which triggers reconcile). Other objects under work/ are not clusters and are skipped.
  */
-export const handler = s3EventHandler(async (event) => {
-  const objects = objectCreatedEvents(event);
-  for (const object of objects) logger.info('remediate: received (step not implemented yet)', { key: object.key });
-  return { status: 'not-implemented' as const, received: objects.map((o) => o.key) };
+export const handler = s3EventHandler(async (event): Promise<RemediateOutcome[]> => {
+  const outcomes: RemediateOutcome[] = [];
+  for (const object of vaultObjects(event)) {
+    try {
+      parseClusterKey(object.key);
+    } catch (error) {
+      if (!(error instanceof UnsafeKeyError)) throw error;
+      logger.info('not a cluster object: skipped', { key: object.key });
+      continue;
+    }
+    const outcome = await remediateCluster(remediateDeps(), object.key);
+    const { result } = outcome;
+    logger.info(outcome.status === 'remediated' ? 'cluster remediated' : 'cluster already remediated', {
+      batch: result.batch, cluster: result.cluster, column: result.column, rule: result.rule, disposition: result.disposition,
+      tier: result.tier, confidence: result.confidence, model_calls: result.model_calls, counts: result.counts,
+    });
+    outcomes.push(outcome);
+  }
+  return outcomes;
 });

@@ -37,6 +37,29 @@ const RuntimeSchema = z.object({
     .default('all-MiniLM-L6-v2'),
   /** Cosine similarity at or above which two error shapes of one column and rule are one cluster. */
   CLUSTER_MERGE_SIMILARITY: z.coerce.number().min(0).max(1).default(0.85),
+  /** Confidence (min of the model's own score and the measured pass rate) at or above which a function is applied. */
+  REMEDIATE_CONFIDENCE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.75),
+  /** The sandbox's limits per call into the isolate. */
+  SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+  SANDBOX_MEMORY_MB: z.coerce.number().int().min(8).max(1024).default(64),
+  /**
+   * The local model server (Ollama). Unset: the model tier is skipped (clusters the synthesizer
+   * cannot fix go to review). It must be loopback, a private address, or named in OLLAMA_ALLOW_HOSTS.
+   */
+  OLLAMA_HOST: z.url({ protocol: /^https?$/ }).optional(),
+  OLLAMA_MODEL: z.string().regex(/^[A-Za-z0-9._\/-]+(:[A-Za-z0-9._-]+)?$/, 'a model name such as qwen2.5-coder:1.5b').default('qwen2.5-coder:1.5b'),
+  /** Comma-separated host names or addresses allowed besides loopback and private ranges. */
+  OLLAMA_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((h) => h.trim()).filter(Boolean)),
+  OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  /** Further attempts after a transport failure (timeout, 5xx, cut stream), with backoff. */
+  OLLAMA_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** Model rounds per cluster: the first answer and the repairs after a refusal or a low measurement. */
+  MODEL_REPAIR_ROUNDS: z.coerce.number().int().min(1).max(10).default(4),
+  /** Model failures in a row after which the remaining clusters are quarantined as llm-unavailable. */
+  MODEL_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });
