@@ -171,9 +171,38 @@ export class IsolateRunner {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
   }
 
+  /**
+   * The isolate for the next function: a new one when the last was disposed, or when what
+   * earlier contexts left on its heap (not yet collected) takes half its limit — otherwise an
+   * innocent function could be stopped for memory it never used.
+   */
   private liveIsolate(): ivm.Isolate {
-    if (!this.isolate || this.isolate.isDisposed) this.isolate = new ivm.Isolate({ memoryLimit: this.limits.memoryMb });
+    const current = this.isolate;
+    if (current && !current.isDisposed) {
+      const heap = current.getHeapStatisticsSync();
+      if (heap.used_heap_size + heap.externally_allocated_size < (this.limits.memoryMb * 1024 * 1024) / 2) return current;
+      current.dispose();
+    }
+    this.isolate = new ivm.Isolate({ memoryLimit: this.limits.memoryMb });
+    this.fresh = true;
     return this.isolate;
+  }
+
+  /** Whether the current isolate has run no function yet. */
+  private fresh = false;
+
+  /**
+   * Applies `source` to each chunk (see applyInContext). A memory stop on an isolate that ran
+   * other functions before is tried once more on a new one: only a stop there is the function's.
+   */
+  applyChunks(source: string, chunks: JsonChunk[]): ChunkResults {
+    const wasFresh = this.liveIsolate() && this.fresh;
+    const result = this.applyInContext(source, chunks);
+    if (result.stopped && result.limit === 'memory' && !wasFresh) {
+      this.dispose();
+      return this.applyInContext(source, chunks);
+    }
+    return result;
   }
 
   /**
@@ -181,8 +210,9 @@ export class IsolateRunner {
    * given and answered as JSON text (no copy of each value across the boundary). A limit that
    * stops any chunk stops the whole application.
    */
-  applyChunks(source: string, chunks: JsonChunk[]): ChunkResults {
+  private applyInContext(source: string, chunks: JsonChunk[]): ChunkResults {
     const isolate = this.liveIsolate();
+    this.fresh = false;
     let context: ivm.Context | undefined;
     try {
       context = isolate.createContextSync();
