@@ -10,7 +10,8 @@ import { REPO_ROOT, stackDown, stackUp } from './stack.ts';
 /**
  * `npm start`: the main job on the local stack. Brings the stack up, drops a file into the raw
  * vault as a source system would, waits for the flow (driven by the store's notifications) to
- * write the batch manifest, prints it, and brings the stack down again.
+ * write the batch manifest, prints it, then follows the batch through clustering and
+ * remediation and prints what became of each error pattern, and brings the stack down again.
  * Usage: npm start [-- FILE [STREAM]] (default: infra/examples/orders.csv as stream "orders").
  * KEEP_STACK=1 leaves the stack running afterwards (stop it with `npm run stack:down`).
  */
@@ -26,14 +27,32 @@ async function main(): Promise<void> {
     await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: key, Body: body }));
     console.log(`uploaded s3://${info.bucket}/${key} (${body.length} bytes)`);
 
-    const manifestKey = keys.ingestManifest(batchId(stream, createHash('sha256').update(body).digest('hex')));
-    let manifest = '';
-    await waitFor(`the manifest ${manifestKey}`, async () => {
-      const out = await s3.send(new GetObjectCommand({ Bucket: info.bucket, Key: manifestKey }));
-      manifest = await out.Body!.transformToString();
-      return true;
-    }, 120_000, `see ${info.logDir}`);
-    console.log(`s3://${info.bucket}/${manifestKey}:\n${manifest}`);
+    const batch = batchId(stream, createHash('sha256').update(body).digest('hex'));
+    const read = async (objectKey: string): Promise<string> => {
+      let text = '';
+      await waitFor(`s3://${info.bucket}/${objectKey}`, async () => {
+        const out = await s3.send(new GetObjectCommand({ Bucket: info.bucket, Key: objectKey }));
+        text = await out.Body!.transformToString();
+        return true;
+      }, 120_000, `see ${info.logDir}`);
+      return text;
+    };
+    const manifest = await read(keys.ingestManifest(batch));
+    console.log(`s3://${info.bucket}/${keys.ingestManifest(batch)}:\n${manifest}`);
+    if ((JSON.parse(manifest) as { rows?: { suspect?: number } }).rows?.suspect) {
+      const clusters = JSON.parse(await read(keys.clusterManifest(batch))) as { clusters: { cluster: string; column: string; rule: string; cells: number }[] };
+      console.log(`${clusters.clusters.length} error pattern(s); remediation:`);
+      for (const c of clusters.clusters) {
+        const result = JSON.parse(await read(keys.clusterResult(batch, c.cluster))) as {
+          disposition: string; tier: string; confidence: number; function: { name: string } | null; counts: { staged_cells: number; quarantined_cells: number }; reason: string;
+        };
+        console.log(
+          `  ${c.column}:${c.rule} (${c.cells} cells) -> ${result.disposition} by ${result.tier}${result.function ? ` (${result.function.name})` : ''}, ` +
+            `confidence ${result.confidence.toFixed(2)}, staged ${result.counts.staged_cells}, quarantined ${result.counts.quarantined_cells}` +
+            (result.function ? '' : `: ${result.reason}`),
+        );
+      }
+    }
   } finally {
     if (process.env['KEEP_STACK'] === '1') console.log('KEEP_STACK=1: the stack is still running; `npm run stack:down` stops it');
     else await stackDown();
