@@ -72,6 +72,15 @@ export const keys = {
   staged: (stream: string, batch: string, cluster: string) => `staged/${stream}/${batch}/${cluster}.parquet`,
   quarantineCells: (stream: string, batch: string, cluster: string) => `quarantine/${stream}/${batch}/cells-${cluster}.parquet`,
   auditPart: (batch: string, cluster: string) => `work/${batch}/audit/${cluster}.parquet`,
+  /** Reconcile: the batch's proof, its promoted rows, its write-once audit log, its report. */
+  reconcileManifest: (batch: string) => `manifests/${batch}/reconcile.json`,
+  /** When reconcile first ran for a batch: every re-run stamps its outputs with the same time. */
+  reconcileStart: (batch: string) => `decisions/${batch}/_reconcile.json`,
+  curated: (stream: string, batch: string) => `curated/${stream}/${batch}.parquet`,
+  audit: (stream: string, batch: string) => `audit/${stream}/${batch}.jsonl`,
+  report: (batch: string) => `reports/${batch}.json`,
+  reportPage: (batch: string) => `reports/${batch}.html`,
+  rollback: (stream: string, batch: string) => `rollback/${stream}/${batch}.parquet`,
   /** Approved functions by (stream, column, pattern signature): the registry tier. */
   registryEntry: (stream: string, signature: string) => `registry/${stream}/${signature}.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
@@ -107,6 +116,13 @@ export function parseClusterKey(key: string): { batch: string; cluster: string }
   const match = new RegExp(`^work/(${BATCH})/clusters/(c-[0-9a-f]{16})\\.json$`).exec(key);
   if (!match) throw new UnsafeKeyError(key, 'not a cluster key work/<batch>/clusters/<cluster>.json');
   return { batch: match[1]!, cluster: match[2]! };
+}
+
+/** Parses `results/<batch>/<cluster|none>.json`, the objects whose arrival may complete a batch. */
+export function parseResultKey(key: string): { batch: string } {
+  const match = new RegExp(`^results/(${BATCH})/(c-[0-9a-f]{16}|none)\\.json$`).exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not a result key results/<batch>/<cluster>.json');
+  return { batch: match[1]! };
 }
 
 /** The stream a batch id belongs to (`<stream>-<20 hex>`). */

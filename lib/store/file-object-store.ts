@@ -2,10 +2,12 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StoreError } from '../errors.ts';
-import type { ObjectStore, PutOptions, PutResult } from './object-store.ts';
+import type { ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
 /**
- * An ObjectStore on a local directory: one file per key, no versions and no locks. It serves
+ * An ObjectStore on a local directory: one file per key, no versions. A retention asked for is
+ * kept in a `<file>.retention` note and makes remove and overwrite fail, so code that relies
+ * on write-once behaves the same here; it is no protection against the file system. It serves
  * benchmarks and offline tools that must run the domain without an S3 server; everything that
  * needs versioning, Object Lock or notifications uses the S3 store.
  */
@@ -32,18 +34,41 @@ export class FileObjectStore implements ObjectStore {
     return readFile(this.path(key), 'utf8');
   }
 
-  async put(key: string, body: Uint8Array | string, _options?: PutOptions): Promise<PutResult> {
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     const path = this.path(key);
+    await this.refuseIfLocked(key, 'overwrite');
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, body);
+    if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
     return {};
   }
 
-  async putFile(key: string, source: string, _options?: PutOptions): Promise<PutResult> {
+  async putFile(key: string, source: string, options: PutOptions = {}): Promise<PutResult> {
     const path = this.path(key);
+    await this.refuseIfLocked(key, 'overwrite');
     await mkdir(dirname(path), { recursive: true });
     await copyFile(source, path);
+    if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
     return {};
+  }
+
+  async retention(key: string): Promise<Retention | undefined> {
+    try {
+      return { mode: 'COMPLIANCE', retainUntil: new Date(await readFile(`${this.path(key)}.retention`, 'utf8')) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async removeAllVersions(key: string): Promise<number> {
+    const had = await this.exists(key);
+    await this.remove(key);
+    return had ? 1 : 0;
+  }
+
+  private async refuseIfLocked(key: string, what: string): Promise<void> {
+    const lock = await this.retention(key);
+    if (lock && lock.retainUntil > new Date()) throw new StoreError(`${what} of ${key} refused: locked until ${lock.retainUntil.toISOString()}`);
   }
 
   async exists(key: string): Promise<boolean> {
@@ -57,13 +82,14 @@ export class FileObjectStore implements ObjectStore {
   async list(prefix: string): Promise<string[]> {
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true });
     return entries
-      .filter((e) => e.isFile())
+      .filter((e) => e.isFile() && !e.name.endsWith('.retention'))
       .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
       .filter((key) => key.startsWith(prefix))
       .sort();
   }
 
   async remove(key: string): Promise<void> {
+    await this.refuseIfLocked(key, 'delete');
     await rm(this.path(key), { force: true });
   }
 

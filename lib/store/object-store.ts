@@ -4,6 +4,13 @@
  */
 export interface PutOptions {
   contentType?: string;
+  /** Write-once: the version is locked in COMPLIANCE mode until then (the store refuses deletion and overwrite). */
+  retainUntil?: Date;
+}
+
+export interface Retention {
+  mode: string;
+  retainUntil: Date;
 }
 
 export interface PutResult {
@@ -23,6 +30,10 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
   /** Removes the current version (a versioned bucket keeps the history). */
   remove(key: string): Promise<void>;
+  /** The Object Lock retention of the current version, if any. */
+  retention(key: string): Promise<Retention | undefined>;
+  /** Deletes every version of an object (crypto-shredding must leave no old version behind); the count removed. */
+  removeAllVersions(key: string): Promise<number>;
   /** Writes a version of an object again as a new version of the same key, which notifies the flow again. */
   replay(key: string, versionId?: string): Promise<PutResult>;
 }

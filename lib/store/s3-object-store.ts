@@ -4,6 +4,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  GetObjectRetentionCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   S3ServiceException,
   type PutObjectCommandInput,
@@ -12,7 +14,7 @@ import {
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StoreError } from '../errors.ts';
-import type { ObjectStore, PutOptions, PutResult } from './object-store.ts';
+import type { ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -48,7 +50,10 @@ export class S3ObjectStore implements ObjectStore {
   private async send(key: string, body: PutObjectCommandInput['Body'], length: number | undefined, options: PutOptions): Promise<PutResult> {
     try {
       const out = await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: length, ContentType: options.contentType }),
+        new PutObjectCommand({
+          Bucket: this.bucket, Key: key, Body: body, ContentLength: length, ContentType: options.contentType,
+          ...(options.retainUntil ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: options.retainUntil } : {}),
+        }),
       );
       const result: PutResult = {};
       if (out.VersionId) result.versionId = out.VersionId;
@@ -82,6 +87,41 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw wrap(error, `delete s3://${this.bucket}/${key}`);
     }
+  }
+
+  async retention(key: string): Promise<Retention | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }));
+      const { Mode, RetainUntilDate } = out.Retention ?? {};
+      return Mode && RetainUntilDate ? { mode: Mode, retainUntil: new Date(RetainUntilDate) } : undefined;
+    } catch (error) {
+      // No retention configured on the object is an error answer, not an empty one.
+      if (error instanceof S3ServiceException && [400, 404].includes(error.$metadata.httpStatusCode ?? 0)) return undefined;
+      throw wrap(error, `retention of s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async removeAllVersions(key: string): Promise<number> {
+    let removed = 0;
+    try {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      do {
+        const out = await this.client.send(
+          new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        );
+        const versions = [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].filter((v) => v.Key === key && v.VersionId);
+        for (const v of versions) {
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.VersionId }));
+          removed += 1;
+        }
+        keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+        versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
+      } while (keyMarker);
+    } catch (error) {
+      throw wrap(error, `delete every version of s3://${this.bucket}/${key}`);
+    }
+    return removed;
   }
 
   async replay(key: string, versionId?: string): Promise<PutResult> {

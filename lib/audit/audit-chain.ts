@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { SealedValue } from './pii-cipher.ts';
+
+/**
+ * The audit log of a batch as a hash chain: JSON Lines, each line carrying `prev`, the SHA-256
+ * of the line before it (the first one: of a genesis text naming the stream and batch). The
+ * root hash — of the last line — goes into the batch's manifest. Editing, dropping or
+ * reordering any line breaks the chain at that point; cutting the tail changes the root.
+ */
+export interface AuditEntry {
+  kind: 'cell-changed' | 'row-quarantined';
+  row_id: number;
+  pk_hash: string;
+  column: string | null;
+  old: string | null | SealedValue;
+  new: string | null | SealedValue;
+  function: string | null;
+  function_name: string | null;
+  tier: string | null;
+  confidence: number | null;
+  model: string | null;
+  model_version: string | null;
+  timestamp: string;
+  reason: string | null;
+  cluster: string | null;
+}
+
+export type AuditLine = AuditEntry & { seq: number; stream: string; batch: string; prev: string };
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+export const genesis = (stream: string, batch: string) => sha256(`vaultmend-audit\n${stream}\n${batch}`);
+
+export function chainEntries(stream: string, batch: string, entries: AuditEntry[]): { text: string; lines: number; root: string } {
+  let prev = genesis(stream, batch);
+  const out: string[] = [];
+  entries.forEach((entry, i) => {
+    // Fixed key order: the same entries always make the same bytes.
+    const line = JSON.stringify({ seq: i + 1, stream, batch, ...entry, prev });
+    out.push(line);
+    prev = sha256(line);
+  });
+  return { text: out.length ? `${out.join('\n')}\n` : '', lines: out.length, root: prev };
+}
+
+export interface ChainProblem {
+  line: number;
+  kind: 'unparsable' | 'wrong-batch' | 'sequence' | 'chain-broken' | 'root-mismatch';
+  detail: string;
+}
+
+export interface ChainVerdict {
+  ok: boolean;
+  lines: number;
+  root: string;
+  problems: ChainProblem[];
+}
+
+/** Recomputes the chain of an audit text; with `expectedRoot` (from the manifest), also that nothing was cut off. */
+export function verifyChain(stream: string, batch: string, text: string, expectedRoot?: string): ChainVerdict {
+  const lines = text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+  const problems: ChainProblem[] = [];
+  let prev = genesis(stream, batch);
+  lines.forEach((line, i) => {
+    const n = i + 1;
+    let parsed: Partial<AuditLine>;
+    try {
+      parsed = JSON.parse(line) as Partial<AuditLine>;
+    } catch {
+      problems.push({ line: n, kind: 'unparsable', detail: 'not JSON' });
+      prev = sha256(line);
+      return;
+    }
+    if (parsed.batch !== batch || parsed.stream !== stream) problems.push({ line: n, kind: 'wrong-batch', detail: `names ${parsed.stream}/${parsed.batch}` });
+    if (parsed.seq !== n) problems.push({ line: n, kind: 'sequence', detail: `seq ${parsed.seq}, expected ${n} (a line was removed or moved)` });
+    if (parsed.prev !== prev) {
+      problems.push({ line: n, kind: 'chain-broken', detail: n === 1 ? 'the first line does not start from the genesis hash' : `line ${n - 1} is not the line this one was chained to (edited, removed or moved)` });
+    }
+    prev = sha256(line);
+  });
+  if (expectedRoot !== undefined && prev !== expectedRoot) {
+    problems.push({ line: lines.length, kind: 'root-mismatch', detail: 'the last line is not the one the manifest recorded (edited, or lines cut off or added at the end)' });
+  }
+  return { ok: problems.length === 0, lines: lines.length, root: prev, problems };
+}

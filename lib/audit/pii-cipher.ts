@@ -1,0 +1,36 @@
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+
+/**
+ * AES-256-GCM for one PII value in the audit, under its record's data key. The IV is derived
+ * from the key and the value's place (batch, row, column, old/new), unique per key, so the
+ * same audit line encrypts to the same bytes on a re-run (the audit must be reproducible);
+ * the price is that equal values in the same place would look equal, and a place is used once.
+ */
+export interface SealedValue {
+  alg: 'aes-256-gcm';
+  /** The record (primary-key hash) whose data key seals it. */
+  record: string;
+  iv: string;
+  data: string;
+  tag: string;
+}
+
+export function seal(key: Buffer, record: string, place: string, value: string | null): SealedValue {
+  const iv = createHmac('sha256', key).update(place).digest().subarray(0, 12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(place));
+  const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return { alg: 'aes-256-gcm', record, iv: iv.toString('base64'), data: data.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
+}
+
+export function open(key: Buffer, place: string, sealed: SealedValue): string | null {
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+  decipher.setAAD(Buffer.from(place));
+  decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+  const text = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');
+  return JSON.parse(text) as string | null;
+}
+
+export function isSealed(value: unknown): value is SealedValue {
+  return typeof value === 'object' && value !== null && (value as { alg?: unknown }).alg === 'aes-256-gcm';
+}

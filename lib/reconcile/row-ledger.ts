@@ -1,0 +1,88 @@
+import type { Contract } from '../contract/contract.ts';
+import type { Engine } from '../engine/duckdb.ts';
+import { ident, literal } from '../engine/sql.ts';
+import { anyRuleFails, expressionRules, rowRules, typedProjection, withTypedColumns } from '../ingest/bouncer-rules.ts';
+
+/**
+ * The batch's rows by lane, in the engine, from the objects every step wrote:
+ * - `patched`: each suspect row with its staged cell fixes applied (text), unless any of its
+ *   cells was quarantined; `still_fails` when the patched row breaks a rule of the contract;
+ * - `ledger(row_id, lane)`: clean, fixed or quarantined — every source row must be in it once;
+ * - `fixed_typed`: the fixed rows as the contract's types, ready to join the clean lane.
+ */
+export interface LaneFiles {
+  clean: string[];
+  suspect: string[];
+  ingestQuarantine: string[];
+  staged: string[];
+  quarantinedCells: string[];
+}
+
+const files = (paths: string[]) => `[${paths.map(literal).join(', ')}]`;
+
+async function tableFrom(engine: Engine, name: string, paths: string[], empty: string): Promise<void> {
+  await engine.run(paths.length ? `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_parquet(${files(paths)})` : `CREATE OR REPLACE TABLE ${name} AS ${empty}`);
+}
+
+export async function buildLedger(engine: Engine, contract: Contract, lanes: LaneFiles): Promise<void> {
+  const textColumns = contract.columns.map((c) => `NULL::VARCHAR AS ${ident(c.name)}`).join(', ');
+  await tableFrom(engine, 'suspect', lanes.suspect, `SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR[] AS reasons, ${textColumns} WHERE false`);
+  await tableFrom(engine, 'staged', lanes.staged, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS old_value, NULL::VARCHAR AS new_value WHERE false');
+  await tableFrom(engine, 'quarantined_cells', lanes.quarantinedCells, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS value, NULL::VARCHAR AS reason, NULL::VARCHAR AS cluster WHERE false');
+  await tableFrom(engine, 'ingest_quarantine', lanes.ingestQuarantine, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS disposition, NULL::VARCHAR[] AS reasons WHERE false');
+  await tableFrom(engine, 'clean_rows', lanes.clean, `SELECT NULL::BIGINT AS row_id WHERE false`);
+
+  // One row per suspect row: which columns a fix changed, and to what (a fix may set NULL).
+  const pivot = contract.columns
+    .map((c, i) => `bool_or(column_name = ${literal(c.name)}) AS "$has${i}", any_value(new_value) FILTER (WHERE column_name = ${literal(c.name)}) AS "$new${i}"`)
+    .join(', ');
+  const patchedColumns = contract.columns.map((c, i) => `CASE WHEN p."$has${i}" THEN p."$new${i}" ELSE s.${ident(c.name)} END AS ${ident(c.name)}`).join(', ');
+  await engine.run(`CREATE OR REPLACE TABLE patched_text AS
+    SELECT s.row_id, s.pk_hash, ${patchedColumns}
+    FROM (SELECT * FROM suspect ANTI JOIN quarantined_cells USING (row_id)) s
+    LEFT JOIN (SELECT row_id, ${pivot} FROM staged GROUP BY row_id) p USING (row_id)`);
+  // A patched row must now pass every rule, its expression tests included (they see typed values).
+  const rules = rowRules(contract);
+  const expressions = expressionRules(contract);
+  await engine.run(`CREATE OR REPLACE TABLE patched AS
+    SELECT t.*, ${anyRuleFails(rules)} AS "$cell_fails" FROM (${withTypedColumns(contract, 'SELECT * FROM patched_text')}) t`);
+  await engine.run(`CREATE OR REPLACE TABLE patched AS
+    SELECT p.*, p."$cell_fails" OR COALESCE(e."$expr_fails", false) AS still_fails FROM patched p
+    LEFT JOIN (SELECT row_id, ${anyRuleFails(expressions)} AS "$expr_fails" FROM (SELECT row_id, ${typedProjection(contract)} FROM patched)) e USING (row_id)`);
+  await engine.run(`CREATE OR REPLACE TABLE fixed_typed AS SELECT row_id, ${typedProjection(contract)} FROM patched WHERE NOT still_fails`);
+  await engine.run(`CREATE OR REPLACE TABLE ledger AS
+    SELECT row_id, 'clean' AS lane FROM clean_rows
+    UNION ALL SELECT row_id, CASE WHEN still_fails THEN 'quarantined' ELSE 'fixed' END FROM patched
+    UNION ALL SELECT DISTINCT row_id, 'quarantined' FROM quarantined_cells
+    UNION ALL SELECT row_id, 'quarantined' FROM ingest_quarantine`);
+}
+
+export interface LedgerCheck {
+  counts: { source: number; clean: number; fixed: number; quarantined: number };
+  missing: number[];
+  duplicated: number[];
+  unexpected: number[];
+  /** Counts of missing / duplicated / unexpected ids (the lists are cut at 100). */
+  problems: { missing: number; duplicated: number; unexpected: number };
+}
+
+const SHOWN = 100;
+
+/** Every source row id 1..source exactly once across the lanes: counts alone could balance while rows were swapped. */
+export async function checkLedger(engine: Engine, source: number): Promise<LedgerCheck> {
+  const ids = async (sql: string) => (await engine.rows<{ row_id: string }>(`${sql} ORDER BY row_id LIMIT ${SHOWN}`)).map((r) => Number(r.row_id));
+  const count = async (sql: string) => Number((await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM (${sql})`))[0]?.n ?? 0);
+  const expected = `SELECT range AS row_id FROM range(1, ${source + 1})`;
+  const missing = `SELECT row_id FROM (${expected}) ANTI JOIN ledger USING (row_id)`;
+  const duplicated = 'SELECT row_id FROM ledger GROUP BY row_id HAVING count(*) > 1';
+  const unexpected = `SELECT row_id FROM ledger ANTI JOIN (${expected}) e USING (row_id)`;
+  const lanes = await engine.rows<{ lane: string; n: string }>('SELECT lane, count(DISTINCT row_id) AS n FROM ledger GROUP BY lane');
+  const lane = (name: string) => Number(lanes.find((l) => l.lane === name)?.n ?? 0);
+  return {
+    counts: { source, clean: lane('clean'), fixed: lane('fixed'), quarantined: lane('quarantined') },
+    missing: await ids(missing),
+    duplicated: await ids(duplicated),
+    unexpected: await ids(unexpected),
+    problems: { missing: await count(missing), duplicated: await count(duplicated), unexpected: await count(unexpected) },
+  };
+}

@@ -1,0 +1,133 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert, AlertSink } from '../../lib/alerts/alerts.ts';
+import { verifyChain, type AuditLine } from '../../lib/audit/audit-chain.ts';
+import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
+import { isSealed, open } from '../../lib/audit/pii-cipher.ts';
+import { Engine } from '../../lib/engine/duckdb.ts';
+import { DataLossError } from '../../lib/errors.ts';
+import { keys } from '../../lib/keys.ts';
+import { reconcileBatch, type ReconcileDeps } from '../../lib/reconcile/reconcile-batch.ts';
+import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
+import { Sandbox } from '../../lib/remediate/sandbox.ts';
+import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+
+/** reconcile on batches taken through the real ingest, cluster and remediate steps (local-directory store). */
+const CONTRACT = {
+  stream: 'shop',
+  version: 1,
+  columns: [
+    { name: 'id', type: 'integer', primary_key: true },
+    { name: 'amount', type: 'decimal', scale: 2 },
+    { name: 'email', type: 'email', pii: true },
+    { name: 'code', type: 'string', pattern: '[A-Z]{3}-[0-9]{4}' },
+  ],
+  tests: [{ type: 'unique', columns: ['email'] }],
+};
+const csv = (rows: string[]) => `id,amount,email,code\n${rows.join('\n')}\n`;
+const ROWS = ['1,1.00,ada@example.org,ABC-0001', '2,12.50 USD,<bob@example.org>,ABC-0002', '3,N/A,cy@example.org,ABC-0003', '4,2.00,di@example.org,abc 7', '5,3.00,<eve@example.org>,ABC-0005'];
+
+let sandbox: Sandbox;
+let engine: Engine;
+beforeAll(async () => {
+  sandbox = new Sandbox();
+  engine = await Engine.open({ ...ENGINE, spillDir: '/tmp/vaultmend-test-spill' });
+});
+afterAll(() => {
+  sandbox.dispose();
+  engine.close();
+});
+
+async function remediated(rows: string[], name: string): Promise<LocalBatch> {
+  const batch = await ingestAndCluster(CONTRACT, 'shop', csv(rows), name);
+  for (const spec of batch.clusters) {
+    await remediateCluster({ store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(batch.batch, spec.cluster));
+  }
+  return batch;
+}
+
+function deps(batch: LocalBatch, alerts: Alert[] = []): ReconcileDeps {
+  const sink: AlertSink = { post: async (alert) => void alerts.push(alert) };
+  return { store: batch.store, alerts: sink, keys: new VaultKeyStore(batch.store), workDir: batch.workDir, engine: ENGINE, auditRetentionDays: 1, now: () => new Date('2026-11-23T13:00:00Z') };
+}
+
+describe('reconcile', () => {
+  it('accounts for every row id once, promotes clean + fixed rows, and writes a locked, verifiable audit', async () => {
+    const batch = await remediated(ROWS, 'full.csv');
+    try {
+      const outcome = await reconcileBatch(deps(batch), batch.batch);
+      expect(outcome.status).toBe('reconciled');
+      if (outcome.status !== 'reconciled') return;
+      const { manifest } = outcome;
+      expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 5, clean: 1, fixed: 3, quarantined: 1 } });
+      expect(manifest.ledger.problems).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+      expect(manifest.gates.every((g) => g.passed)).toBe(true);
+      expect(manifest.gates.map((g) => g.gate)).toEqual(expect.arrayContaining(['not_null:id', 'unique:id', 'unique:email', 'row_count']));
+
+      const curated = await engine.rows<{ row_id: string; id: string; amount: number | null; email: string }>(
+        `SELECT row_id, id, amount::DOUBLE AS amount, email FROM read_parquet('${join(batch.root, manifest.curated!)}') ORDER BY row_id`,
+      );
+      expect(curated.map((r) => [Number(r.row_id), r.amount, r.email])).toEqual([
+        [1, 1, 'ada@example.org'], [2, 12.5, 'bob@example.org'], [3, null, 'cy@example.org'], [5, 3, 'eve@example.org'],
+      ]);
+
+      const text = readFileSync(join(batch.root, manifest.audit!.key), 'utf8');
+      expect(verifyChain('shop', batch.batch, text, manifest.audit!.root_hash)).toMatchObject({ ok: true, lines: manifest.audit!.lines });
+      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+      expect(lines.map((l) => [l.row_id, l.kind, l.column])).toEqual([
+        [2, 'cell-changed', 'amount'], [2, 'cell-changed', 'email'], [3, 'cell-changed', 'amount'], [4, 'row-quarantined', null], [5, 'cell-changed', 'email'],
+      ]);
+      // pii in the audit is sealed under the record's data key, and opens with it.
+      const email = lines.find((l) => l.column === 'email' && l.row_id === 2)!;
+      expect(isSealed(email.old)).toBe(true);
+      expect(text).not.toContain('bob@example.org');
+      const key = (await new VaultKeyStore(batch.store).existing('shop', email.pk_hash))!;
+      expect(open(key, `${batch.batch}|2|email|old`, email.old as never)).toBe('<bob@example.org>');
+      expect(await batch.store.retention(manifest.audit!.key)).toMatchObject({ mode: 'COMPLIANCE' });
+      await expect(batch.store.remove(manifest.audit!.key)).rejects.toThrow(/locked/);
+
+      // A second run finds the batch reconciled and changes nothing.
+      const before = readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)));
+      expect((await reconcileBatch(deps(batch), batch.batch)).status).toBe('already-reconciled');
+      expect(readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)))).toEqual(before);
+    } finally {
+      batch.cleanup();
+    }
+  });
+
+  it('catches a row removed between stages: SEV1 alert with its row id, DataLossError, nothing promoted', async () => {
+    const batch = await remediated(ROWS, 'loss.csv');
+    try {
+      // Plant the loss: row 1 disappears from the clean lane.
+      const clean = join(batch.root, keys.clean('shop', batch.batch));
+      await engine.run(`COPY (SELECT * FROM read_parquet('${clean}') WHERE row_id <> 1) TO '${clean}.tmp' (FORMAT parquet)`);
+      writeFileSync(clean, readFileSync(`${clean}.tmp`));
+      const alerts: Alert[] = [];
+      await expect(reconcileBatch(deps(batch, alerts), batch.batch)).rejects.toThrow(DataLossError);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ severity: 'SEV1', reason: 'data-loss', details: { missing: [1] } });
+      const manifest = JSON.parse(readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)), 'utf8'));
+      expect(manifest).toMatchObject({ status: 'data-loss', curated: null, ledger: { missing: [1] } });
+      expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
+    } finally {
+      batch.cleanup();
+    }
+  });
+
+  it('blocks promotion when a gate fails: a fix that makes two rows share a unique e-mail', async () => {
+    const batch = await remediated(['1,1.00,ada@example.org,ABC-0001', '2,2.00,<ada@example.org>,ABC-0002'], 'gate.csv');
+    try {
+      const alerts: Alert[] = [];
+      const outcome = await reconcileBatch(deps(batch, alerts), batch.batch);
+      expect(outcome.status === 'reconciled' && outcome.manifest.status).toBe('gates-failed');
+      if (outcome.status !== 'reconciled') return;
+      expect(outcome.manifest.gates.find((g) => g.gate === 'unique:email')).toMatchObject({ passed: false, failing_rows: 2, sample_row_ids: [1, 2] });
+      expect(outcome.manifest.curated).toBeNull();
+      expect(alerts[0]).toMatchObject({ severity: 'SEV2', reason: 'gates-failed' });
+      expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
+    } finally {
+      batch.cleanup();
+    }
+  });
+});
