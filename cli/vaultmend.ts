@@ -10,6 +10,12 @@ import { keys } from '../lib/keys.ts';
 import { createInterface } from 'node:readline';
 import { checkFunction } from '../lib/remediate/check-function.ts';
 import { Sandbox } from '../lib/remediate/sandbox.ts';
+import { VaultKeyStore } from '../lib/audit/data-keys.ts';
+import { eraseRecords, recordOf } from '../lib/audit/erase-records.ts';
+import { verifyBatchAudit } from '../lib/audit/verify-batch-audit.ts';
+import { loadContract } from '../lib/contract/registry.ts';
+import { rollbackBatch } from '../lib/reconcile/rollback.ts';
+import { stuckBatches } from '../lib/reconcile/stuck-batches.ts';
 
 /** The operators' tool. Configuration comes from the same variables as the functions. */
 function vault(): S3ObjectStore {
@@ -65,6 +71,55 @@ program
     } finally {
       sandbox.dispose();
     }
+  });
+
+const audit = program.command('audit').description('the write-once audit log of each batch');
+audit
+  .command('verify')
+  .argument('<batch>')
+  .option('--file <path>', 'verify this copy of the log instead of the stored one (the retention is still read from the store)')
+  .description('recompute the hash chain against the manifest root and check the Object Lock retention; exit 1 on any gap or edit')
+  .action(async (batch: string, options: { file?: string }) => {
+    const verdict = await verifyBatchAudit(vault(), batch, options.file ? readFileSync(options.file, 'utf8') : undefined);
+    print(verdict);
+    if (!verdict.ok) process.exitCode = 1;
+  });
+
+program
+  .command('erase')
+  .argument('<stream>')
+  .option('--pk <values...>', 'the primary key value(s) of the person or record')
+  .option('--record <hashes...>', 'records named by their primary-key hash instead')
+  .description("right to erasure: destroy the records' data keys; their values in the locked audit can no longer be read")
+  .action(async (streamName: string, options: { pk?: string[]; record?: string[] }) => {
+    const store = vault();
+    const records = [...(options.record ?? [])];
+    if (options.pk) {
+      const registered = await loadContract(store, streamName);
+      if (!registered) throw new Error(`no contract for stream ${streamName}`);
+      records.push(recordOf(registered.contract, options.pk));
+    }
+    if (records.length === 0) throw new Error('name the record: --pk VALUE... or --record HASH...');
+    print(await eraseRecords(new VaultKeyStore(store), streamName, records));
+  });
+
+program
+  .command('rollback')
+  .argument('<batch>')
+  .description("undo a batch's fixes from its audit: rollback/<stream>/<batch>.parquet holds its rows as they were before remediation")
+  .action(async (batch: string) => {
+    const config = loadRuntimeConfig();
+    const store = vault();
+    print(await rollbackBatch({ store, keys: new VaultKeyStore(store), workDir: config.WORK_DIR, engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS } }, batch));
+  });
+
+program
+  .command('stuck')
+  .option('--after <seconds>', 'waiting longer than this (default RECONCILE_STUCK_AFTER_S)')
+  .description('batches whose cluster results have not all arrived, with the missing clusters')
+  .action(async (options: { after?: string }) => {
+    const config = loadRuntimeConfig();
+    print(await stuckBatches(vault(), options.after ? Number(options.after) : config.RECONCILE_STUCK_AFTER_S));
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,13 +1,43 @@
-import { objectCreatedEvents } from '../lib/events/s3-event.ts';
+import { VaultKeyStore } from '../lib/audit/data-keys.ts';
+import { UnsafeKeyError } from '../lib/errors.ts';
+import { parseResultKey } from '../lib/keys.ts';
+import { reconcileBatch, type ReconcileDeps, type ReconcileOutcome } from '../lib/reconcile/reconcile-batch.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
-import { logger } from './runtime.ts';
+import { alerts, config, logger, vault, vaultObjects } from './runtime.ts';
+
+const deps: ReconcileDeps = {
+  store: vault,
+  alerts,
+  keys: new VaultKeyStore(vault),
+  workDir: config.WORK_DIR,
+  engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
+  auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+};
 
 /**
- * results/<batch>/<cluster>.json written -> reconcile the batch by row id and promote it.
- * Wired into the event path; the step itself is not built yet, so it only records what it received.
+ * results/<batch>/<cluster>.json (or none.json) written -> when it was the batch's last
+ * result, the batch is reconciled: row-id proof, promotion gates, curated rows, the locked
+ * audit, the report. Earlier results find the batch still waiting and say which clusters.
+ * A data loss throws DataLossError after the alert (the invocation fails loudly).
  */
-export const handler = s3EventHandler(async (event) => {
-  const objects = objectCreatedEvents(event);
-  for (const object of objects) logger.info('reconcile: received (step not implemented yet)', { key: object.key });
-  return { status: 'not-implemented' as const, received: objects.map((o) => o.key) };
+export const handler = s3EventHandler(async (event): Promise<ReconcileOutcome[]> => {
+  const outcomes: ReconcileOutcome[] = [];
+  for (const object of vaultObjects(event)) {
+    let batch: string;
+    try {
+      ({ batch } = parseResultKey(object.key));
+    } catch (error) {
+      if (!(error instanceof UnsafeKeyError)) throw error;
+      logger.info('not a cluster result: skipped', { key: object.key });
+      continue;
+    }
+    const outcome = await reconcileBatch(deps, batch);
+    if (outcome.status === 'waiting') logger.info('batch waits for cluster results', { batch, missing: outcome.missing });
+    else if (outcome.status === 'reconciled') {
+      const m = outcome.manifest;
+      logger.info('batch reconciled', { batch, status: m.status, rows: m.rows, audit_root: m.audit?.root_hash, curated: m.curated });
+    } else logger.info(`batch ${outcome.status}`, { batch });
+    outcomes.push(outcome);
+  }
+  return outcomes;
 });

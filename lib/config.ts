@@ -60,6 +60,10 @@ const RuntimeSchema = z.object({
   MODEL_REPAIR_ROUNDS: z.coerce.number().int().min(1).max(10).default(4),
   /** Model failures in a row after which the remaining clusters are quarantined as llm-unavailable. */
   MODEL_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  /** How long the store keeps each batch's audit log write-once (Object Lock COMPLIANCE). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(2_555),
+  /** A batch whose cluster results have not all arrived after this long is reported as stuck. */
+  RECONCILE_STUCK_AFTER_S: z.coerce.number().int().min(1).default(3_600),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });

@@ -49,7 +49,13 @@ export type ReconcileOutcome =
 
 const count = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
 
-async function asOf(deps: ReconcileDeps, batch: string): Promise<string> {
+/**
+ * The time a batch's outputs are stamped with: the last remediation decision's, so that two
+ * reconcile invocations racing on the same batch (two results landing at once) write the same
+ * bytes; a batch without clusters takes the time of its first reconcile run, kept in the vault.
+ */
+async function asOf(deps: ReconcileDeps, batch: string, decidedAt: string[]): Promise<string> {
+  if (decidedAt.length) return [...decidedAt].sort().at(-1)!;
   const key = keys.reconcileStart(batch);
   if (await deps.store.exists(key)) return (JSON.parse(await deps.store.readText(key)) as { as_of: string }).as_of;
   const stamp = (deps.now ?? (() => new Date()))().toISOString();
@@ -70,7 +76,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   const registered = await loadContract(deps.store, stream);
   if (!registered) throw new ContractMissingError(stream);
   const contract = registered.contract;
-  const stamp = await asOf(deps, batch);
+  const stamp = await asOf(deps, batch, results.map((r) => r.decided_at));
   if (ingest.status === 'quarantined') {
     // The whole object was set aside at ingest (its reason is in quarantine/<stream>/<batch>/object.json): nothing to promote.
     const manifest: ReconcileManifest = {

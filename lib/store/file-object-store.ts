@@ -52,6 +52,14 @@ export class FileObjectStore implements ObjectStore {
     return {};
   }
 
+  async modifiedAt(key: string): Promise<Date | undefined> {
+    try {
+      return (await stat(this.path(key))).mtime;
+    } catch {
+      return undefined;
+    }
+  }
+
   async retention(key: string): Promise<Retention | undefined> {
     try {
       return { mode: 'COMPLIANCE', retainUntil: new Date(await readFile(`${this.path(key)}.retention`, 'utf8')) };

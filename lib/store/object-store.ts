@@ -30,6 +30,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
   /** Removes the current version (a versioned bucket keeps the history). */
   remove(key: string): Promise<void>;
+  /** When the current version was written, or undefined when there is no object. */
+  modifiedAt(key: string): Promise<Date | undefined>;
   /** The Object Lock retention of the current version, if any. */
   retention(key: string): Promise<Retention | undefined>;
   /** Deletes every version of an object (crypto-shredding must leave no old version behind); the count removed. */

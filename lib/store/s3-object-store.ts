@@ -89,6 +89,16 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async modifiedAt(key: string): Promise<Date | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return out.LastModified ? new Date(out.LastModified) : undefined;
+    } catch (error) {
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return undefined;
+      throw wrap(error, `head s3://${this.bucket}/${key}`);
+    }
+  }
+
   async retention(key: string): Promise<Retention | undefined> {
     try {
       const out = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }));

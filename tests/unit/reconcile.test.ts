@@ -131,3 +131,88 @@ describe('reconcile', () => {
     }
   });
 });
+
+describe('after reconcile: verify, erase, roll back, stuck batches', () => {
+  let batch: LocalBatch;
+  let auditKey: string;
+  beforeAll(async () => {
+    batch = await remediated(ROWS, 'after.csv');
+    const outcome = await reconcileBatch(deps(batch), batch.batch);
+    if (outcome.status !== 'reconciled') throw new Error(outcome.status);
+    auditKey = outcome.manifest.audit!.key;
+  }, 60_000);
+  afterAll(() => batch.cleanup());
+
+  it('verify passes on the stored log and names the edited line in a copy', async () => {
+    const { verifyBatchAudit } = await import('../../lib/audit/verify-batch-audit.ts');
+    expect(await verifyBatchAudit(batch.store, batch.batch)).toMatchObject({ ok: true, retention: { mode: 'COMPLIANCE', ok: true } });
+    const lines = readFileSync(join(batch.root, auditKey), 'utf8').split('\n');
+    const edited = [...lines];
+    edited[1] = edited[1]!.replace('"tier":"synthesizer"', '"tier":"operator"');
+    const verdict = await verifyBatchAudit(batch.store, batch.batch, edited.join('\n'));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.chain.problems[0]).toMatchObject({ line: 3, kind: 'chain-broken' });
+    const cut = await verifyBatchAudit(batch.store, batch.batch, lines.slice(0, -2).join('\n'));
+    expect(cut.chain.problems.map((p) => p.kind)).toEqual(['root-mismatch']);
+  });
+
+  it('erasing a person destroys their key: their values cannot be read, the chain still verifies', async () => {
+    const { eraseRecords, recordOf } = await import('../../lib/audit/erase-records.ts');
+    const { verifyBatchAudit } = await import('../../lib/audit/verify-batch-audit.ts');
+    const { ContractSchema } = await import('../../lib/contract/contract.ts');
+    const keyStore = new VaultKeyStore(batch.store);
+    const bob = recordOf(ContractSchema.parse(CONTRACT), ['2']);
+    const eve = recordOf(ContractSchema.parse(CONTRACT), ['5']);
+    expect(await keyStore.existing('shop', bob)).toBeDefined();
+    expect(await eraseRecords(keyStore, 'shop', [bob])).toEqual([{ record: bob, destroyed: true }]);
+    expect(await keyStore.existing('shop', bob)).toBeUndefined();
+    expect(await verifyBatchAudit(batch.store, batch.batch)).toMatchObject({ ok: true });
+    const lines = readFileSync(join(batch.root, auditKey), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+    const bobs = lines.find((l) => l.pk_hash === bob && l.column === 'email')!;
+    expect(isSealed(bobs.old)).toBe(true);
+    // Eve's values still open with her key.
+    const eves = lines.find((l) => l.pk_hash === eve && l.column === 'email')!;
+    expect(open((await keyStore.existing('shop', eve))!, `${batch.batch}|5|email|old`, eves.old as never)).toBe('<eve@example.org>');
+  });
+
+  it('rollback gives back the rows as they were before remediation', async () => {
+    const { rollbackBatch } = await import('../../lib/reconcile/rollback.ts');
+    const fresh = await remediated(ROWS, 'rollback.csv');
+    try {
+      await reconcileBatch(deps(fresh), fresh.batch);
+      const outcome = await rollbackBatch({ store: fresh.store, keys: new VaultKeyStore(fresh.store), workDir: fresh.workDir, engine: ENGINE }, fresh.batch);
+      expect(outcome).toMatchObject({ rows: 4, reverted_cells: 4, erased_cells: 0 });
+      const rolled = await engine.rows<Record<string, string | null>>(`SELECT * FROM read_parquet('${join(fresh.root, outcome.key)}') ORDER BY row_id`);
+      // The original file, every value as text, for the rows that were promoted.
+      const original = await engine.rows<Record<string, string | null>>(
+        `SELECT row_number() OVER () AS row_id, * FROM read_csv('${join(fresh.root, 'raw/shop/rollback.csv')}', header = true, all_varchar = true)`,
+      );
+      for (const row of rolled) {
+        const source = original.find((o) => String(o['row_id']) === String(row['row_id']))!;
+        expect([row['id'], row['email'], row['code']]).toEqual([source['id'], source['email'], source['code']]);
+        // Amounts: the reverted text exactly; untouched ones as the typed value they were promoted as.
+        if (Number(row['row_id']) === 1) expect(Number(row['amount'])).toBe(Number(source['amount']));
+        else expect(row['amount']).toBe(source['amount']);
+      }
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
+  it('reports a batch whose results never all arrive as stuck, naming the missing clusters', async () => {
+    const { stuckBatches } = await import('../../lib/reconcile/stuck-batches.ts');
+    const waiting = await ingestAndCluster(CONTRACT, 'shop', csv(ROWS), 'stuck.csv');
+    try {
+      const first = waiting.clusters[0]!;
+      await remediateCluster({ store: waiting.store, workDir: waiting.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(waiting.batch, first.cluster));
+      expect((await reconcileBatch(deps(waiting), waiting.batch)).status).toBe('waiting');
+      const later = new Date(Date.now() + 7_200_000);
+      const stuck = await stuckBatches(waiting.store, 3_600, later);
+      expect(stuck).toHaveLength(1);
+      expect(stuck[0]!.missing.sort()).toEqual(waiting.clusters.slice(1).map((c) => c.cluster).sort());
+      expect(await stuckBatches(waiting.store, 3_600, new Date())).toEqual([]);
+    } finally {
+      waiting.cleanup();
+    }
+  });
+});

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { primaryKey, type Contract } from '../contract/contract.ts';
+import type { DataKeyStore } from './data-keys.ts';
+
+/**
+ * The right to erasure in a write-once log: a person's audit values are sealed under their
+ * record's data key; destroying the key (every version of it) makes those values unreadable
+ * for good. The locked audit keeps every line, its chain and its root hash.
+ */
+export function recordOf(contract: Contract, values: string[]): string {
+  const pk = primaryKey(contract);
+  if (pk.length === 0) throw new Error(`stream ${contract.stream} has no primary key: name the record by its hash (--record)`);
+  if (values.length !== pk.length) throw new Error(`the primary key of ${contract.stream} has ${pk.length} column(s): ${pk.map((c) => c.name).join(', ')}`);
+  // The same text the ingest step hashes (see pkHashSql): the value, or the JSON array of the values.
+  const text = pk.length === 1 ? values[0]! : JSON.stringify(values);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export async function eraseRecords(keyStore: DataKeyStore, stream: string, records: string[]): Promise<{ record: string; destroyed: boolean }[]> {
+  const out: { record: string; destroyed: boolean }[] = [];
+  for (const record of records) out.push({ record, destroyed: await keyStore.destroy(stream, record) });
+  return out;
+}

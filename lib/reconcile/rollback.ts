@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditLine } from '../audit/audit-chain.ts';
+import type { DataKeyStore } from '../audit/data-keys.ts';
+import { isSealed, open } from '../audit/pii-cipher.ts';
+import { loadContract } from '../contract/registry.ts';
+import { Engine } from '../engine/duckdb.ts';
+import { ident, literal } from '../engine/sql.ts';
+import { VaultmendError } from '../errors.ts';
+import { downloadObject } from '../ingest/download.ts';
+import { keys } from '../keys.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { ReconcileManifestSchema } from './reconcile-manifest.ts';
+
+/**
+ * Rollback: because functions, not data, were applied, a batch's fixes can be undone from its
+ * audit. The curated rows, as text, with every changed cell set back to its old value, written
+ * to `rollback/<stream>/<batch>.parquet`. A pii value whose record was erased cannot come back:
+ * such cells stay as they are and are counted.
+ */
+export interface RollbackDeps {
+  store: ObjectStore;
+  keys: DataKeyStore;
+  workDir: string;
+  engine: { memoryLimit: string; threads: number };
+}
+
+export interface RollbackOutcome {
+  key: string;
+  rows: number;
+  reverted_cells: number;
+  erased_cells: number;
+}
+
+export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<RollbackOutcome> {
+  const manifest = ReconcileManifestSchema.parse(JSON.parse(await deps.store.readText(keys.reconcileManifest(batch))));
+  if (!manifest.curated || !manifest.audit) throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
+  const registered = await loadContract(deps.store, manifest.stream);
+  if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);
+  const columns = registered.contract.columns.map((c) => c.name);
+
+  const reverts: (string | null)[][] = [];
+  let erased = 0;
+  for (const text of (await deps.store.readText(manifest.audit.key)).split('\n')) {
+    if (!text) continue;
+    const line = JSON.parse(text) as AuditLine;
+    if (line.kind !== 'cell-changed' || !line.column) continue;
+    let old = line.old;
+    if (isSealed(old)) {
+      const key = await deps.keys.existing(manifest.stream, old.record);
+      if (!key) {
+        erased += 1;
+        continue;
+      }
+      old = open(key, `${batch}|${line.row_id}|${line.column}|old`, old);
+    }
+    reverts.push([String(line.row_id), line.column, old as string | null]);
+  }
+
+  const dir = join(deps.workDir, `rollback-${randomUUID()}`);
+  mkdirSync(dir, { recursive: true });
+  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
+  try {
+    const curated = await downloadObject(deps.store, manifest.curated, undefined, join(dir, 'curated.parquet'));
+    await engine.loadTextTable('reverts', ['row_id', 'column_name', 'old'], reverts);
+    const pivot = columns.map((c, i) => `bool_or(column_name = ${literal(c)}) AS "$has${i}", any_value(old) FILTER (WHERE column_name = ${literal(c)}) AS "$old${i}"`).join(', ');
+    const select = columns.map((c, i) => `CASE WHEN r."$has${i}" THEN r."$old${i}" ELSE CAST(c.${ident(c)} AS VARCHAR) END AS ${ident(c)}`).join(', ');
+    const local = join(dir, 'rollback.parquet');
+    await engine.run(`COPY (SELECT c.row_id, ${select} FROM read_parquet(${literal(curated.path)}) c
+      LEFT JOIN (SELECT CAST(row_id AS BIGINT) AS row_id, ${pivot} FROM reverts GROUP BY ALL) r USING (row_id) ORDER BY c.row_id) TO ${literal(local)} (FORMAT parquet)`);
+    const [counted] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM read_parquet(${literal(local)})`);
+    const key = keys.rollback(manifest.stream, batch);
+    await deps.store.putFile(key, local, { contentType: 'application/vnd.apache.parquet' });
+    return { key, rows: Number(counted?.n ?? 0), reverted_cells: reverts.length, erased_cells: erased };
+  } finally {
+    engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
