@@ -11,7 +11,8 @@ import { REPO_ROOT, stackDown, stackUp } from './stack.ts';
  * `npm start`: the main job on the local stack. Brings the stack up, drops a file into the raw
  * vault as a source system would, waits for the flow (driven by the store's notifications) to
  * write the batch manifest, prints it, then follows the batch through clustering and
- * remediation and prints what became of each error pattern, and brings the stack down again.
+ * remediation and prints what became of each error pattern, then the batch's reconciliation
+ * (lanes, gates, curated rows, audit root hash), and brings the stack down again.
  * Usage: npm start [-- FILE [STREAM]] (default: infra/examples/orders.csv as stream "orders").
  * KEEP_STACK=1 leaves the stack running afterwards (stop it with `npm run stack:down`).
  */
@@ -53,6 +54,15 @@ async function main(): Promise<void> {
         );
       }
     }
+    const reconciled = JSON.parse(await read(keys.reconcileManifest(batch))) as {
+      status: string; rows: Record<string, number>; curated: string | null; audit: { key: string; lines: number; root_hash: string } | null;
+      gates: { gate: string; passed: boolean }[];
+    };
+    console.log(
+      `reconcile: ${reconciled.status}; rows ${JSON.stringify(reconciled.rows)}; gates ${reconciled.gates.map((g) => `${g.gate} ${g.passed ? 'ok' : 'FAILED'}`).join(', ')}`,
+    );
+    console.log(`  curated: ${reconciled.curated ?? '(not promoted)'}; audit: ${reconciled.audit?.key} (${reconciled.audit?.lines} lines, root ${reconciled.audit?.root_hash})`);
+    console.log(`  report: s3://${info.bucket}/${keys.reportPage(batch)}`);
   } finally {
     if (process.env['KEEP_STACK'] === '1') console.log('KEEP_STACK=1: the stack is still running; `npm run stack:down` stops it');
     else await stackDown();

@@ -57,7 +57,8 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
   if (config.S3_BACKEND === 'minio') ports['MINIO_PORT'] = config.MINIO_PORT;
   await assertPortsFree(ports);
   const started = Date.now();
-  const childEnv = { ...process.env, ...functionEnv(config), STAGE: config.STAGE, TZ: 'UTC',
+  // The functions see the variables the stack was started with (AUDIT_RETENTION_DAYS, OLLAMA_HOST, ...).
+  const childEnv = { ...process.env, ...env, ...functionEnv(config), STAGE: config.STAGE, TZ: 'UTC',
     BRIDGE_PORT: String(config.BRIDGE_PORT), OFFLINE_LAMBDA_PORT: String(config.OFFLINE_LAMBDA_PORT),
     OFFLINE_HTTP_PORT: String(config.OFFLINE_HTTP_PORT) };
   try {

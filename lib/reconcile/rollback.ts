@@ -42,7 +42,9 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
 
   const reverts: (string | null)[][] = [];
   let erased = 0;
-  for (const text of (await deps.store.readText(manifest.audit.key)).split('\n')) {
+  // The log as written and locked: its first version.
+  const first = (await deps.store.versions(manifest.audit.key))[0];
+  for (const text of (await deps.store.readText(manifest.audit.key, first?.versionId)).split('\n')) {
     if (!text) continue;
     const line = JSON.parse(text) as AuditLine;
     if (line.kind !== 'cell-changed' || !line.column) continue;

@@ -60,7 +60,12 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async retention(key: string): Promise<Retention | undefined> {
+  async versions(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date }[]> {
+    const at = await this.modifiedAt(key);
+    return at ? [{ versionId: undefined, modifiedAt: at }] : [];
+  }
+
+  async retention(key: string, _versionId?: string): Promise<Retention | undefined> {
     try {
       return { mode: 'COMPLIANCE', retainUntil: new Date(await readFile(`${this.path(key)}.retention`, 'utf8')) };
     } catch {

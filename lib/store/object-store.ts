@@ -32,8 +32,10 @@ export interface ObjectStore {
   remove(key: string): Promise<void>;
   /** When the current version was written, or undefined when there is no object. */
   modifiedAt(key: string): Promise<Date | undefined>;
-  /** The Object Lock retention of the current version, if any. */
-  retention(key: string): Promise<Retention | undefined>;
+  /** The Object Lock retention of a version (the current one by default), if any. */
+  retention(key: string, versionId?: string): Promise<Retention | undefined>;
+  /** Every version of an object, oldest first (a store without versions: the one it has). */
+  versions(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date }[]>;
   /** Deletes every version of an object (crypto-shredding must leave no old version behind); the count removed. */
   removeAllVersions(key: string): Promise<number>;
   /** Writes a version of an object again as a new version of the same key, which notifies the flow again. */

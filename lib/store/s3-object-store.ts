@@ -99,9 +99,28 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async retention(key: string): Promise<Retention | undefined> {
+  async versions(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date }[]> {
+    const found: { versionId: string | undefined; modifiedAt: Date }[] = [];
     try {
-      const out = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }));
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      do {
+        const out = await this.client.send(
+          new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        );
+        for (const v of out.Versions ?? []) if (v.Key === key && v.LastModified) found.push({ versionId: v.VersionId, modifiedAt: new Date(v.LastModified) });
+        keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
+        versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
+      } while (keyMarker);
+    } catch (error) {
+      throw wrap(error, `list versions of s3://${this.bucket}/${key}`);
+    }
+    return found.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
+  }
+
+  async retention(key: string, versionId?: string): Promise<Retention | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
       const { Mode, RetainUntilDate } = out.Retention ?? {};
       return Mode && RetainUntilDate ? { mode: Mode, retainUntil: new Date(RetainUntilDate) } : undefined;
     } catch (error) {

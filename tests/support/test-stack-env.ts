@@ -17,6 +17,8 @@ export const TEST_STACK_ENV: Record<string, string> = {
   ALERT_WEBHOOK_URL: 'http://127.0.0.1:18999/alerts',
   // Small enough that a test file of a few hundred KB fans out into parts.
   INGEST_PART_BYTES: '65536',
+  // Audit logs the tests write stay locked one day, not seven years.
+  AUDIT_RETENTION_DAYS: '1',
 };
 
 export const ALERT_SINK_PORT = 18999;
