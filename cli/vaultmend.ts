@@ -52,9 +52,10 @@ stream
 stream
   .command('resume')
   .argument('<stream>')
+  .option('--accept', 'let the batch that tripped the failing-share breaker through on its replay')
   .description('set a halted stream running and replay the files that waited')
-  .action(async (name: string) => {
-    print(await resumeStream(vault(), name));
+  .action(async (name: string, options: { accept?: boolean }) => {
+    print(await resumeStream(vault(), name, new Date(), { accept: options.accept === true }));
   });
 
 program

@@ -48,6 +48,8 @@ export const keys = {
   streamState: (stream: string) => `control/${stream}/state.json`,
   waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
   waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,
+  /** A batch an operator let through although more of it failed than the contract allows. */
+  acceptedBatch: (stream: string, batch: string) => `control/${stream}/accepted/${batch}.json`,
   driftReport: (stream: string, batch: string) => `reports/drift/${stream}/${batch}.json`,
   clean: (stream: string, batch: string, part = 0) => `clean/${stream}/${batch}/part-${part}.parquet`,
   suspect: (stream: string, batch: string, part = 0) => `suspect/${stream}/${batch}/part-${part}.parquet`,

@@ -77,6 +77,11 @@ export const ContractSchema = z
     format: FormatSchema,
     columns: z.array(ColumnSchema).min(1),
     tests: z.array(ContractTestSchema).default([]),
+    /**
+     * The circuit breaker: when a larger share of a file's rows fails (suspect or quarantined),
+     * the stream halts and the file waits for an operator. Absent: no limit.
+     */
+    max_failing_share: z.number().min(0).max(1).optional(),
   })
   .superRefine((contract, ctx) => {
     const names = contract.columns.map((c) => c.name);

@@ -10,6 +10,7 @@ import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
+import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { recordWaiting, streamState } from '../streams/stream-control.ts';
 import { countRecords, type RecordCount } from './count-records.ts';
 import { downloadObject } from './download.ts';
@@ -39,7 +40,7 @@ export interface IngestDeps {
 export type IngestOutcome =
   | { status: 'ingested' | 'quarantined'; batch: string; manifestKey: string; manifest: IngestManifest }
   | { status: 'already-ingested'; batch: string; manifestKey: string }
-  | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' }
+  | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' | 'failing-share' }
   | { status: 'fanned-out'; batch: string; parts: number; plan: string }
   | Refused;
 
@@ -187,6 +188,16 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
       const t = performance.now();
       const { counts, reasons, outputs } = await publishRows(engine, deps.store, contract, { stream, batch, part: 0, dir, rowsLoaded });
       timings['bouncer_and_write'] = ms(t);
+      // The circuit breaker: no manifest (so no batch starts) until an operator accepts it.
+      const failing = counts.source ? (counts.suspect + counts.quarantined) / counts.source : 0;
+      if (contract.max_failing_share !== undefined && failing > contract.max_failing_share && !(await isAccepted(deps.store, stream, batch))) {
+        await haltForFailures(deps.store, deps.alerts, {
+          stream, batch, key: request.key, versionId: request.versionId ?? null, reason: 'failing-share', at: now(),
+          summary: `${(failing * 100).toFixed(1)}% of ${request.key} failed the contract (more than ${(contract.max_failing_share * 100).toFixed(1)}%)`,
+          details: { counts, reasons },
+        });
+        return { status: 'waiting', batch, stream, reason: 'failing-share' };
+      }
 
       const manifest: IngestManifest = {
         ...base, status: 'ingested', schema_fingerprint: observedFingerprint, rows: counts, reasons, rejected: null, outputs,

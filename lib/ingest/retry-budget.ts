@@ -4,7 +4,13 @@ import { safeErrorMessage } from '../errors.ts';
 import { keys } from '../keys.ts';
 import { putJson } from '../store/json-objects.ts';
 import type { IngestDeps, IngestRequest } from './ingest-object.ts';
+import { haltForFailures } from '../streams/halt-for-failures.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
+
+/** The stream of a raw or part key, when it has one. */
+function streamOfObjectKey(key: string): string | undefined {
+  return /^(?:raw|parts)\/([a-z0-9][a-z0-9_-]{0,62})\//.exec(key)?.[1];
+}
 
 /**
  * A poison object must not be retried forever. Bad input is never thrown (it is quarantined
@@ -43,11 +49,21 @@ export async function ingestWithRetryBudget<T>(
     await putJson(deps.store, record, { key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() });
     if (attempts < maxAttempts) throw error;
     const outcome = await refuseObject(deps.store, request, 'ingest-failed', `${attempts} attempts failed; last: ${message}`, now());
-    await deps.alerts.post({
-      severity: 'SEV2', component: 'ingest', reason: 'ingest-failed',
-      summary: `${request.key} failed ${attempts} times and is set aside (kept in the vault); replay it once the cause is fixed`,
-      details: { key: request.key, record: outcome.record, last_error: message },
-    });
+    const stream = streamOfObjectKey(request.key);
+    if (stream) {
+      // Something is wrong beyond this file (the store, the engine): the stream halts until an operator resumes it.
+      await haltForFailures(deps.store, deps.alerts, {
+        stream, batch: null, key: request.key, versionId: request.versionId ?? null, reason: 'ingest-failed', at: now(),
+        summary: `${request.key} failed ${attempts} times and is set aside`,
+        details: { record: outcome.record, last_error: message },
+      });
+    } else {
+      await deps.alerts.post({
+        severity: 'SEV2', component: 'ingest', reason: 'ingest-failed',
+        summary: `${request.key} failed ${attempts} times and is set aside (kept in the vault); replay it once the cause is fixed`,
+        details: { key: request.key, record: outcome.record, last_error: message },
+      });
+    }
     return outcome;
   }
 }

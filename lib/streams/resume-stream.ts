@@ -1,5 +1,6 @@
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { acceptBatch } from './halt-for-failures.ts';
 import { setStreamState, streamState, WaitingFileSchema } from './stream-control.ts';
 
 const MAX_PASSES = 5;
@@ -15,8 +16,14 @@ export interface ResumeResult {
  * the new schema): the stream runs again and every waiting file is replayed, in arrival
  * order, by writing its vault version again, which notifies the flow as an upload does.
  */
-export async function resumeStream(store: ObjectStore, stream: string, now = new Date()): Promise<ResumeResult> {
+export async function resumeStream(store: ObjectStore, stream: string, now = new Date(), options: { accept?: boolean } = {}): Promise<ResumeResult> {
   const state = await streamState(store, stream);
+  // Accepting: the batch that tripped the breaker goes through on its replay.
+  if (options.accept && state.state === 'halted' && state.batch) await acceptBatch(store, stream, state.batch, now);
+  // A replayed file gets a fresh retry budget: its earlier failures were the halt's cause.
+  const attempts = await Promise.all(
+    (await store.list('control/_attempts/')).map(async (key) => ({ key, record: JSON.parse(await store.readText(key)) as { key?: string } })),
+  );
   await setStreamState(store, { stream, state: 'running', reason: null, batch: null, since: now.toISOString() });
   const replayed: string[] = [];
   // Listed again after each pass: a marker written just before the resume may show up late.
@@ -31,6 +38,7 @@ export async function resumeStream(store: ObjectStore, stream: string, now = new
     const waiting = await Promise.all(present.map(async (key) => ({ key, file: WaitingFileSchema.parse(JSON.parse(await store.readText(key))) })));
     waiting.sort((a, b) => a.file.since.localeCompare(b.file.since));
     for (const { key, file } of waiting) {
+      for (const attempt of attempts.filter((a) => a.record.key === file.key)) await store.remove(attempt.key);
       await store.replay(file.key, file.version_id ?? undefined);
       await store.remove(key);
       replayed.push(file.key);

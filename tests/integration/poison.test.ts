@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { registerContract } from '../../lib/contract/registry.ts';
+import { streamState } from '../../lib/streams/stream-control.ts';
 import { alertsPosted, eventually, logLines, readText, upload, vaultStore } from '../support/vault.ts';
 
 /** Attempts recorded for `key`, read from the vault. */
@@ -42,5 +43,8 @@ describe('a poison object is not retried forever', () => {
     await eventually('the alert', async () => alertsPosted().find((a) => a['reason'] === 'ingest-failed'));
     expect(await attemptsOf(key)).toBe(3);
     expect(await readText(key)).toBe(body);
+    // A failure that repeats is catastrophic for the stream: it halts, and the object waits to be replayed.
+    expect(await streamState(vaultStore(), 'poison')).toMatchObject({ state: 'halted', reason: 'ingest-failed' });
+    expect(await vaultStore().list('control/poison/waiting/')).toHaveLength(1);
   });
 });
