@@ -19,7 +19,8 @@ fi
 #  - faiss (libfaiss-dev libopenblas-dev) and g++: the vector index's N-API addon is compiled
 #    against Debian's faiss (faiss-node's own install script downloads from GitHub)
 #  - python3-onnx python3-numpy: the tests generate a tiny random-weight embedding model
-packages=(libfaiss-dev libopenblas-dev g++ python3-onnx python3-numpy)
+#  - chromium: the tests render the batch report page in a real browser (playwright-core drives it)
+packages=(libfaiss-dev libopenblas-dev g++ python3-onnx python3-numpy chromium)
 needs_rgw=1
 [ -n "${S3_ENDPOINT:-}" ] && needs_rgw=0
 [ -n "${MINIO_BIN:-}" ] && needs_rgw=0
