@@ -16,6 +16,7 @@ import { verifyBatchAudit } from '../lib/audit/verify-batch-audit.ts';
 import { loadContract } from '../lib/contract/registry.ts';
 import { rollbackBatch } from '../lib/reconcile/rollback.ts';
 import { stuckBatches } from '../lib/reconcile/stuck-batches.ts';
+import { WebhookAlertSink } from '../lib/alerts/alerts.ts';
 
 /** The operators' tool. Configuration comes from the same variables as the functions. */
 function vault(): S3ObjectStore {
@@ -117,10 +118,22 @@ program
 program
   .command('stuck')
   .option('--after <seconds>', 'waiting longer than this (default RECONCILE_STUCK_AFTER_S)')
+  .option('--alert', 'also post a SEV2 alert per stuck batch to ALERT_WEBHOOK_URL (run it on a schedule)')
   .description('batches whose cluster results have not all arrived, with the missing clusters')
-  .action(async (options: { after?: string }) => {
+  .action(async (options: { after?: string; alert?: boolean }) => {
     const config = loadRuntimeConfig();
-    print(await stuckBatches(vault(), options.after ? Number(options.after) : config.RECONCILE_STUCK_AFTER_S));
+    const stuck = await stuckBatches(vault(), options.after ? Number(options.after) : config.RECONCILE_STUCK_AFTER_S);
+    print(stuck);
+    if (options.alert && config.ALERT_WEBHOOK_URL) {
+      const sink = new WebhookAlertSink(config.ALERT_WEBHOOK_URL, (message) => process.stderr.write(`${message}\n`));
+      for (const b of stuck) {
+        await sink.post({
+          severity: 'SEV2', component: 'reconcile', stream: b.stream, batch: b.batch, reason: 'batch-stuck',
+          summary: `batch ${b.batch} has waited ${b.waiting_seconds} s for ${b.missing.length} cluster result(s); replay those cluster objects`,
+          details: { missing: b.missing, clustered_at: b.clustered_at },
+        });
+      }
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -54,7 +54,7 @@ describe('the batch report page', () => {
   it('renders hostile text as text: no script runs, no element is injected', async () => {
     const page = await browser.newPage();
     await page.setContent(reportPage(report), { timeout: 10_000 });
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('script').count()).toBe(0);
     expect(await page.locator('td', { hasText: '<script>' }).count()).toBe(1);
