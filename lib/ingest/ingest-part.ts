@@ -14,6 +14,7 @@ import type { IngestDeps, IngestRequest } from './ingest-object.ts';
 import { loadSourceTable, openSource } from './load-source.ts';
 import { countsBalance, serialiseManifest, type IngestManifest, type RowCounts } from './manifest.ts';
 import { publishRows } from './publish-rows.ts';
+import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 
 const PartManifestSchema = z.object({
   batch: z.string(),
@@ -39,7 +40,11 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
   const plan = FanOutPlanSchema.parse(JSON.parse(await deps.store.readText(keys.fanOutPlan(batch))));
   const entry = plan.parts.find((p) => p.part === part);
   if (!entry || entry.key !== request.key || plan.stream !== stream) throw new DataLossError(`${request.key} is not a part of the plan of batch ${batch}`);
-  if (await deps.store.exists(keys.partManifest(batch, part))) return { status: 'part-already-ingested', batch, part };
+  if (await deps.store.exists(keys.partManifest(batch, part))) {
+    // A replay (a resumed stream): every part is done, and the batch may complete now.
+    await completeBatch(deps, plan);
+    return { status: 'part-already-ingested', batch, part };
+  }
 
   const contract = plan.contract.contract;
   const dir = join(deps.workDir, `ingest-part-${randomUUID()}`);
@@ -93,6 +98,18 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
   }
   if (rows.source !== plan.rows || !countsBalance(rows)) {
     throw new DataLossError(`batch ${plan.batch}: the parts hold ${rows.source} rows of ${plan.rows}, or do not balance`);
+  }
+  // The circuit breaker, for the whole file: no batch manifest until an operator accepts it.
+  const limit = plan.contract.contract.max_failing_share;
+  const failing = rows.source ? (rows.suspect + rows.quarantined) / rows.source : 0;
+  if (limit !== undefined && failing > limit && !(await isAccepted(deps.store, plan.stream, plan.batch))) {
+    await haltForFailures(deps.store, deps.alerts, {
+      stream: plan.stream, batch: plan.batch, key: plan.source.key, versionId: plan.source.version_id, reason: 'failing-share',
+      at: (deps.now ?? (() => new Date()))(),
+      summary: `${(failing * 100).toFixed(1)}% of ${plan.source.key} failed the contract (more than ${(limit * 100).toFixed(1)}%)`,
+      details: { counts: rows, reasons, parts: plan.parts.length },
+    });
+    return null;
   }
   const manifest: IngestManifest = {
     schema_version: 2,

@@ -37,4 +37,23 @@ describe('the circuit breaker', () => {
     const manifest = JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000));
     expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 5, clean: 2, fixed: 3, quarantined: 0 } });
   });
+
+  it('checks the whole file when it fans out into parts, and the accepted replay completes it', async () => {
+    const tag = randomUUID().slice(0, 8);
+    // Over the test stack's 64 KiB part size: several parts, each ingested by its own invocation.
+    // A distinct file per run: ids start at an offset taken from the tag. One row in four is clean.
+    const offset = Number.parseInt(tag.slice(0, 6), 16);
+    const rows = Array.from({ length: 4_000 }, (_, i) => `${offset + i + 1},${i % 4 === 0 ? `${i}.00` : `${i}.00 EUR`}`);
+    const text = `id,amount\n${rows.join('\n')}\n`;
+    const key = `raw/${STREAM}/parts-${tag}.csv`;
+    expect(text.length).toBeGreaterThan(65_536);
+    await upload(key, text);
+    const batch = batchId(STREAM, sha256(text));
+    await eventually('failing-share alert', async () => alertsPosted().find((a) => a['batch'] === batch && a['reason'] === 'failing-share'), 120_000);
+    expect(await streamState(vaultStore(), STREAM)).toMatchObject({ state: 'halted', reason: 'failing-share', batch });
+    expect(await readText(keys.ingestManifest(batch))).toBeUndefined();
+    await resumeStream(vaultStore(), STREAM, new Date(), { accept: true });
+    const manifest = JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 240_000));
+    expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 4_000, clean: 1_000, fixed: 3_000, quarantined: 0 } });
+  }, 400_000);
 });
