@@ -32,12 +32,13 @@ export async function auditEntries(
     ) GROUP BY row_id`);
 
   const entries: { order: [number, number, string]; entry: AuditEntry }[] = [];
+  const dataKeys = await context.keys.keysFor(context.stream, changes.filter((c) => pii.has(c.column)).map((c) => c.pk_hash));
   for (const c of changes) {
     const rowId = Number(c.row_id);
     let oldValue: AuditEntry['old'] = c.old;
     let newValue: AuditEntry['new'] = c.new;
     if (pii.has(c.column)) {
-      const key = await context.keys.keyFor(context.stream, c.pk_hash);
+      const key = dataKeys.get(c.pk_hash)!;
       const place = (side: string) => `${context.batch}|${rowId}|${c.column}|${side}`;
       oldValue = seal(key, c.pk_hash, place('old'), c.old);
       newValue = seal(key, c.pk_hash, place('new'), c.new);

@@ -216,3 +216,20 @@ describe('after reconcile: verify, erase, roll back, stuck batches', () => {
     }
   });
 });
+
+describe('per-record data keys', () => {
+  it('two invocations making keys for the same records at once end up sealing with the same keys', async () => {
+    const { FileObjectStore } = await import('../../lib/store/file-object-store.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const root = mkdtempSync(join(tmpdir(), 'vm-keys-'));
+    try {
+      const records = ['a', 'b', 'c'].map((c) => c.repeat(64));
+      const [first, second] = await Promise.all([new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records), new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records)]);
+      for (const record of records) expect(first!.get(record)!.equals(second!.get(record)!)).toBe(true);
+      expect((await new VaultKeyStore(new FileObjectStore(root)).existing('s', records[0]!))!.equals(first!.get(records[0]!)!)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
