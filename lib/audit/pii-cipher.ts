@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
 
 /**
  * AES-256-GCM for one PII value in the audit, under its record's data key. The IV is derived
@@ -15,16 +15,23 @@ export interface SealedValue {
   tag: string;
 }
 
+/** Separate subkeys for the IV derivation and the cipher, from the record's data key. */
+function subkeys(key: Buffer): { ivKey: Buffer; encKey: Buffer } {
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+  return { ivKey: derive('vaultmend-audit-iv'), encKey: derive('vaultmend-audit-enc') };
+}
+
 export function seal(key: Buffer, record: string, place: string, value: string | null): SealedValue {
-  const iv = createHmac('sha256', key).update(place).digest().subarray(0, 12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const { ivKey, encKey } = subkeys(key);
+  const iv = createHmac('sha256', ivKey).update(place).digest().subarray(0, 12);
+  const cipher = createCipheriv('aes-256-gcm', encKey, iv);
   cipher.setAAD(Buffer.from(place));
   const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
   return { alg: 'aes-256-gcm', record, iv: iv.toString('base64'), data: data.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
 }
 
 export function open(key: Buffer, place: string, sealed: SealedValue): string | null {
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+  const decipher = createDecipheriv('aes-256-gcm', subkeys(key).encKey, Buffer.from(sealed.iv, 'base64'));
   decipher.setAAD(Buffer.from(place));
   decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
   const text = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]).toString('utf8');

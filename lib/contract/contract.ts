@@ -8,7 +8,14 @@ import { checkExpression } from './expression.ts';
 export const COLUMN_TYPES = ['string', 'integer', 'decimal', 'boolean', 'date', 'timestamp', 'email', 'phone', 'enum'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
-const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/, 'column names: letters, digits, _ and space, at most 63');
+/** SQL words that, as column names, would let an expression test say something else than a predicate. */
+const SQL_KEYWORDS = new Set(['select', 'from', 'where', 'union', 'join', 'with', 'as', 'on', 'using', 'group', 'order', 'having', 'limit', 'offset',
+  'insert', 'update', 'delete', 'copy', 'attach', 'detach', 'install', 'load', 'pragma', 'create', 'drop', 'alter', 'table', 'set', 'call',
+  'export', 'import', 'into', 'values', 'window', 'qualify', 'pivot', 'unpivot', 'describe', 'summarize', 'show', 'exists', 'lateral']);
+const Name = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/, 'column names: letters, digits, _ and space, at most 63')
+  .refine((name) => !SQL_KEYWORDS.has(name.toLowerCase()), 'an SQL keyword cannot be a column name');
 const Bound = z.union([z.number(), z.string().min(1)]);
 
 export const ColumnSchema = z

@@ -22,12 +22,16 @@ export async function auditEntries(
         tier: string; confidence: number; model: string | null; model_version: string | null; timestamp: string; cluster: string;
       }>(`SELECT row_id, pk_hash, "column", old, new, function, function_name, tier, confidence, model, model_version,
             strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster
-          FROM read_parquet([${context.auditParts.map(literal).join(', ')}]) SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)`)
+          FROM read_parquet([${context.auditParts.map(literal).join(', ')}]) SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)
+          -- A cell two clusters fixed alike is one change (the row would be quarantined had they differed).
+          QUALIFY row_number() OVER (PARTITION BY row_id, "column" ORDER BY cluster) = 1
+          ORDER BY row_id, "column"`)
     : [];
   const quarantined = await engine.rows<{ row_id: string; pk_hash: string | null; reasons: string[]; cluster: string | null }>(`
     SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(flatten(list(reasons)))) AS reasons, min(cluster) AS cluster FROM (
       SELECT row_id, pk_hash, [reason] AS reasons, cluster FROM quarantined_cells
-      UNION ALL SELECT row_id, pk_hash, ['still-fails-after-fix'], NULL FROM patched WHERE still_fails
+      UNION ALL SELECT row_id, pk_hash, ['still-fails-after-fix'], NULL FROM patched WHERE "$still_fails"
+      UNION ALL SELECT row_id, pk_hash, ['conflicting-fixes'], NULL FROM suspect SEMI JOIN conflicting_fixes USING (row_id)
       UNION ALL SELECT row_id, pk_hash, [CASE disposition WHEN 'collapsed' THEN 'pk:duplicate' ELSE 'pk:conflict' END], NULL FROM ingest_quarantine
     ) GROUP BY row_id`);
 
@@ -61,6 +65,8 @@ export async function auditEntries(
       },
     });
   }
-  entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1] || a.order[2].localeCompare(b.order[2]));
+  // Code-point order, not the locale's: the bytes (and the root hash) must not depend on the machine.
+  const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1] || byCodePoint(a.order[2], b.order[2]));
   return entries.map((e) => e.entry);
 }

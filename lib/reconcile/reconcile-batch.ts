@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
-import { chainEntries } from '../audit/audit-chain.ts';
+import { chainEntries, verifyChain } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
@@ -131,9 +131,15 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     const chained = chainEntries(stream, batch, entries);
     const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
     const auditKey = keys.audit(stream, batch);
-    // The audit is locked: a re-run after a crash finds it written and leaves it as it is.
-    if (!(await deps.store.exists(auditKey))) {
+    let audit = { lines: chained.lines, root: chained.root };
+    // The audit is locked: a re-run after a crash finds it written and leaves it as it is; the
+    // manifest then records what the store holds (its first version), never a recomputed root.
+    const stored = await deps.store.versions(auditKey);
+    if (stored.length === 0) {
       await deps.store.put(auditKey, chained.text, { contentType: 'application/x-ndjson', retainUntil });
+    } else {
+      const held = verifyChain(stream, batch, await deps.store.readText(auditKey, stored[0]!.versionId));
+      audit = { lines: held.lines, root: held.root };
     }
     timings['audit'] = Math.round(performance.now() - t);
 
@@ -147,7 +153,8 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     const reasons = await engine.rows<{ reason: string; n: string }>(`
       SELECT reason, count(DISTINCT row_id) AS n FROM (
         SELECT row_id, reason FROM quarantined_cells
-        UNION ALL SELECT row_id, 'still-fails-after-fix' FROM patched WHERE still_fails
+        UNION ALL SELECT row_id, 'still-fails-after-fix' FROM patched WHERE "$still_fails"
+        UNION ALL SELECT row_id, 'conflicting-fixes' FROM conflicting_fixes
         UNION ALL SELECT row_id, CASE disposition WHEN 'collapsed' THEN 'pk:duplicate' ELSE 'pk:conflict' END FROM ingest_quarantine)
       GROUP BY reason ORDER BY reason`);
     const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
@@ -160,7 +167,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
       ledger: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, problems: ledger.problems },
       gates,
       curated,
-      audit: { key: auditKey, lines: chained.lines, root_hash: chained.root, retain_until: retainUntil.toISOString() },
+      audit: { key: auditKey, lines: audit.lines, root_hash: audit.root, retain_until: retainUntil.toISOString() },
       clusters: { count: results.length, by_disposition: count(results.map((r) => r.disposition)), by_tier: count(results.map((r) => r.tier)) },
       model_calls: { expected: clusters.expected_model_calls, actual: modelCalls },
       reduction: suspect === 0 ? 0 : Math.max(0, 1 - modelCalls / suspect),
@@ -170,23 +177,25 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     const report = buildReport(manifest, ingest, clusters, results, timings);
     await deps.store.put(keys.report(batch), jsonText(report), { contentType: 'application/json' });
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
-    await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
-
+    // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
     if (lost) {
       await deps.alerts.post({
         severity: 'SEV1', component: 'reconcile', stream, batch, reason: 'data-loss',
         summary: `batch ${batch}: ${ledger.problems.missing} row id(s) missing, ${ledger.problems.duplicated} duplicated, ${ledger.problems.unexpected} unknown; nothing promoted`,
         details: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, counts: ledger.counts },
       });
-      throw new DataLossError(`batch ${batch}: row ids missing ${JSON.stringify(ledger.missing)}, duplicated ${JSON.stringify(ledger.duplicated)}, unknown ${JSON.stringify(ledger.unexpected)}`);
     }
-    if (!promoted) {
+    if (!lost && !promoted) {
       const failed = gates.filter((g) => !g.passed);
       await deps.alerts.post({
         severity: 'SEV2', component: 'reconcile', stream, batch, reason: 'gates-failed',
         summary: `batch ${batch}: ${failed.length} promotion gate(s) failed (${failed.map((g) => g.gate).join(', ')}); the batch stays in staging`,
         details: { gates: failed },
       });
+    }
+    await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
+    if (lost) {
+      throw new DataLossError(`batch ${batch}: row ids missing ${JSON.stringify(ledger.missing)}, duplicated ${JSON.stringify(ledger.duplicated)}, unknown ${JSON.stringify(ledger.unexpected)}`);
     }
     return { status: 'reconciled', batch, manifest };
   } finally {

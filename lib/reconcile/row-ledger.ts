@@ -6,7 +6,9 @@ import { anyRuleFails, expressionRules, rowRules, typedProjection, withTypedColu
 /**
  * The batch's rows by lane, in the engine, from the objects every step wrote:
  * - `patched`: each suspect row with its staged cell fixes applied (text), unless any of its
- *   cells was quarantined; `still_fails` when the patched row breaks a rule of the contract;
+ *   cells was quarantined or got two different fixes (`conflicting_fixes`); `$still_fails` when
+ *   the patched row breaks a rule of the contract (internal names start with `$`, which a
+ *   contract's column names cannot);
  * - `ledger(row_id, lane)`: clean, fixed or quarantined — every source row must be in it once;
  * - `fixed_typed`: the fixed rows as the contract's types, ready to join the clean lane.
  */
@@ -37,9 +39,12 @@ export async function buildLedger(engine: Engine, contract: Contract, lanes: Lan
     .map((c, i) => `bool_or(column_name = ${literal(c.name)}) AS "$has${i}", any_value(new_value) FILTER (WHERE column_name = ${literal(c.name)}) AS "$new${i}"`)
     .join(', ');
   const patchedColumns = contract.columns.map((c, i) => `CASE WHEN p."$has${i}" THEN p."$new${i}" ELSE s.${ident(c.name)} END AS ${ident(c.name)}`).join(', ');
+  // One cell fixed by two clusters (it broke two rules) with different values: no fix is trusted.
+  await engine.run(`CREATE OR REPLACE TABLE conflicting_fixes AS
+    SELECT DISTINCT row_id FROM staged GROUP BY row_id, column_name HAVING count(DISTINCT COALESCE(new_value, chr(0))) > 1`);
   await engine.run(`CREATE OR REPLACE TABLE patched_text AS
     SELECT s.row_id, s.pk_hash, ${patchedColumns}
-    FROM (SELECT * FROM suspect ANTI JOIN quarantined_cells USING (row_id)) s
+    FROM (SELECT * FROM suspect ANTI JOIN quarantined_cells USING (row_id) ANTI JOIN conflicting_fixes USING (row_id)) s
     LEFT JOIN (SELECT row_id, ${pivot} FROM staged GROUP BY row_id) p USING (row_id)`);
   // A patched row must now pass every rule, its expression tests included (they see typed values).
   const rules = rowRules(contract);
@@ -47,13 +52,14 @@ export async function buildLedger(engine: Engine, contract: Contract, lanes: Lan
   await engine.run(`CREATE OR REPLACE TABLE patched AS
     SELECT t.*, ${anyRuleFails(rules)} AS "$cell_fails" FROM (${withTypedColumns(contract, 'SELECT * FROM patched_text')}) t`);
   await engine.run(`CREATE OR REPLACE TABLE patched AS
-    SELECT p.*, p."$cell_fails" OR COALESCE(e."$expr_fails", false) AS still_fails FROM patched p
+    SELECT p.*, p."$cell_fails" OR COALESCE(e."$expr_fails", false) AS "$still_fails" FROM patched p
     LEFT JOIN (SELECT row_id, ${anyRuleFails(expressions)} AS "$expr_fails" FROM (SELECT row_id, ${typedProjection(contract)} FROM patched)) e USING (row_id)`);
-  await engine.run(`CREATE OR REPLACE TABLE fixed_typed AS SELECT row_id, ${typedProjection(contract)} FROM patched WHERE NOT still_fails`);
+  await engine.run(`CREATE OR REPLACE TABLE fixed_typed AS SELECT row_id, ${typedProjection(contract)} FROM patched WHERE NOT "$still_fails"`);
   await engine.run(`CREATE OR REPLACE TABLE ledger AS
     SELECT row_id, 'clean' AS lane FROM clean_rows
-    UNION ALL SELECT row_id, CASE WHEN still_fails THEN 'quarantined' ELSE 'fixed' END FROM patched
+    UNION ALL SELECT row_id, CASE WHEN "$still_fails" THEN 'quarantined' ELSE 'fixed' END FROM patched
     UNION ALL SELECT DISTINCT row_id, 'quarantined' FROM quarantined_cells
+    UNION ALL SELECT row_id, 'quarantined' FROM conflicting_fixes ANTI JOIN quarantined_cells USING (row_id)
     UNION ALL SELECT row_id, 'quarantined' FROM ingest_quarantine`);
 }
 

@@ -115,7 +115,9 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw wrap(error, `list versions of s3://${this.bucket}/${key}`);
     }
-    return found.sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
+    // The store lists a key's versions newest first, and LastModified has whole seconds: reversing
+    // first keeps two versions of the same second in their true order through the stable sort.
+    return found.reverse().sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
   }
 
   async retention(key: string, versionId?: string): Promise<Retention | undefined> {

@@ -42,3 +42,13 @@ describe('contracts', () => {
     expect(contract.columns[0]).toMatchObject({ nullable: true, primary_key: false, pii: false });
   });
 });
+
+describe('column names that are SQL keywords', () => {
+  it('are refused, so an expression test cannot read as a query', async () => {
+    const { ContractSchema } = await import('../../lib/contract/contract.ts');
+    for (const name of ['select', 'FROM', 'where']) {
+      expect(ContractSchema.safeParse({ stream: 's', version: 1, columns: [{ name, type: 'string' }] }).success).toBe(false);
+    }
+    expect(ContractSchema.safeParse({ stream: 's', version: 1, columns: [{ name: 'selection', type: 'string' }] }).success).toBe(true);
+  });
+});

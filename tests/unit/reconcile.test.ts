@@ -233,3 +233,25 @@ describe('per-record data keys', () => {
     }
   });
 });
+
+describe('a fixed row is checked again as a whole', () => {
+  it('quarantines a row whose fix breaks an expression test, even with a column named like an internal flag', async () => {
+    const contract = {
+      stream: 'flags', version: 1,
+      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', scale: 2 }, { name: 'still_fails', type: 'string' }],
+      tests: [{ type: 'expression', name: 'small_amount', expression: 'amount < 100' }],
+    };
+    const batch = await ingestAndCluster(contract, 'flags', 'id,amount,still_fails\n1,5.00,false\n2,150.00 USD,false\n', 'flags.csv');
+    try {
+      for (const spec of batch.clusters) {
+        await remediateCluster({ store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(batch.batch, spec.cluster));
+      }
+      const outcome = await reconcileBatch(deps(batch), batch.batch);
+      expect(outcome.status === 'reconciled' && outcome.manifest).toMatchObject({
+        status: 'promoted', rows: { source: 2, clean: 1, fixed: 0, quarantined: 1 }, quarantine_reasons: { 'still-fails-after-fix': 1 },
+      });
+    } finally {
+      batch.cleanup();
+    }
+  });
+});
