@@ -75,6 +75,10 @@ const SETUP = String.raw`'use strict';
   });
   RealDate.prototype.constructor = FixedDate;
   g.Date = FixedDate;
+  // Second wall behind the gate: no way from a function to the code-from-text constructors.
+  for (const fn of [function () {}, function* () {}, async function () {}, async function* () {}]) {
+    Object.defineProperty(Object.getPrototypeOf(fn), 'constructor', { value: undefined, writable: false, configurable: false });
+  }
   const seen = new Set();
   const freeze = (value) => {
     if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;

@@ -104,16 +104,28 @@ function checkIndex(index: AnyNode): void {
   throw new Refusal('forbidden-syntax', 'computed member access with an index that is not a number');
 }
 
+/** What a local name holds: an arrow function (callable) or any other value (not callable). */
+type Binding = 'arrow' | 'value';
+
 interface Walk {
   nodes: number;
-  bindings: Set<string>;
+  /** Lexical scopes, innermost last: a name is known only inside the block or function that binds it. */
+  scopes: Map<string, Binding>[];
 }
 
-function bind(walk: Walk, pattern: AnyNode): void {
+function lookup(walk: Walk, name: string): Binding | undefined {
+  for (let i = walk.scopes.length - 1; i >= 0; i--) {
+    const found = walk.scopes[i]!.get(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function bind(walk: Walk, pattern: AnyNode, kind: Binding = 'value'): void {
   if (pattern.type === 'Identifier') {
     const name = pattern.name as string;
     if (FORBIDDEN_BINDINGS.has(name)) throw new Refusal('forbidden-identifier', name);
-    walk.bindings.add(name);
+    walk.scopes.at(-1)!.set(name, kind);
     return;
   }
   if (pattern.type === 'ArrayPattern') {
@@ -123,12 +135,15 @@ function bind(walk: Walk, pattern: AnyNode): void {
   throw new Refusal('bad-parameters', `${pattern.type} as a binding (plain names only)`);
 }
 
-function checkCall(call: AnyNode): void {
+function checkCall(walk: Walk, call: AnyNode): void {
   const callee = call.callee as AnyNode;
   if (callee.type === 'Identifier') {
-    // Local arrow functions are fine; built-ins only from the allow-list.
-    if (GLOBALS.has(callee.name as string) && !CALLABLE_GLOBALS.has(callee.name as string)) throw new Refusal('forbidden-call', callee.name as string);
-    return;
+    // Local names only when they hold an arrow function defined here; built-ins only from the allow-list.
+    const name = callee.name as string;
+    const local = lookup(walk, name);
+    if (local === 'arrow') return;
+    if (local === undefined && CALLABLE_GLOBALS.has(name)) return;
+    throw new Refusal('forbidden-call', `${name}() (only local arrow functions and ${[...CALLABLE_GLOBALS].join(', ')} may be called by name)`);
   }
   if (callee.type === 'MemberExpression') {
     const name = propertyName(callee);
@@ -140,6 +155,17 @@ function checkCall(call: AnyNode): void {
 }
 
 function visit(walk: Walk, node: AnyNode, depth: number): void {
+  // A function body or a block opens a scope: its names are gone after it.
+  const opens = node.type === 'ArrowFunctionExpression' || node.type === 'BlockStatement';
+  if (opens) walk.scopes.push(new Map());
+  try {
+    visitNode(walk, node, depth);
+  } finally {
+    if (opens) walk.scopes.pop();
+  }
+}
+
+function visitNode(walk: Walk, node: AnyNode, depth: number): void {
   if (++walk.nodes > MAX_NODES) throw new Refusal('too-complex', `more than ${MAX_NODES} syntax nodes`);
   if (depth > MAX_DEPTH) throw new Refusal('too-complex', `nested deeper than ${MAX_DEPTH}`);
   if (!ALLOWED_NODES.has(node.type)) throw new Refusal('forbidden-syntax', node.type);
@@ -155,14 +181,14 @@ function visit(walk: Walk, node: AnyNode, depth: number): void {
       if (node.kind !== 'const' && node.kind !== 'let') throw new Refusal('forbidden-syntax', `${node.kind as string} declaration`);
       break;
     case 'VariableDeclarator':
-      bind(walk, node.id as AnyNode);
       if (!node.init) throw new Refusal('forbidden-syntax', 'a declaration without a value');
+      bind(walk, node.id as AnyNode, (node.init as AnyNode).type === 'ArrowFunctionExpression' ? 'arrow' : 'value');
       skip.add('id');
       break;
     case 'Identifier': {
       // A reference: a name bound earlier in the text, or an allow-listed built-in.
       const name = node.name as string;
-      if (!walk.bindings.has(name) && !GLOBALS.has(name)) throw new Refusal('forbidden-identifier', name);
+      if (lookup(walk, name) === undefined && !GLOBALS.has(name)) throw new Refusal('forbidden-identifier', name);
       break;
     }
     case 'Literal':
@@ -196,6 +222,8 @@ function visit(walk: Walk, node: AnyNode, depth: number): void {
       const key = node.key as AnyNode;
       const name = key.type === 'Identifier' ? (key.name as string) : String(key.value);
       if (FORBIDDEN_PROPERTIES.has(name)) throw new Refusal('forbidden-property', name);
+      // An object must not pass for a string or an array: no `length`, no method names as keys.
+      if (name === 'length' || CALLABLE_METHODS.has(name)) throw new Refusal('forbidden-property', `${name} as an object key`);
       skip.add('key');
       break;
     }
@@ -215,7 +243,7 @@ function visit(walk: Walk, node: AnyNode, depth: number): void {
     }
   }
   // After the callee itself is checked, so a forbidden name is reported as such.
-  if (callee) checkCall(node);
+  if (callee) checkCall(walk, node);
 }
 
 /** Checks one function's source text; never runs it. */
@@ -239,7 +267,7 @@ export function gateFunction(source: string): GateVerdict {
   if ((arrow.params as AnyNode[]).length < 1 || (arrow.params as AnyNode[]).length > 2) {
     return { accepted: false, reason: 'bad-parameters', detail: 'takes (value) or (value, row)' };
   }
-  const walk: Walk = { nodes: 0, bindings: new Set() };
+  const walk: Walk = { nodes: 0, scopes: [] };
   try {
     visit(walk, arrow, 0);
   } catch (error) {

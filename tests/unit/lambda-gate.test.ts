@@ -58,6 +58,13 @@ const rejected: [string, string][] = [
   ['x => { var y = x; return y; }', 'forbidden-syntax'],
   ['x => 10n', 'forbidden-syntax'],
   ['(x, eval) => eval', 'forbidden-identifier'],
+  // Found in review: an object literal passing for a string, a name leaking out of its block, a built-in called through a local name.
+  ["(value) => { const o = { length: 'constructor' }; return value[o.length][o.length]; }", 'forbidden-property'],
+  ['(value) => { if (value) { const Reflect = 0; } const get = Reflect.get; return get; }', 'forbidden-identifier'],
+  ['(value) => { const f = (JSON, Reflect) => 0; return Reflect; }', 'forbidden-identifier'],
+  ['(v) => { const f = String.fromCodePoint; return f(65); }', 'forbidden-call'],
+  ['(v) => { const D = Date; return D(); }', 'forbidden-call'],
+  ['(v) => ({ map: Array.from }).map("abc")', 'forbidden-property'],
   [`x => x${'.trim()'.repeat(400)}`, 'too-long'],
   [`x => ${'['.repeat(60)}x${']'.repeat(60)}`, 'too-complex'],
 ];

@@ -73,6 +73,11 @@ describe('the sandbox', () => {
     expect(await sandbox.apply('x => x.trim()', [' a '])).toEqual({ stopped: false, outputs: ['a'], errors: [] });
   });
 
+  it('has no code-from-text constructors, even for a function the gate would refuse', async () => {
+    const probe = 'x => [typeof (() => 1).constructor, typeof (function* () {}).constructor, typeof x.constructor.constructor].join()';
+    expect(await sandbox.apply(probe, ['a'])).toEqual({ stopped: false, outputs: ['undefined,undefined,undefined'], errors: [] });
+  });
+
   it('reports a function that does not compile', async () => {
     expect(await sandbox.apply('x => x +', ['a'])).toMatchObject({ stopped: true, limit: 'compile-error' });
   });
