@@ -46,12 +46,13 @@ export class Engine {
   }
 
   /**
-   * Creates `table` (replacing it) with an INTEGER column `k` and text columns, and fills it
+   * Creates `table` (replacing it) with an INTEGER column `$k` and text columns, and fills it
    * through the appender: values the host computed, loaded without building SQL text.
    */
   async loadTextTable(table: string, columns: string[], rows: readonly (readonly (string | null)[])[]): Promise<void> {
     const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    await this.connection.run(`CREATE OR REPLACE TABLE ${quoted(table)} (k INTEGER, ${columns.map((c) => `${quoted(c)} VARCHAR`).join(', ')})`);
+    // The row number is `$k`: a name no contract column can have.
+    await this.connection.run(`CREATE OR REPLACE TABLE ${quoted(table)} ("$k" INTEGER, ${columns.map((c) => `${quoted(c)} VARCHAR`).join(', ')})`);
     const appender = await this.connection.createAppender(table);
     try {
       rows.forEach((row, k) => {

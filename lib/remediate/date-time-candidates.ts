@@ -25,7 +25,7 @@ const DATE_LAYOUTS: DateLayout[] = [
   { name: 'y-m-d', regex: `(\\d{4})${SEP}(\\d{1,2})${SEP}(\\d{1,2})`, year: 1, month: 2, day: 3 },
   { name: 'm-d-y', regex: `(\\d{1,2})${SEP}(\\d{1,2})${SEP}(\\d{4})`, year: 3, month: 1, day: 2 },
   { name: 'd-m-y', regex: `(\\d{1,2})${SEP}(\\d{1,2})${SEP}(\\d{4})`, year: 3, month: 2, day: 1 },
-  { name: 'd-mon-y', regex: `(\\d{1,2})[ -]${MONTH_NAME}[ -,]+(\\d{4})`, year: 3, month: 2, day: 1, monthName: true },
+  { name: 'd-mon-y', regex: `(\\d{1,2})[ -]${MONTH_NAME}[ ,-]+(\\d{4})`, year: 3, month: 2, day: 1, monthName: true },
   { name: 'mon-d-y', regex: `${MONTH_NAME}\\s+(\\d{1,2}),?\\s+(\\d{4})`, year: 3, month: 1, day: 2, monthName: true },
   { name: 'ymd-compact', regex: '(\\d{4})(\\d{2})(\\d{2})', year: 1, month: 2, day: 3 },
 ];

@@ -27,7 +27,10 @@ const asciiAlnum = (text: string) => new Set(text.toLowerCase().replace(/[^a-z0-
 /** The guard a (input, output) pair trips in `column`, if any. Inputs that were null are left to the rules. */
 export function guardFor(column: Column, contract: Contract, input: string | null, output: string | null): GuardName | undefined {
   if (input === null) return undefined;
-  if (output === null) return isNullToken(input, contract) ? undefined : 'invented-null';
+  // The rules read an empty text or a null token as null too: turning a value into one is inventing a null.
+  if (output === null || isNullToken(output, contract) && output.trim().toLowerCase() !== input.trim().toLowerCase()) {
+    return isNullToken(input, contract) ? undefined : 'invented-null';
+  }
   if (column.type === 'integer' || column.type === 'decimal') {
     // Numbers may lose noise digits, never gain a value: the output must be a number of the input, rounded at most to the scale.
     const scale = column.type === 'integer' ? 0 : (column.scale ?? 6);

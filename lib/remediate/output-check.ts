@@ -21,7 +21,7 @@ export async function failingRules(engine: Engine, contract: Contract, columns: 
   await engine.loadTextTable('$outputs', names, outputs.map((row) => names.map((_, i) => row[order.indexOf(i)] ?? null)));
   const rules = rowRules(narrowed);
   const rows = await engine.rows<{ k: number; reasons: string[] }>(
-    `SELECT k, ${reasonList(rules)} AS reasons FROM (${withTypedColumns(narrowed, 'SELECT * FROM "$outputs"')}) ORDER BY k`,
+    `SELECT "$k" AS k, ${reasonList(rules)} AS reasons FROM (${withTypedColumns(narrowed, 'SELECT * FROM "$outputs"')}) ORDER BY "$k"`,
   );
   return rows.map((r) => r.reasons);
 }

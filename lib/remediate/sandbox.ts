@@ -63,7 +63,10 @@ export class Sandbox {
     clearTimeout(pending.watchdog);
     this.pending.delete(id);
     // An idle sandbox process must not keep the function (or a CLI) alive.
-    if (this.pending.size === 0) this.child?.unref();
+    if (this.pending.size === 0) {
+      this.child?.unref();
+      (this.child?.channel as { unref?: () => void } | null | undefined)?.unref?.();
+    }
     pending.resolve(result);
   }
 
@@ -95,6 +98,7 @@ export class Sandbox {
   private call(source: string, chunks: { values: string; rows: string | null }[]): Promise<ChunkResults> {
     const child = this.liveChild();
     child.ref();
+    (child.channel as { ref?: () => void } | null | undefined)?.ref?.();
     const id = ++this.sequence;
     return new Promise((resolve) => {
       const watchdog = setTimeout(() => {

@@ -96,14 +96,14 @@ function allowedCandidates(allowed: string[]): Candidate[] {
       source: String.raw`x => { const i = ${js(keys)}.indexOf(x.trim().replace(/\s+/g, " ").toLowerCase()); return i < 0 ? x : ${js(allowed)}.at(i); }`,
     },
     {
-      // One letter replaced: the one allowed value of the same length that differs in exactly one place.
+      // One letter replaced: the one allowed value of the same length that differs in exactly one place (never in a digit).
       name: 'allowed-value-one-substitution',
-      source: String.raw`x => { const k = x.trim().replace(/\s+/g, " ").toLowerCase(); const hits = ${js(allowed)}.filter(a => a.length === k.length && a.toLowerCase().split("").filter((c, i) => c !== k.charAt(i)).length === 1); return hits.length === 1 ? hits[0] : x; }`,
+      source: String.raw`x => { const k = x.trim().replace(/\s+/g, " ").toLowerCase(); const hits = ${js(allowed)}.filter(a => a.length === k.length && a.replace(/[^0-9]/g, "") === k.replace(/[^0-9]/g, "") && a.toLowerCase().split("").filter((c, i) => c !== k.charAt(i)).length === 1); return hits.length === 1 ? hits[0] : x; }`,
     },
     {
       // One character replaced by the same wrong one wherever it occurs (a stuck key, a bad code page).
       name: 'allowed-value-one-character-replaced',
-      source: String.raw`x => { const k = x.trim().toLowerCase(); const hits = ${js(allowed)}.filter(a => { if (a.length !== k.length) return false; const d = a.toLowerCase().split("").map((c, i) => (c === k.charAt(i) ? "" : c + k.charAt(i))).filter(p => p !== ""); return d.length > 0 && d.every(p => p === d[0]); }); return hits.length === 1 ? hits[0] : x; }`,
+      source: String.raw`x => { const k = x.trim().toLowerCase(); const hits = ${js(allowed)}.filter(a => { if (a.length !== k.length || a.replace(/[^0-9]/g, "") !== k.replace(/[^0-9]/g, "")) return false; const d = a.toLowerCase().split("").map((c, i) => (c === k.charAt(i) ? "" : c + k.charAt(i))).filter(p => p !== ""); return d.length > 0 && d.every(p => p === d[0]); }); return hits.length === 1 ? hits[0] : x; }`,
     },
   ];
 }
