@@ -28,12 +28,8 @@ export async function auditEntries(
           ORDER BY row_id, "column"`)
     : [];
   const quarantined = await engine.rows<{ row_id: string; pk_hash: string | null; reasons: string[]; cluster: string | null }>(`
-    SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(flatten(list(reasons)))) AS reasons, min(cluster) AS cluster FROM (
-      SELECT row_id, pk_hash, [reason] AS reasons, cluster FROM quarantined_cells
-      UNION ALL SELECT row_id, pk_hash, ['still-fails-after-fix'], NULL FROM patched WHERE "$still_fails"
-      UNION ALL SELECT row_id, pk_hash, ['conflicting-fixes'], NULL FROM suspect SEMI JOIN conflicting_fixes USING (row_id)
-      UNION ALL SELECT row_id, pk_hash, [CASE disposition WHEN 'collapsed' THEN 'pk:duplicate' ELSE 'pk:conflict' END], NULL FROM ingest_quarantine
-    ) GROUP BY row_id`);
+    SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(list(reason))) AS reasons, min(cluster) AS cluster
+    FROM quarantine_reasons GROUP BY row_id`);
 
   const entries: { order: [number, number, string]; entry: AuditEntry }[] = [];
   const dataKeys = await context.keys.keysFor(context.stream, changes.filter((c) => pii.has(c.column)).map((c) => c.pk_hash));

@@ -150,13 +150,9 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
       await engine.run(`COPY (SELECT * FROM curated ORDER BY row_id) TO '${local.replace(/'/g, "''")}' (FORMAT parquet)`);
       await deps.store.putFile(curated, local, { contentType: 'application/vnd.apache.parquet' });
     }
-    const reasons = await engine.rows<{ reason: string; n: string }>(`
-      SELECT reason, count(DISTINCT row_id) AS n FROM (
-        SELECT row_id, reason FROM quarantined_cells
-        UNION ALL SELECT row_id, 'still-fails-after-fix' FROM patched WHERE "$still_fails"
-        UNION ALL SELECT row_id, 'conflicting-fixes' FROM conflicting_fixes
-        UNION ALL SELECT row_id, CASE disposition WHEN 'collapsed' THEN 'pk:duplicate' ELSE 'pk:conflict' END FROM ingest_quarantine)
-      GROUP BY reason ORDER BY reason`);
+    const reasons = await engine.rows<{ reason: string; n: string }>(
+      'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
+    );
     const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
     const suspect = ingest.rows?.suspect ?? 0;
     const manifest: ReconcileManifest = {

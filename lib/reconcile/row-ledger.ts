@@ -10,6 +10,7 @@ import { anyRuleFails, expressionRules, rowRules, typedProjection, withTypedColu
  *   the patched row breaks a rule of the contract (internal names start with `$`, which a
  *   contract's column names cannot);
  * - `ledger(row_id, lane)`: clean, fixed or quarantined — every source row must be in it once;
+ * - `quarantine_reasons(row_id, pk_hash, reason, cluster)`: why each quarantined row is;
  * - `fixed_typed`: the fixed rows as the contract's types, ready to join the clean lane.
  */
 export interface LaneFiles {
@@ -61,6 +62,12 @@ export async function buildLedger(engine: Engine, contract: Contract, lanes: Lan
     UNION ALL SELECT DISTINCT row_id, 'quarantined' FROM quarantined_cells
     UNION ALL SELECT row_id, 'quarantined' FROM conflicting_fixes ANTI JOIN quarantined_cells USING (row_id)
     UNION ALL SELECT row_id, 'quarantined' FROM ingest_quarantine`);
+  // Why each quarantined row is quarantined, one row per reason: the audit and the counts read it.
+  await engine.run(`CREATE OR REPLACE TABLE quarantine_reasons AS
+    SELECT row_id, pk_hash, reason, cluster FROM quarantined_cells
+    UNION ALL SELECT row_id, pk_hash, 'still-fails-after-fix', NULL FROM patched WHERE "$still_fails"
+    UNION ALL SELECT row_id, pk_hash, 'conflicting-fixes', NULL FROM suspect SEMI JOIN conflicting_fixes USING (row_id)
+    UNION ALL SELECT row_id, pk_hash, CASE disposition WHEN 'collapsed' THEN 'pk:duplicate' ELSE 'pk:conflict' END, NULL FROM ingest_quarantine`);
 }
 
 export interface LedgerCheck {

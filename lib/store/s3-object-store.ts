@@ -8,6 +8,7 @@ import {
   ListObjectVersionsCommand,
   PutObjectCommand,
   S3ServiceException,
+  type HeadObjectCommandOutput,
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -90,17 +91,22 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async modifiedAt(key: string): Promise<Date | undefined> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return out.LastModified ? new Date(out.LastModified) : undefined;
-    } catch (error) {
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return undefined;
-      throw wrap(error, `head s3://${this.bucket}/${key}`);
-    }
+    const head = await this.head(key);
+    return head?.LastModified ? new Date(head.LastModified) : undefined;
   }
 
   async versions(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date }[]> {
-    const found: { versionId: string | undefined; modifiedAt: Date }[] = [];
+    const found = (await this.listVersionEntries(key))
+      .filter((v) => !v.deleteMarker && v.modifiedAt)
+      .map((v) => ({ versionId: v.versionId, modifiedAt: v.modifiedAt! }));
+    // The store lists a key's versions newest first, and LastModified has whole seconds: reversing
+    // first keeps two versions of the same second in their true order through the stable sort.
+    return found.reverse().sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
+  }
+
+  /** Every version and delete marker of exactly this key, as the store lists them (newest first), all pages. */
+  private async listVersionEntries(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date | undefined; deleteMarker: boolean }[]> {
+    const found: { versionId: string | undefined; modifiedAt: Date | undefined; deleteMarker: boolean }[] = [];
     try {
       let keyMarker: string | undefined;
       let versionMarker: string | undefined;
@@ -108,16 +114,16 @@ export class S3ObjectStore implements ObjectStore {
         const out = await this.client.send(
           new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
         );
-        for (const v of out.Versions ?? []) if (v.Key === key && v.LastModified) found.push({ versionId: v.VersionId, modifiedAt: new Date(v.LastModified) });
+        const entry = (deleteMarker: boolean) => (v: { Key?: string; VersionId?: string; LastModified?: Date }) =>
+          v.Key === key ? [{ versionId: v.VersionId, modifiedAt: v.LastModified ? new Date(v.LastModified) : undefined, deleteMarker }] : [];
+        found.push(...(out.Versions ?? []).flatMap(entry(false)), ...(out.DeleteMarkers ?? []).flatMap(entry(true)));
         keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
         versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
       } while (keyMarker);
     } catch (error) {
       throw wrap(error, `list versions of s3://${this.bucket}/${key}`);
     }
-    // The store lists a key's versions newest first, and LastModified has whole seconds: reversing
-    // first keeps two versions of the same second in their true order through the stable sort.
-    return found.reverse().sort((a, b) => a.modifiedAt.getTime() - b.modifiedAt.getTime());
+    return found;
   }
 
   async retention(key: string, versionId?: string): Promise<Retention | undefined> {
@@ -134,23 +140,14 @@ export class S3ObjectStore implements ObjectStore {
 
   async removeAllVersions(key: string): Promise<number> {
     let removed = 0;
-    try {
-      let keyMarker: string | undefined;
-      let versionMarker: string | undefined;
-      do {
-        const out = await this.client.send(
-          new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
-        );
-        const versions = [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].filter((v) => v.Key === key && v.VersionId);
-        for (const v of versions) {
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.VersionId }));
-          removed += 1;
-        }
-        keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
-        versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
-      } while (keyMarker);
-    } catch (error) {
-      throw wrap(error, `delete every version of s3://${this.bucket}/${key}`);
+    for (const v of await this.listVersionEntries(key)) {
+      if (!v.versionId) continue;
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: v.versionId }));
+      } catch (error) {
+        throw wrap(error, `delete every version of s3://${this.bucket}/${key}`);
+      }
+      removed += 1;
     }
     return removed;
   }
@@ -177,14 +174,19 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    return (await this.head(key)) !== undefined;
+  }
+
+  /** The object's HEAD, or undefined when there is none. */
+  private async head(key: string): Promise<HeadObjectCommandOutput | undefined> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return true;
+      return await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return false;
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404) return undefined;
       throw wrap(error, `head s3://${this.bucket}/${key}`);
     }
   }
+
 }
 
 function wrap(error: unknown, what: string): StoreError {
