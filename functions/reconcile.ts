@@ -1,7 +1,8 @@
 import { VaultKeyStore } from '../lib/audit/data-keys.ts';
 import { UnsafeKeyError } from '../lib/errors.ts';
 import { parseResultKey } from '../lib/keys.ts';
-import { reconcileBatch, type ReconcileDeps, type ReconcileOutcome } from '../lib/reconcile/reconcile-batch.ts';
+import type { ReconcileDeps } from '../lib/reconcile/reconcile-batch.ts';
+import { reconcileOnce, type ReconcileDelivery } from '../lib/reconcile/reconcile-once.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
 import { alerts, config, logger, vault, vaultObjects } from './runtime.ts';
 
@@ -18,10 +19,10 @@ const deps: ReconcileDeps = {
  * results/<batch>/<cluster>.json (or none.json) written -> when it was the batch's last
  * result, the batch is reconciled: row-id proof, promotion gates, curated rows, the locked
  * audit, the report. Earlier results find the batch still waiting and say which clusters.
- * A data loss throws DataLossError after the alert (the invocation fails loudly).
+ * Of many deliveries at once, one reconciles (a claim). A data loss throws DataLossError after the alert (the invocation fails loudly).
  */
-export const handler = s3EventHandler(async (event): Promise<ReconcileOutcome[]> => {
-  const outcomes: ReconcileOutcome[] = [];
+export const handler = s3EventHandler(async (event): Promise<ReconcileDelivery[]> => {
+  const outcomes: ReconcileDelivery[] = [];
   for (const object of vaultObjects(event)) {
     let batch: string;
     try {
@@ -31,11 +32,13 @@ export const handler = s3EventHandler(async (event): Promise<ReconcileOutcome[]>
       logger.info('not a cluster result: skipped', { key: object.key });
       continue;
     }
-    const outcome = await reconcileBatch(deps, batch);
+    const outcome = await reconcileOnce(deps, batch, config.CLAIM_LEASE_S * 1000);
     if (outcome.status === 'waiting') logger.info('batch waits for cluster results', { batch, missing: outcome.missing });
     else if (outcome.status === 'reconciled') {
       const m = outcome.manifest;
       logger.info('batch reconciled', { batch, status: m.status, rows: m.rows, audit_root: m.audit?.root_hash, curated: m.curated });
+    } else if (outcome.status === 'claimed-elsewhere') {
+      logger.info('batch is reconciled by another delivery: skipped', { batch, holder: outcome.holder, lease_until: outcome.lease_until });
     } else logger.info(`batch ${outcome.status}`, { batch });
     outcomes.push(outcome);
   }

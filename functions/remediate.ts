@@ -15,6 +15,7 @@ const remediateDeps = (): RemediateDeps =>
     engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
     sandbox: new Sandbox({ timeoutMs: config.SANDBOX_TIMEOUT_MS, memoryMb: config.SANDBOX_MEMORY_MB }),
     threshold: config.REMEDIATE_CONFIDENCE_THRESHOLD,
+    leaseMs: config.CLAIM_LEASE_S * 1000,
     model: modelFromConfig(config),
     notice: (message, fields) => logger.warn(message, fields),
   });
@@ -35,12 +36,16 @@ export const handler = s3EventHandler(async (event): Promise<RemediateOutcome[]>
       continue;
     }
     const outcome = await remediateCluster(remediateDeps(), object.key);
+    outcomes.push(outcome);
+    if (outcome.status === 'claimed-elsewhere') {
+      logger.info('cluster claimed by another delivery: skipped', { batch: outcome.batch, cluster: outcome.cluster, holder: outcome.holder, lease_until: outcome.lease_until });
+      continue;
+    }
     const { result } = outcome;
     logger.info(outcome.status === 'remediated' ? 'cluster remediated' : 'cluster already remediated', {
       batch: result.batch, cluster: result.cluster, column: result.column, rule: result.rule, disposition: result.disposition,
       tier: result.tier, confidence: result.confidence, model_calls: result.model_calls, counts: result.counts,
     });
-    outcomes.push(outcome);
   }
   return outcomes;
 });

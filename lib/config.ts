@@ -65,6 +65,8 @@ const RuntimeSchema = z.object({
   /** A batch whose cluster results have not all arrived after this long is reported as stuck. */
   RECONCILE_STUCK_AFTER_S: z.coerce.number().int().min(1).default(3_600),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
+  /** How long a step's claim on its work holds before another delivery may take it over (longer than the function timeout). */
+  CLAIM_LEASE_S: z.coerce.number().int().min(1).max(86_400).default(360),
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });
 

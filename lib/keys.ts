@@ -85,6 +85,10 @@ export const keys = {
   rollback: (stream: string, batch: string) => `rollback/${stream}/${batch}.parquet`,
   /** Approved functions by (stream, column, pattern signature): the registry tier. */
   registryEntry: (stream: string, signature: string) => `registry/${stream}/${signature}.json`,
+  /** A step's claim on its work (first writer wins); a takeover after the lease claims the next generation. */
+  claim: (scope: string, generation: number) => `claims/${scope}/${String(generation).padStart(4, '0')}.json`,
+  /** Written by a holder that gave its claim up (it failed): the claim may be taken over at once. */
+  claimRelease: (scope: string, generation: number) => `claims/${scope}/${String(generation).padStart(4, '0')}.released.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
   ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */

@@ -61,15 +61,13 @@ export interface Decided {
 }
 
 async function modelTierStanding(deps: DecideDeps, batch: string): Promise<z.infer<typeof ModelTierSchema> | undefined> {
-  const key = keys.modelTier(batch);
-  if (!(await deps.store.exists(key))) return undefined;
-  return ModelTierSchema.parse(JSON.parse(await deps.store.readText(key)));
+  const text = await deps.store.readFirst(keys.modelTier(batch));
+  return text === undefined ? undefined : ModelTierSchema.parse(JSON.parse(text));
 }
 
 async function markModelTier(deps: DecideDeps, batch: string, status: z.infer<typeof ModelTierSchema>['status'], reason: string): Promise<void> {
-  const key = keys.modelTier(batch);
-  if (await deps.store.exists(key)) return;
-  await deps.store.put(key, jsonText({ status, reason, at: deps.now().toISOString() }), { contentType: 'application/json' });
+  const written = await deps.store.putIfAbsent(keys.modelTier(batch), jsonText({ status, reason, at: deps.now().toISOString() }), { contentType: 'application/json' });
+  if (!written.created) return;
   deps.notice(`model tier skipped for batch ${batch}: ${reason}`, { batch, status });
 }
 
@@ -138,13 +136,17 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   return review('needs-review', `${bestSoFar}; ${outcome.calls} model call(s) gave no function at or above ${deps.threshold}${last}`, modelFields);
 }
 
-/** The stored decision for a cluster, if an earlier invocation took one. */
+/** The stored decision for a cluster, if an earlier invocation took one (the first one written stands). */
 export async function storedDecision(store: ObjectStore, batch: string, cluster: string): Promise<Decision | undefined> {
-  const key = keys.decision(batch, cluster);
-  if (!(await store.exists(key))) return undefined;
-  return DecisionSchema.parse(JSON.parse(await store.readText(key)));
+  const text = await store.readFirst(keys.decision(batch, cluster));
+  return text === undefined ? undefined : DecisionSchema.parse(JSON.parse(text));
 }
 
-export async function storeDecision(store: ObjectStore, batch: string, cluster: string, decision: Decision): Promise<void> {
-  await store.put(keys.decision(batch, cluster), jsonText(DecisionSchema.parse(decision)), { contentType: 'application/json' });
+/**
+ * Stores a cluster's decision, first writer wins: when another delivery decided first (a model
+ * may answer two deliveries differently), its decision stands and is returned instead of ours.
+ */
+export async function storeDecision(store: ObjectStore, batch: string, cluster: string, decision: Decision): Promise<Decision> {
+  const written = await store.putIfAbsent(keys.decision(batch, cluster), jsonText(DecisionSchema.parse(decision)), { contentType: 'application/json' });
+  return written.created ? decision : DecisionSchema.parse(JSON.parse(written.text));
 }

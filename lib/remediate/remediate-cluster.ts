@@ -9,12 +9,13 @@ import { keys, parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyDecision } from './apply-decision.ts';
 import { ClusterResultSchema, serialiseClusterResult, type ClusterResult } from './cluster-result.ts';
-import { decide, storedDecision, storeDecision, type Decided } from './decide-remediation.ts';
+import { decide, storedDecision, storeDecision, type Decided, type Decision } from './decide-remediation.ts';
 import { patternSignature, register } from './function-registry.ts';
 import { measure } from './measure.ts';
 import type { ModelAccess } from './model/model-access.ts';
 import { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
+import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -28,6 +29,8 @@ export interface RemediateDeps {
   workDir: string;
   engine: { memoryLimit: string; threads: number };
   sandbox: Sandbox;
+  /** How long this invocation's claim on the cluster holds before another delivery may take it over (default: DEFAULT_LEASE_MS). */
+  leaseMs?: number;
   /** Confidence at or above which a function is applied (default 0.75). */
   threshold: number;
   /** The model tier; undefined when no model host is configured. */
@@ -36,7 +39,15 @@ export interface RemediateDeps {
   notice?: (message: string, fields: Record<string, unknown>) => void;
 }
 
-export type RemediateOutcome = { status: 'remediated' | 'already-remediated'; result: ClusterResult };
+export type RemediateOutcome =
+  | { status: 'remediated' | 'already-remediated'; result: ClusterResult }
+  | { status: 'claimed-elsewhere'; batch: string; cluster: string; holder: string; lease_until: string };
+
+/** The cluster result of an outcome; a delivery that found the cluster claimed elsewhere has none (an error that says so). */
+export function settledResult(outcome: RemediateOutcome): ClusterResult {
+  if (outcome.status === 'claimed-elsewhere') throw new Error(`cluster ${outcome.cluster} is held by ${outcome.holder} until ${outcome.lease_until}`);
+  return outcome.result;
+}
 
 export class ContractMissingError extends VaultmendError {
   constructor(stream: string) {
@@ -47,6 +58,19 @@ export class ContractMissingError extends VaultmendError {
 export async function remediateCluster(deps: RemediateDeps, clusterKey: string): Promise<RemediateOutcome> {
   const { batch, cluster } = parseClusterKey(clusterKey);
   const resultKey = keys.clusterResult(batch, cluster);
+  if (await deps.store.exists(resultKey)) {
+    return { status: 'already-remediated', result: ClusterResultSchema.parse(JSON.parse(await deps.store.readText(resultKey))) };
+  }
+  // Once only: of any number of deliveries of this cluster, one holds it; the rest exit here.
+  const claimed = await withClaim(deps.store, `${batch}/remediate/${cluster}`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
+    remediateClaimed(deps, clusterKey, batch, cluster));
+  if (!claimed.held) return { status: 'claimed-elsewhere', batch, cluster, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
+  return claimed.value;
+}
+
+async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: string, cluster: string): Promise<RemediateOutcome> {
+  const resultKey = keys.clusterResult(batch, cluster);
+  // A holder whose lease ran out may have finished after all: its result stands.
   if (await deps.store.exists(resultKey)) {
     return { status: 'already-remediated', result: ClusterResultSchema.parse(JSON.parse(await deps.store.readText(resultKey))) };
   }
@@ -64,24 +88,27 @@ export async function remediateCluster(deps: RemediateDeps, clusterKey: string):
     const pattern = await PatternTable.load(engine, deps.store, dir, batch, contract, column ?? { name: spec.column, type: 'string', nullable: true, primary_key: false, pii: spec.pii }, spec.cells_object);
     const measureDeps = { engine, sandbox: deps.sandbox, contract };
     const now = deps.now ?? (() => new Date());
-    let decided: Decided;
+    // A retry, or a delivery that lost the race to store a decision: the first decision stands,
+    // and its function is measured again (deterministic), which gives the same outputs.
+    const remeasure = async (standing: Decision): Promise<Decided> => {
+      const fn = standing.function;
+      return { decision: standing, measurement: fn ? await measure(measureDeps, pattern, { name: fn.name, source: fn.source, ...(fn.reads.length ? { reads: fn.reads } : {}), ...(fn.writes.length ? { writes: fn.writes } : {}) }) : undefined };
+    };
     const stored = await storedDecision(deps.store, batch, cluster);
-    if (stored) {
-      // A retry: the same function, measured again (deterministic), gives the same outputs.
-      const fn = stored.function;
-      decided = { decision: stored, measurement: fn ? await measure(measureDeps, pattern, { name: fn.name, source: fn.source, ...(fn.reads.length ? { reads: fn.reads } : {}), ...(fn.writes.length ? { writes: fn.writes } : {}) }) : undefined };
-    } else if (!column) {
-      decided = {
-        decision: {
-          schema_version: 1, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, model: null, model_calls: 0,
-          reason: `${spec.column}:${spec.rule} is not about one column's value`, tried: [], rounds: [], decided_at: now().toISOString(),
-        },
-        measurement: undefined,
-      };
-      await storeDecision(deps.store, batch, cluster, decided.decision);
-    } else {
-      decided = await decide({ ...measureDeps, store: deps.store, threshold: deps.threshold, model: deps.model, now, notice: deps.notice ?? (() => {}) }, spec, pattern);
-      await storeDecision(deps.store, batch, cluster, decided.decision);
+    let decided: Decided;
+    if (stored) decided = await remeasure(stored);
+    else {
+      decided = column
+        ? await decide({ ...measureDeps, store: deps.store, threshold: deps.threshold, model: deps.model, now, notice: deps.notice ?? (() => {}) }, spec, pattern)
+        : {
+            decision: {
+              schema_version: 1, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, model: null, model_calls: 0,
+              reason: `${spec.column}:${spec.rule} is not about one column's value`, tried: [], rounds: [], decided_at: now().toISOString(),
+            },
+            measurement: undefined,
+          };
+      const standing = await storeDecision(deps.store, batch, cluster, decided.decision);
+      if (standing !== decided.decision) decided = await remeasure(standing);
     }
     const { decision, measurement } = decided;
 

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StoreError } from '../errors.ts';
-import type { ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
+import type { FirstWrite, ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
 /**
  * An ObjectStore on a local directory: one file per key, no versions. A retention asked for is
@@ -41,6 +42,31 @@ export class FileObjectStore implements ObjectStore {
     await writeFile(path, body);
     if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
     return {};
+  }
+
+  /**
+   * First writer wins by a hard link of a finished temporary file onto the key (atomic, and
+   * refused when the key exists), so that nobody ever reads a half-written first version.
+   */
+  async putIfAbsent(key: string, body: string, options: PutOptions = {}): Promise<FirstWrite> {
+    const path = this.path(key);
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temporary, body);
+    try {
+      await link(temporary, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return { created: false, text: await readFile(path, 'utf8') };
+    } finally {
+      await rm(temporary, { force: true });
+    }
+    if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
+    return { created: true, text: body };
+  }
+
+  async readFirst(key: string): Promise<string | undefined> {
+    return (await this.exists(key)) ? readFile(this.path(key), 'utf8') : undefined;
   }
 
   async putFile(key: string, source: string, options: PutOptions = {}): Promise<PutResult> {
@@ -95,7 +121,7 @@ export class FileObjectStore implements ObjectStore {
   async list(prefix: string): Promise<string[]> {
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true });
     return entries
-      .filter((e) => e.isFile() && !e.name.endsWith('.retention'))
+      .filter((e) => e.isFile() && !e.name.endsWith('.retention') && !e.name.endsWith('.tmp'))
       .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
       .filter((key) => key.startsWith(prefix))
       .sort();

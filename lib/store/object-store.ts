@@ -18,11 +18,27 @@ export interface PutResult {
   eTag?: string;
 }
 
+/** What a first-writer-wins write found: whether this write was the first, and the first writer's text. */
+export interface FirstWrite {
+  /** True when this call's body is the one that stands. */
+  created: boolean;
+  /** The text of the object that stands (this call's body, or the earlier writer's). */
+  text: string;
+}
+
 export interface ObjectStore {
   /** The object's bytes as a stream of chunks (a specific version when given). */
   read(key: string, versionId?: string): Promise<AsyncIterable<Uint8Array>>;
   readText(key: string, versionId?: string): Promise<string>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Writes the object only if none exists yet (first writer wins), race-free: two callers
+   * racing on one key both learn the same winner. Objects written this way must be read
+   * with `readFirst` (see the S3 store for stores that keep losing writes as later versions).
+   */
+  putIfAbsent(key: string, body: string, options?: PutOptions): Promise<FirstWrite>;
+  /** The text of the first-written version of a key (what `putIfAbsent` made stand), or undefined when there is none. */
+  readFirst(key: string): Promise<string | undefined>;
   /** Uploads a local file (streamed, not read into memory). */
   putFile(key: string, path: string, options?: PutOptions): Promise<PutResult>;
   exists(key: string): Promise<boolean>;

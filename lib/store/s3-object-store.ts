@@ -12,10 +12,9 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { StoreError } from '../errors.ts';
-import type { ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
+import type { FirstWrite, ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
 export class S3ObjectStore implements ObjectStore {
   constructor(
@@ -44,15 +43,71 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async putFile(key: string, path: string, options: PutOptions = {}): Promise<PutResult> {
-    const { size } = await stat(path);
-    return this.send(key, createReadStream(path), size, options);
+    // The file is opened first and read through its handle: a caller that gives up on a slow
+    // put and removes the file cannot make a later open fail. (A stream opened by path fails
+    // with ENOENT outside any promise, and that error ended the whole function host.)
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      const body = handle.createReadStream({ autoClose: false });
+      body.on('error', () => undefined); // the request reports the failure
+      try {
+        return await this.send(key, body, size, options);
+      } finally {
+        body.destroy();
+      }
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
-  private async send(key: string, body: PutObjectCommandInput['Body'], length: number | undefined, options: PutOptions): Promise<PutResult> {
+  /**
+   * First writer wins. AWS S3 (and an unversioned bucket on Ceph RGW) honours
+   * `If-None-Match: *` and refuses a second write with 412. Ceph RGW 16 ignores it on a
+   * versioned bucket (the vault) and keeps the second write as a newer version; there the
+   * rule is *the oldest version stands*: each writer lists the key's versions after its own
+   * write completed, so it sees every write that completed before its own, and all writers
+   * agree on the oldest. A losing writer removes its own version again (a crash in between
+   * leaves a later version that `readFirst` never reads).
+   */
+  async putIfAbsent(key: string, body: string, options: PutOptions = {}): Promise<FirstWrite> {
+    let mine: PutResult;
+    try {
+      mine = await this.send(key, body, undefined, options, true);
+    } catch (error) {
+      if (!isPreconditionFailure(error)) throw error;
+      const first = await this.readFirst(key);
+      if (first === undefined) throw new StoreError(`write-once s3://${this.bucket}/${key}: refused as existing, yet no version is found`);
+      return { created: false, text: first };
+    }
+    const versions = await this.versions(key);
+    const oldest = versions[0];
+    if (!oldest || !mine.versionId || oldest.versionId === mine.versionId) return { created: true, text: body };
+    const text = await this.readText(key, oldest.versionId);
+    await this.removeVersion(key, mine.versionId);
+    return { created: false, text };
+  }
+
+  async readFirst(key: string): Promise<string | undefined> {
+    const oldest = (await this.versions(key))[0];
+    if (!oldest) return undefined;
+    return this.readText(key, oldest.versionId);
+  }
+
+  private async removeVersion(key: string, versionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+    } catch (error) {
+      throw wrap(error, `delete version ${versionId} of s3://${this.bucket}/${key}`);
+    }
+  }
+
+  private async send(key: string, body: PutObjectCommandInput['Body'], length: number | undefined, options: PutOptions, ifAbsent = false): Promise<PutResult> {
     try {
       const out = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket, Key: key, Body: body, ContentLength: length, ContentType: options.contentType,
+          ...(ifAbsent ? { IfNoneMatch: '*' } : {}),
           ...(options.retainUntil ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: options.retainUntil } : {}),
         }),
       );
@@ -61,6 +116,7 @@ export class S3ObjectStore implements ObjectStore {
       if (out.ETag) result.eTag = out.ETag;
       return result;
     } catch (error) {
+      if (ifAbsent && isPreconditionFailure(error)) throw error;
       throw wrap(error, `write s3://${this.bucket}/${key}`);
     }
   }
@@ -187,6 +243,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+}
+
+/** 412: the object exists (If-None-Match); 409: AWS's answer to a conditional write racing another. */
+function isPreconditionFailure(error: unknown): boolean {
+  return error instanceof S3ServiceException && [409, 412].includes(error.$metadata.httpStatusCode ?? 0);
 }
 
 function wrap(error: unknown, what: string): StoreError {

@@ -4,7 +4,7 @@ import { Engine } from '../../lib/engine/duckdb.ts';
 import { ident, literal } from '../../lib/engine/sql.ts';
 import { keys } from '../../lib/keys.ts';
 import type { ClusterResult } from '../../lib/remediate/cluster-result.ts';
-import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
+import { remediateCluster, settledResult } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { ENGINE, ingestAndCluster } from '../support/local-batch.ts';
 import { ACCURACY_DATASETS, type AccuracyDataset } from './accuracy-datasets.ts';
@@ -52,7 +52,7 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
         { store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: THRESHOLD, model: undefined },
         keys.cluster(batch.batch, spec.cluster),
       );
-      results.push(outcome.result);
+      results.push(settledResult(outcome));
     }
     const names = dataset.contract.columns.map((c) => c.name);
     const read = (file: string) =>

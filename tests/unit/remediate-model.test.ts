@@ -5,7 +5,7 @@ import { keys } from '../../lib/keys.ts';
 import type { ClusterResult } from '../../lib/remediate/cluster-result.ts';
 import { ModelAccess } from '../../lib/remediate/model/model-access.ts';
 import { OllamaModel } from '../../lib/remediate/model/ollama-model.ts';
-import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
+import { remediateCluster, settledResult } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { ENGINE, ingestAndCluster } from '../support/local-batch.ts';
 import { DEFAULT_MODEL, queue, startOllamaDouble, type ChatCall, type DoubleModel, type OllamaDouble, type ScriptedAnswer } from '../support/ollama-double.ts';
@@ -72,9 +72,9 @@ async function run(
         keys.cluster(batch.batch, spec.cluster),
       );
       // Never a lost cell: every cell is staged or quarantined.
-      const cells = outcome.result.counts.cells;
-      expect(outcome.result.counts.quarantined_cells + (outcome.result.outputs.staged ? cells - outcome.result.counts.quarantined_cells : 0)).toBe(cells);
-      results.push(outcome.result);
+      const cells = settledResult(outcome).counts.cells;
+      expect(settledResult(outcome).counts.quarantined_cells + (settledResult(outcome).outputs.staged ? cells - settledResult(outcome).counts.quarantined_cells : 0)).toBe(cells);
+      results.push(settledResult(outcome));
     }
     const audit = (
       await Promise.all(results.filter((r) => r.outputs.audit).map((r) => engine.rows<Record<string, unknown>>(`SELECT * FROM read_parquet('${join(batch.root, r.outputs.audit!)}')`)))

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { keys } from '../../lib/keys.ts';
 import { ClusterResultSchema, type ClusterResult } from '../../lib/remediate/cluster-result.ts';
-import { remediateCluster, type RemediateDeps } from '../../lib/remediate/remediate-cluster.ts';
+import { remediateCluster, settledResult, type RemediateDeps } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
+import { ClaimSchema, releaseClaim } from '../../lib/vault/claims.ts';
 import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
 
 /** The synthesizer and registry tiers on batches taken through the real ingest and cluster steps. */
@@ -61,7 +62,7 @@ beforeAll(async () => {
   batch = await ingestAndCluster(CONTRACT, 'shop', csv(dirty));
   for (const spec of batch.clusters) {
     const outcome = await remediateCluster(deps(), keys.cluster(batch.batch, spec.cluster));
-    results.set(spec.cluster, outcome.result);
+    results.set(spec.cluster, settledResult(outcome));
   }
 }, 120_000);
 afterAll(() => {
@@ -135,6 +136,11 @@ describe('remediate: synthesizer tier', () => {
     const before = paths.map((p) => readFileSync(join(batch.root, p)));
     expect((await remediateCluster(deps(), keys.cluster(batch.batch, amount.cluster))).status).toBe('already-remediated');
     await batch.store.remove(keys.clusterResult(batch.batch, amount.cluster));
+    // As if the first holder died before its result: a delivery within its lease leaves the work to it...
+    expect((await remediateCluster(deps(), keys.cluster(batch.batch, amount.cluster))).status).toBe('claimed-elsewhere');
+    // ...and once its claim is given up (a failed invocation releases it), the retry takes it over.
+    const scope = `${batch.batch}/remediate/${amount.cluster}`;
+    await releaseClaim(batch.store, ClaimSchema.parse(JSON.parse(readFileSync(join(batch.root, keys.claim(scope, 0)), 'utf8'))));
     const again = await remediateCluster(deps(), keys.cluster(batch.batch, amount.cluster));
     expect(again.status).toBe('remediated');
     expect(paths.map((p) => readFileSync(join(batch.root, p)))).toEqual(before);
@@ -149,7 +155,7 @@ describe('remediate: synthesizer tier', () => {
       cpSync(join(batch.root, 'registry'), join(next.root, 'registry'), { recursive: true });
       expect(readdirSync(join(batch.root, 'registry', 'shop')).length).toBeGreaterThanOrEqual(5);
       const outcome = await remediateCluster({ ...deps(), store: next.store, workDir: next.workDir }, keys.cluster(next.batch, next.clusters[0]!.cluster));
-      expect(outcome.result).toMatchObject({ tier: 'registry', disposition: 'fixed', model_calls: 0 });
+      expect(settledResult(outcome)).toMatchObject({ tier: 'registry', disposition: 'fixed', model_calls: 0 });
       expect(store).toBeDefined();
     } finally {
       next.cleanup();
@@ -160,9 +166,9 @@ describe('remediate: synthesizer tier', () => {
     const ambiguous = await ingestAndCluster(CONTRACT, 'shop', csv(['03/04/2026', '05/06/2026', '01/02/2026'].map((ordered_on) => ({ ordered_on }))), 'ambiguous.csv');
     try {
       const outcome = await remediateCluster({ ...deps(), store: ambiguous.store, workDir: ambiguous.workDir }, keys.cluster(ambiguous.batch, ambiguous.clusters[0]!.cluster));
-      expect(outcome.result).toMatchObject({ disposition: 'needs-review', tier: 'review' });
-      expect(outcome.result.measured.ambiguous_with).toBe('date:m-d-y / date:d-m-y');
-      expect(outcome.result.counts.quarantined_cells).toBe(3);
+      expect(settledResult(outcome)).toMatchObject({ disposition: 'needs-review', tier: 'review' });
+      expect(settledResult(outcome).measured.ambiguous_with).toBe('date:m-d-y / date:d-m-y');
+      expect(settledResult(outcome).counts.quarantined_cells).toBe(3);
     } finally {
       ambiguous.cleanup();
     }
