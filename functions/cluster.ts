@@ -1,4 +1,5 @@
-import { clusterBatch, type ClusterDeps, type ClusterOutcome } from '../lib/cluster/cluster-batch.ts';
+import type { ClusterDeps } from '../lib/cluster/cluster-batch.ts';
+import { clusterOnce, type ClusterDelivery } from '../lib/cluster/cluster-once.ts';
 import { chooseEmbedder } from '../lib/cluster/choose-embedder.ts';
 import { faissIndexFactory } from '../lib/cluster/faiss-index.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
@@ -21,16 +22,18 @@ const clusterDeps = () =>
  * one work/<batch>/clusters/<cluster>.json each (each triggers remediate), or straight to
  * reconcile when there is nothing to fix. Failures throw, so the platform retries them.
  */
-export const handler = s3EventHandler(async (event): Promise<ClusterOutcome[]> => {
-  const results: ClusterOutcome[] = [];
+export const handler = s3EventHandler(async (event): Promise<ClusterDelivery[]> => {
+  const results: ClusterDelivery[] = [];
   for (const object of vaultObjects(event)) {
-    const outcome = await clusterBatch(await clusterDeps(), object.key);
+    const outcome = await clusterOnce(await clusterDeps(), object.key, config.CLAIM_LEASE_S * 1000);
     if (outcome.status === 'clustered') {
       const { manifest } = outcome;
       logger.info('batch clustered', {
         batch: outcome.batch, suspect_rows: manifest.suspect_rows, clusters: outcome.clusters.length,
-        reduction: manifest.reduction, timings_ms: manifest.timings_ms,
+        cluster_compression: manifest.cluster_compression, timings_ms: manifest.timings_ms,
       });
+    } else if (outcome.status === 'claimed-elsewhere') {
+      logger.info('batch is clustered by another delivery: skipped', { batch: outcome.batch, holder: outcome.holder, lease_until: outcome.lease_until });
     } else {
       logger.info('nothing to cluster: batch goes to reconcile', { batch: outcome.batch, reason: outcome.reason });
     }

@@ -13,6 +13,7 @@ const deps: IngestDeps = {
   workDir: config.WORK_DIR,
   engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
   partBytes: config.INGEST_PART_BYTES,
+  leaseMs: config.CLAIM_LEASE_S * 1000,
 };
 
 /**
@@ -37,6 +38,7 @@ export const handler = s3EventHandler(async (event): Promise<Array<IngestOutcome
     const { manifest: _manifest, ...fields } = { manifest: undefined, ...outcome, key: object.key };
     if (outcome.status === 'refused') logger.error('object refused', { ...fields, code: outcome.reason });
     else if (outcome.status === 'already-ingested' || outcome.status === 'part-already-ingested') logger.info('batch already ingested', fields);
+    else if (outcome.status === 'claimed-elsewhere') logger.info('batch is ingested by another delivery: skipped', fields);
     else if (outcome.status === 'waiting') logger.warn('file waiting: stream halted', fields);
     else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason });
     else if (outcome.status === 'ingested') logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });

@@ -17,6 +17,7 @@ import type { Embedder } from './embedder.ts';
 import { mergeSimilarGroups, type ExactGroup } from './merge-patterns.ts';
 import type { VectorIndexFactory } from './vector-index.ts';
 
+/** What cluster needs: the vault, scratch space, the engine's limits, the embedder and the vector index. */
 export interface ClusterDeps {
   store: ObjectStore;
   workDir: string;
@@ -27,6 +28,7 @@ export interface ClusterDeps {
   mergeSimilarity: number;
 }
 
+/** The clusters a batch was compressed into, or why it had none. */
 export type ClusterOutcome =
   | { status: 'clustered'; batch: string; clusters: string[]; manifest: ClusterManifest }
   | { status: 'nothing-to-cluster'; batch: string; reason: 'no-suspect-rows' | 'batch-quarantined' };
@@ -165,15 +167,19 @@ async function clusterSamples(engine: Engine): Promise<Map<string, ClusterSpec['
   return samples;
 }
 
+/** 1 - clusters / suspect rows, at least 0 (0 without suspect rows): see ClusterManifest `cluster_compression`. */
+export function clusterCompression(suspectRows: number, clusters: number): number {
+  return suspectRows === 0 ? 0 : Math.max(0, 1 - clusters / suspectRows);
+}
+
 function baseManifest(
   deps: ClusterDeps, batch: string, stream: string, suspectRows: number, cells: number, exactGroups: number,
   clusters: ClusterManifest['clusters'], timings: Record<string, number>,
 ): ClusterManifest {
-  const calls = clusters.length;
   return {
-    schema_version: 1, batch, stream, suspect_rows: suspectRows, cells, exact_groups: exactGroups, clusters,
-    expected_model_calls: calls,
-    reduction: suspectRows === 0 ? 0 : Math.max(0, 1 - calls / suspectRows),
+    schema_version: 2, batch, stream, suspect_rows: suspectRows, cells, exact_groups: exactGroups, clusters,
+    expected_model_calls: clusters.length,
+    cluster_compression: clusterCompression(suspectRows, clusters.length),
     embedder: { name: deps.embedder.name, dimensions: deps.embedder.dimensions },
     index: deps.makeIndex.name,
     merge_similarity: deps.mergeSimilarity,

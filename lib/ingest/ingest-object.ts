@@ -9,6 +9,7 @@ import { UnsafeKeyError } from '../errors.ts';
 import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
+import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { recordWaiting, streamState } from '../streams/stream-control.ts';
@@ -34,6 +35,8 @@ export interface IngestDeps {
   engine: { memoryLimit: string; threads: number };
   /** Content larger than this fans out into parts (default: never). */
   partBytes?: number;
+  /** How long this invocation's claim on the batch holds before another delivery may take it over. */
+  leaseMs?: number;
   now?: () => Date;
 }
 
@@ -42,6 +45,7 @@ export type IngestOutcome =
   | { status: 'already-ingested'; batch: string; manifestKey: string }
   | { status: 'waiting'; batch: string; stream: string; reason: 'stream-halted' | 'schema-drift' | 'failing-share' }
   | { status: 'fanned-out'; batch: string; parts: number; plan: string }
+  | { status: 'claimed-elsewhere'; batch: string; holder: string; lease_until: string }
   | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
@@ -82,6 +86,9 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     const timings: Record<string, number> = { download: ms(started) };
     const batch = batchId(stream, downloaded.sha256);
     const manifestKey = keys.ingestManifest(batch);
+    if (await deps.store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
+    // Once only: the same content delivered (or uploaded) several times at once is ingested by one holder.
+    const claimed = await withClaim(deps.store, `${batch}/ingest`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, async (): Promise<IngestOutcome> => {
     if (await deps.store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
 
     const registered = await loadContract(deps.store, stream);
@@ -208,6 +215,11 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     } finally {
       engine.close();
     }
+    // Kept only when a manifest stands. A fanned-out parent gives its claim back: its replay
+    // (an accepted breaker, a resume) must be able to run the fan-out again to complete the batch.
+    }, (outcome) => outcome.status === 'ingested' || outcome.status === 'quarantined' || outcome.status === 'already-ingested');
+    if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
+    return claimed.value;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

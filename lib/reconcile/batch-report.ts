@@ -5,7 +5,7 @@ import type { ReconcileManifest } from './reconcile-manifest.ts';
 
 /**
  * The batch report, for people: `reports/<batch>.json` and a page of its own
- * (`reports/<batch>.html`). Counts per stage, the reduction of model calls, the tiers used,
+ * (`reports/<batch>.html`). Counts per stage, the model-call reduction, the tiers used,
  * quarantine reasons, timings and the gates. It carries no row values.
  */
 export interface BatchReport {
@@ -16,13 +16,17 @@ export interface BatchReport {
   stages: { source: number; clean: number; suspect: number; fixed: number; quarantined: number; duplicates_collapsed: number };
   clusters: ReconcileManifest['clusters'] & { patterns: { cluster: string; column: string; rule: string; cells: number; disposition: string; tier: string; function: string | null; confidence: number; model_calls: number }[] };
   model_calls: ReconcileManifest['model_calls'];
-  reduction: number;
+  /** The reconcile manifest's `model_call_reduction`: 1 - model calls made / suspect rows. */
+  model_call_reduction: number;
+  /** The cluster manifest's `cluster_compression` (1 - clusters / suspect rows), when the batch was clustered. */
+  cluster_compression: number | null;
   quarantine_reasons: Record<string, number>;
   gates: ReconcileManifest['gates'];
   timings_ms: { ingest: Record<string, number>; cluster: Record<string, number>; reconcile: Record<string, number> };
   outputs: { curated: string | null; audit: string | null; audit_root_hash: string | null };
 }
 
+/** The report of a reconciled batch, from its manifests and cluster results. */
 export function buildReport(
   manifest: ReconcileManifest,
   ingest: IngestManifest,
@@ -51,7 +55,8 @@ export function buildReport(
       })),
     },
     model_calls: manifest.model_calls,
-    reduction: manifest.reduction,
+    model_call_reduction: manifest.model_call_reduction,
+    cluster_compression: clusters?.cluster_compression ?? null,
     quarantine_reasons: manifest.quarantine_reasons,
     gates: manifest.gates,
     timings_ms: { ingest: ingest.timings_ms, cluster: clusters?.timings_ms ?? {}, reconcile: reconcileTimings },
@@ -61,6 +66,9 @@ export function buildReport(
 
 const escape = (value: unknown) =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** A share as an escaped percentage with two decimals. */
+const percent = (share: number) => escape(`${(share * 100).toFixed(2)}%`);
 
 function table(headers: string[], rows: unknown[][]): string {
   const head = headers.map((h) => `<th>${escape(h)}</th>`).join('');
@@ -81,7 +89,7 @@ export function reportPage(report: BatchReport): string {
 <h2>Rows per stage</h2>
 ${table(['source', 'clean', 'suspect', 'fixed', 'quarantined', 'duplicates collapsed'], [[s.source, s.clean, s.suspect, s.fixed, s.quarantined, s.duplicates_collapsed]])}
 <h2>Error patterns</h2>
-<p>${escape(report.clusters.count)} cluster(s); model calls ${escape(report.model_calls.actual)} (at most ${escape(report.model_calls.expected)} expected before repairs); reduction ${escape((report.reduction * 100).toFixed(2))}%.</p>
+<p>${escape(report.clusters.count)} cluster(s); model calls ${escape(report.model_calls.actual)} (at most ${escape(report.model_calls.expected)} expected before repairs); model-call reduction ${percent(report.model_call_reduction)} (1 - calls / suspect rows); cluster compression ${report.cluster_compression === null ? '—' : percent(report.cluster_compression)} (1 - clusters / suspect rows).</p>
 ${table(['cluster', 'column', 'rule', 'cells', 'disposition', 'tier', 'function', 'confidence', 'model calls'], report.clusters.patterns.map((p) => [p.cluster, p.column, p.rule, p.cells, p.disposition, p.tier, p.function ?? '—', p.confidence.toFixed(2), p.model_calls]))}
 <h2>Quarantine reasons</h2>
 ${table(['reason', 'rows'], Object.entries(report.quarantine_reasons))}

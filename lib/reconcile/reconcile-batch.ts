@@ -2,13 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
-import { chainEntries, verifyChain } from '../audit/audit-chain.ts';
+import { chainEntries, verifyChain, type AuditEntry } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
+import type { Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
+import { literal } from '../engine/sql.ts';
 import { DataLossError } from '../errors.ts';
 import { downloadObject } from '../ingest/download.ts';
+import type { IngestManifest } from '../ingest/manifest.ts';
 import { keys } from '../keys.ts';
+import type { ClusterResult } from '../remediate/cluster-result.ts';
 import { ContractMissingError } from '../remediate/remediate-cluster.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -17,20 +21,22 @@ import { batchReadiness } from './batch-readiness.ts';
 import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
 import { ReconcileManifestSchema, serialiseReconcileManifest, type ReconcileManifest } from './reconcile-manifest.ts';
-import { buildLedger, checkLedger } from './row-ledger.ts';
+import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerCheck } from './row-ledger.ts';
 
 /**
  * reconcile: closes a batch with a proof, once every cluster's result is in.
  * 1. Row-id reconciliation: every source row id exactly once across clean, fixed (suspect rows
  *    with all their failing cells staged, and passing the contract after the fix) and
- *    quarantined. A missing, duplicated or unknown id: SEV1 alert, the batch marked
- *    `data-loss`, nothing promoted, and a DataLossError.
+ *    quarantined, and every staged fix, quarantined cell and audit change on the row whose
+ *    `pk_hash` it carries. A missing, duplicated, unknown or mismatched id: SEV1 alert, the
+ *    batch marked `data-loss`, nothing promoted, and a DataLossError.
  * 2. Promotion gates (the contract's tests as SQL) on clean + fixed: pass -> the curated Parquet;
  *    fail -> nothing promoted, the failing gates and sample row ids reported, an alert.
  * 3. The audit (hash chain, pii sealed, COMPLIANCE-locked), the report, and the manifest last.
  * Safe to run any number of times: outputs are stamped with the time of the first run, and
  * once the manifest exists nothing is done again.
  */
+/** What reconcile needs: the vault, where alerts go, the data keys, scratch space and the engine's limits. */
 export interface ReconcileDeps {
   store: ObjectStore;
   alerts: AlertSink;
@@ -41,6 +47,7 @@ export interface ReconcileDeps {
   now?: () => Date;
 }
 
+/** What a reconcile invocation did with the batch. */
 export type ReconcileOutcome =
   | { status: 'waiting'; batch: string; missing: string[] }
   | { status: 'not-clustered'; batch: string }
@@ -63,6 +70,7 @@ async function asOf(deps: ReconcileDeps, batch: string, decidedAt: string[]): Pr
   return stamp;
 }
 
+/** Reconciles `batch` once its cluster results are in (see above); throws DataLossError when the ledger fails. */
 export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promise<ReconcileOutcome> {
   const manifestKey = keys.reconcileManifest(batch);
   if (await deps.store.exists(manifestKey)) {
@@ -78,13 +86,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   const contract = registered.contract;
   const stamp = await asOf(deps, batch, results.map((r) => r.decided_at));
   if (ingest.status === 'quarantined') {
-    // The whole object was set aside at ingest (its reason is in quarantine/<stream>/<batch>/object.json): nothing to promote.
-    const manifest: ReconcileManifest = {
-      schema_version: 1, batch, stream, status: 'object-quarantined', as_of: stamp, rows: { source: 0, clean: 0, fixed: 0, quarantined: 0 },
-      ledger: { missing: [], duplicated: [], unexpected: [], problems: { missing: 0, duplicated: 0, unexpected: 0 } }, gates: [], curated: null, audit: null,
-      clusters: { count: 0, by_disposition: {}, by_tier: {} }, model_calls: { expected: 0, actual: 0 }, reduction: 0,
-      quarantine_reasons: { [ingest.rejected?.reason ?? 'object-quarantined']: 1 },
-    };
+    const manifest = objectQuarantinedManifest(batch, stream, stamp, ingest.rejected?.reason);
     await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
     return { status: 'reconciled', batch, manifest };
   }
@@ -95,17 +97,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   mkdirSync(dir, { recursive: true });
   const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
   try {
-    let n = 0;
-    const fetch = (objectKeys: (string | null)[]) =>
-      Promise.all(objectKeys.filter((k): k is string => k !== null).map(async (k) => (await downloadObject(deps.store, k, undefined, join(dir, `${n++}.parquet`))).path));
-    const lanes = {
-      clean: await fetch(ingest.outputs.clean),
-      suspect: await fetch(ingest.outputs.suspect),
-      ingestQuarantine: await fetch(ingest.outputs.quarantine),
-      staged: await fetch(results.map((r) => r.outputs.staged)),
-      quarantinedCells: await fetch(results.map((r) => r.outputs.quarantine)),
-    };
-    const auditParts = await fetch(results.map((r) => r.outputs.audit));
+    const lanes = await fetchLanes(deps.store, dir, ingest, results);
     timings['download'] = Math.round(performance.now() - started);
 
     let t = performance.now();
@@ -113,60 +105,36 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     const source = ingest.rows?.source ?? 0;
     const ledger = await checkLedger(engine, source);
     timings['ledger'] = Math.round(performance.now() - t);
-    const lost = ledger.problems.missing + ledger.problems.duplicated + ledger.problems.unexpected > 0;
+    const lost = ledgerFailed(ledger);
 
     t = performance.now();
-    let gates: ReconcileManifest['gates'] = [];
-    if (!lost) {
-      await engine.run(`CREATE OR REPLACE TABLE curated AS
-        SELECT * FROM (${lanes.clean.length ? `SELECT * FROM read_parquet([${lanes.clean.map((p) => `'${p.replace(/'/g, "''")}'`).join(', ')}]) UNION ALL BY NAME ` : ''}SELECT * FROM fixed_typed)
-        ORDER BY row_id`);
-      gates = await runGates(engine, contract, { source, quarantined: ledger.counts.quarantined });
-    }
+    // A failed ledger stops here: no curated table, no gates, nothing promoted.
+    const gates = lost ? [] : await curateAndGate(engine, contract, lanes.clean, { source, quarantined: ledger.counts.quarantined });
     timings['gates'] = Math.round(performance.now() - t);
     const promoted = !lost && gates.every((g) => g.passed);
 
     t = performance.now();
-    const entries = await auditEntries(engine, contract, { stream, batch, asOf: stamp, auditParts, keys: deps.keys });
-    const chained = chainEntries(stream, batch, entries);
-    const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
-    const auditKey = keys.audit(stream, batch);
-    let audit = { lines: chained.lines, root: chained.root };
-    // The audit is locked: a re-run after a crash finds it written and leaves it as it is; the
-    // manifest then records what the store holds (its first version), never a recomputed root.
-    const stored = await deps.store.versions(auditKey);
-    if (stored.length === 0) {
-      await deps.store.put(auditKey, chained.text, { contentType: 'application/x-ndjson', retainUntil });
-    } else {
-      const held = verifyChain(stream, batch, await deps.store.readText(auditKey, stored[0]!.versionId));
-      audit = { lines: held.lines, root: held.root };
-    }
+    const entries = await auditEntries(engine, contract, { stream, batch, asOf: stamp, auditParts: lanes.auditParts, keys: deps.keys });
+    const audit = await writeAudit(deps, stream, batch, stamp, entries);
     timings['audit'] = Math.round(performance.now() - t);
 
-    let curated: string | null = null;
-    if (promoted) {
-      curated = keys.curated(stream, batch);
-      const local = join(dir, 'curated.parquet');
-      await engine.run(`COPY (SELECT * FROM curated ORDER BY row_id) TO '${local.replace(/'/g, "''")}' (FORMAT parquet)`);
-      await deps.store.putFile(curated, local, { contentType: 'application/vnd.apache.parquet' });
-    }
+    const curated = promoted ? await promoteCurated(deps.store, engine, dir, keys.curated(stream, batch)) : null;
     const reasons = await engine.rows<{ reason: string; n: string }>(
       'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
     );
     const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
-    const suspect = ingest.rows?.suspect ?? 0;
     const manifest: ReconcileManifest = {
-      schema_version: 1, batch, stream,
+      schema_version: 2, batch, stream,
       status: lost ? 'data-loss' : promoted ? 'promoted' : 'gates-failed',
       as_of: stamp,
       rows: ledger.counts,
-      ledger: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, problems: ledger.problems },
+      ledger: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, mismatched: ledger.mismatched, problems: ledger.problems },
       gates,
       curated,
-      audit: { key: auditKey, lines: audit.lines, root_hash: audit.root, retain_until: retainUntil.toISOString() },
+      audit,
       clusters: { count: results.length, by_disposition: count(results.map((r) => r.disposition)), by_tier: count(results.map((r) => r.tier)) },
       model_calls: { expected: clusters.expected_model_calls, actual: modelCalls },
-      reduction: suspect === 0 ? 0 : Math.max(0, 1 - modelCalls / suspect),
+      model_call_reduction: modelCallReduction(ingest.rows?.suspect ?? 0, modelCalls),
       quarantine_reasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
     };
     timings['total'] = Math.round(performance.now() - started);
@@ -174,13 +142,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     await deps.store.put(keys.report(batch), jsonText(report), { contentType: 'application/json' });
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
     // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
-    if (lost) {
-      await deps.alerts.post({
-        severity: 'SEV1', component: 'reconcile', stream, batch, reason: 'data-loss',
-        summary: `batch ${batch}: ${ledger.problems.missing} row id(s) missing, ${ledger.problems.duplicated} duplicated, ${ledger.problems.unexpected} unknown; nothing promoted`,
-        details: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, counts: ledger.counts },
-      });
-    }
+    if (lost) await deps.alerts.post({ severity: 'SEV1', component: 'reconcile', stream, batch, reason: 'data-loss', ...ledgerAlert(batch, ledger) });
     if (!lost && !promoted) {
       const failed = gates.filter((g) => !g.passed);
       await deps.alerts.post({
@@ -190,12 +152,91 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
       });
     }
     await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
-    if (lost) {
-      throw new DataLossError(`batch ${batch}: row ids missing ${JSON.stringify(ledger.missing)}, duplicated ${JSON.stringify(ledger.duplicated)}, unknown ${JSON.stringify(ledger.unexpected)}`);
-    }
+    if (lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(ledger)}`);
     return { status: 'reconciled', batch, manifest };
   } finally {
     engine.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The manifest of a batch whose whole object was set aside at ingest (its reason is in quarantine/<stream>/<batch>/object.json): nothing to promote. */
+function objectQuarantinedManifest(batch: string, stream: string, stamp: string, reason: string | undefined): ReconcileManifest {
+  return {
+    schema_version: 2, batch, stream, status: 'object-quarantined', as_of: stamp, rows: { source: 0, clean: 0, fixed: 0, quarantined: 0 },
+    ledger: { missing: [], duplicated: [], unexpected: [], mismatched: [], problems: { missing: 0, duplicated: 0, unexpected: 0, mismatched: 0 } },
+    gates: [], curated: null, audit: null,
+    clusters: { count: 0, by_disposition: {}, by_tier: {} }, model_calls: { expected: 0, actual: 0 }, model_call_reduction: 0,
+    quarantine_reasons: { [reason ?? 'object-quarantined']: 1 },
+  };
+}
+
+/** Downloads every lane's Parquet objects of the batch into `dir`; returns their local paths. */
+async function fetchLanes(store: ObjectStore, dir: string, ingest: IngestManifest, results: ClusterResult[]): Promise<LaneFiles> {
+  let n = 0;
+  const fetch = (objectKeys: (string | null)[]) =>
+    Promise.all(objectKeys.filter((k): k is string => k !== null).map(async (k) => (await downloadObject(store, k, undefined, join(dir, `${n++}.parquet`))).path));
+  return {
+    clean: await fetch(ingest.outputs.clean),
+    suspect: await fetch(ingest.outputs.suspect),
+    ingestQuarantine: await fetch(ingest.outputs.quarantine),
+    staged: await fetch(results.map((r) => r.outputs.staged)),
+    quarantinedCells: await fetch(results.map((r) => r.outputs.quarantine)),
+    auditParts: await fetch(results.map((r) => r.outputs.audit)),
+  };
+}
+
+/** 1 - model calls made / suspect rows, at least 0 (0 without suspect rows): see ReconcileManifest `model_call_reduction`. */
+export function modelCallReduction(suspectRows: number, modelCalls: number): number {
+  return suspectRows === 0 ? 0 : Math.max(0, 1 - modelCalls / suspectRows);
+}
+
+/** What the ledger found wrong, in one line (counts in full, ids as listed). */
+function ledgerProblems(ledger: LedgerCheck): string {
+  const p = ledger.problems;
+  return `row ids missing ${p.missing} ${JSON.stringify(ledger.missing)}, duplicated ${p.duplicated} ${JSON.stringify(ledger.duplicated)}, `
+    + `unknown ${p.unexpected} ${JSON.stringify(ledger.unexpected)}, on a fix with another pk_hash ${p.mismatched} ${JSON.stringify(ledger.mismatched)}`;
+}
+
+/** The SEV1 alert's summary and details for a batch whose ledger failed. */
+function ledgerAlert(batch: string, ledger: LedgerCheck): { summary: string; details: Record<string, unknown> } {
+  return {
+    summary: `batch ${batch}: ${ledgerProblems(ledger)}; nothing promoted`,
+    details: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, mismatched: ledger.mismatched, problems: ledger.problems, counts: ledger.counts },
+  };
+}
+
+/** Table `curated` (clean + fixed rows, by row id) and the promotion gates run on it. */
+async function curateAndGate(engine: Engine, contract: Contract, clean: string[], counts: { source: number; quarantined: number }): Promise<ReconcileManifest['gates']> {
+  const cleanRows = clean.length ? `SELECT * FROM read_parquet([${clean.map(literal).join(', ')}]) UNION ALL BY NAME ` : '';
+  await engine.run(`CREATE OR REPLACE TABLE curated AS SELECT * FROM (${cleanRows}SELECT * FROM fixed_typed) ORDER BY row_id`);
+  return runGates(engine, contract, counts);
+}
+
+/**
+ * Writes the batch's hash-chained audit, COMPLIANCE-locked until `stamp` + the retention. The
+ * audit is locked: a re-run after a crash finds it written and leaves it as it is; the manifest
+ * then records what the store holds (its first version), never a recomputed root.
+ */
+async function writeAudit(deps: ReconcileDeps, stream: string, batch: string, stamp: string, entries: AuditEntry[]): Promise<NonNullable<ReconcileManifest['audit']>> {
+  const chained = chainEntries(stream, batch, entries);
+  const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
+  const key = keys.audit(stream, batch);
+  const stored = await deps.store.versions(key);
+  let audit = { lines: chained.lines, root: chained.root };
+  if (stored.length === 0) {
+    await deps.store.put(key, chained.text, { contentType: 'application/x-ndjson', retainUntil });
+  } else {
+    const held = verifyChain(stream, batch, await deps.store.readText(key, stored[0]!.versionId));
+    audit = { lines: held.lines, root: held.root };
+  }
+  return { key, lines: audit.lines, root_hash: audit.root, retain_until: retainUntil.toISOString() };
+}
+
+/** Writes table `curated` as the batch's curated Parquet at `key`; returns the key. */
+async function promoteCurated(store: ObjectStore, engine: Engine, dir: string, key: string): Promise<string> {
+  const local = join(dir, 'curated.parquet');
+  await engine.run(`COPY (SELECT * FROM curated ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
+  await store.putFile(key, local, { contentType: 'application/vnd.apache.parquet' });
+  return key;
 }

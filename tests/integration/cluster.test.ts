@@ -44,7 +44,7 @@ describe('cluster (through upload notifications, on the real stack)', () => {
     const found = manifest.clusters.map((c) => `${c.column}:${c.rule}:${c.cells}`).sort();
     expect(found).toEqual(['amount:type:8', 'customer:not_null:1', 'email:type:2', 'ordered_at:type:4', 'ordered_at:type:6']);
     expect(manifest.expected_model_calls).toBe(5);
-    expect(manifest.reduction).toBeCloseTo(1 - 5 / 21, 6);
+    expect(manifest.cluster_compression).toBeCloseTo(1 - 5 / 21, 6);
     expect(manifest.index).toBe('faiss IndexFlatIP');
 
     // Each cluster is an object under work/ (the remediate trigger) with its cells beside it.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerContract } from '../../lib/contract/registry.ts';
-import { batchId } from '../../lib/keys.ts';
+import { batchId, keys } from '../../lib/keys.ts';
 import { RULE_ROWS, RULES_CONTRACT, rulesCsv } from '../support/rules-contract.ts';
 import { manifestOf, readParquet, upload, vaultStore } from '../support/vault.ts';
 
@@ -38,6 +38,8 @@ describe('the bouncer on the real stack', () => {
     const before = await readParquet(first.outputs.suspect[0]!);
     // Deleting the manifest makes the next delivery do the whole work again.
     await vaultStore().remove(`manifests/${batch}/ingest.json`);
+    // ...once its claim is gone too (every version: a claim stands by its first).
+    await vaultStore().removeAllVersions(keys.claim(`${batch}/ingest`, 0));
     await upload('raw/rules/again-2.csv', csv);
     const second = await manifestOf(batch);
     expect(second.outputs).toEqual(first.outputs);

@@ -4,6 +4,9 @@ import { verifyBatchAudit } from '../../lib/audit/verify-batch-audit.ts';
 import { ClusterManifestSchema } from '../../lib/cluster/cluster-manifest.ts';
 import { registerContract } from '../../lib/contract/registry.ts';
 import { batchId, keys } from '../../lib/keys.ts';
+import { ReconcileManifestSchema } from '../../lib/reconcile/reconcile-manifest.ts';
+import { jsonText } from '../../lib/store/json-objects.ts';
+import { ClaimSchema } from '../../lib/vault/claims.ts';
 import { eventually, logLines, readText, stack, upload, vaultStore, versionsOf } from '../support/vault.ts';
 
 /**
@@ -86,5 +89,21 @@ describe('once only on the real store', () => {
     expect(await versionsOf(keys.audit(STREAM, batch))).toHaveLength(1);
     const verdict = await verifyBatchAudit(vaultStore(), batch);
     expect(verdict).toMatchObject({ ok: true, later_versions: 0 });
+  });
+
+  it('steps whose holders were killed after claiming are taken over and the batch completes', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const csv = `id,amount,email,code\n1,1.00,k.${tag}@example.org,ABC-0001\n2,9.99 USD,<l.${tag}@example.org>,ABC-0002\n3,4.00,m.${tag}@example.org,ABC-0003\n`;
+    const batch = batchId(STREAM, sha256(csv));
+    // Holders that claimed ingest, cluster and reconcile of this batch and died (their leases ran out long ago).
+    const dead = (step: string) => ({ schema_version: 1, scope: `${batch}/${step}`, generation: 0, holder: 'killed', claimed_at: '2026-11-01T00:00:00.000Z', lease_until: '2026-11-01T00:06:00.000Z' });
+    for (const step of ['ingest', 'cluster', 'reconcile']) await vaultStore().putIfAbsent(keys.claim(`${batch}/${step}`, 0), jsonText(dead(step)));
+    await upload(`raw/${STREAM}/killed-${tag}.csv`, csv);
+    const manifest = ReconcileManifestSchema.parse(JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)));
+    expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 3, quarantined: 0 } });
+    for (const step of ['ingest', 'cluster', 'reconcile']) {
+      const taker = ClaimSchema.parse(JSON.parse((await readText(keys.claim(`${batch}/${step}`, 1)))!));
+      expect(taker.holder).not.toBe('killed');
+    }
   });
 });

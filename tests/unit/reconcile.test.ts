@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertSink } from '../../lib/alerts/alerts.ts';
@@ -61,7 +61,7 @@ describe('reconcile', () => {
       if (outcome.status !== 'reconciled') return;
       const { manifest } = outcome;
       expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 5, clean: 1, fixed: 3, quarantined: 1 } });
-      expect(manifest.ledger.problems).toEqual({ missing: 0, duplicated: 0, unexpected: 0 });
+      expect(manifest.ledger.problems).toEqual({ missing: 0, duplicated: 0, unexpected: 0, mismatched: 0 });
       expect(manifest.gates.every((g) => g.passed)).toBe(true);
       expect(manifest.gates.map((g) => g.gate)).toEqual(expect.arrayContaining(['not_null:id', 'unique:id', 'unique:email', 'row_count']));
 
@@ -109,6 +109,30 @@ describe('reconcile', () => {
       expect(alerts[0]).toMatchObject({ severity: 'SEV1', reason: 'data-loss', details: { missing: [1] } });
       const manifest = JSON.parse(readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)), 'utf8'));
       expect(manifest).toMatchObject({ status: 'data-loss', curated: null, ledger: { missing: [1] } });
+      expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
+    } finally {
+      batch.cleanup();
+    }
+  });
+
+  it("catches a staged fix carrying another row's pk_hash: SEV1 alert with its row id, DataLossError, nothing promoted", async () => {
+    const { pkHashOf } = await import('../../lib/contract/pk-hash.ts');
+    const { ContractSchema } = await import('../../lib/contract/contract.ts');
+    const batch = await remediated(ROWS, 'identity.csv');
+    try {
+      // Plant the mix-up: every staged fix of row 2 names the record of row 3 (id 3).
+      const other = pkHashOf(ContractSchema.parse(CONTRACT), ['3']);
+      const staged = batch.clusters.map((c) => join(batch.root, keys.staged('shop', batch.batch, c.cluster))).filter((path) => existsSync(path));
+      for (const path of staged) {
+        await engine.run(`COPY (SELECT * REPLACE (CASE WHEN row_id = 2 THEN '${other}' ELSE pk_hash END AS pk_hash) FROM read_parquet('${path}')) TO '${path}.tmp' (FORMAT parquet)`);
+        writeFileSync(path, readFileSync(`${path}.tmp`));
+      }
+      const alerts: Alert[] = [];
+      await expect(reconcileBatch(deps(batch, alerts), batch.batch)).rejects.toThrow(DataLossError);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ severity: 'SEV1', reason: 'data-loss', details: { mismatched: [2], missing: [], duplicated: [], unexpected: [] } });
+      const manifest = JSON.parse(readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)), 'utf8'));
+      expect(manifest).toMatchObject({ status: 'data-loss', curated: null, ledger: { mismatched: [2], problems: { mismatched: 1, missing: 0 } } });
       expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
     } finally {
       batch.cleanup();
@@ -253,5 +277,25 @@ describe('a fixed row is checked again as a whole', () => {
     } finally {
       batch.cleanup();
     }
+  });
+});
+
+describe('manifests of schema 1 still read', () => {
+  it('as schema 2: each `reduction` under the name of what it measures, no identity mismatches', async () => {
+    const { ClusterManifestSchema } = await import('../../lib/cluster/cluster-manifest.ts');
+    const { ReconcileManifestSchema } = await import('../../lib/reconcile/reconcile-manifest.ts');
+    const cluster = ClusterManifestSchema.parse({
+      schema_version: 1, batch: 'b', stream: 's', suspect_rows: 4, cells: 4, exact_groups: 1, clusters: [{ cluster: 'c', column: 'a', rule: 'type', shapes: 1, cells: 4 }],
+      expected_model_calls: 1, reduction: 0.75, embedder: { name: 'hashing', dimensions: 8 }, index: 'flat', merge_similarity: 0.85, timings_ms: {},
+    });
+    expect(cluster).toMatchObject({ schema_version: 2, cluster_compression: 0.75 });
+    expect(cluster).not.toHaveProperty('reduction');
+    const reconcile = ReconcileManifestSchema.parse({
+      schema_version: 1, batch: 'b', stream: 's', status: 'promoted', as_of: '2026-11-23T13:00:00.000Z', rows: { source: 4, clean: 0, fixed: 4, quarantined: 0 },
+      ledger: { missing: [], duplicated: [], unexpected: [], problems: { missing: 0, duplicated: 0, unexpected: 0 } }, gates: [], curated: 'curated/s/b.parquet', audit: null,
+      clusters: { count: 1, by_disposition: { fixed: 1 }, by_tier: { synthesizer: 1 } }, model_calls: { expected: 1, actual: 0 }, reduction: 1, quarantine_reasons: {},
+    });
+    expect(reconcile).toMatchObject({ schema_version: 2, model_call_reduction: 1, ledger: { mismatched: [], problems: { mismatched: 0 } } });
+    expect(reconcile).not.toHaveProperty('reduction');
   });
 });
