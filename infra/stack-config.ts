@@ -1,13 +1,20 @@
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseEnv } from '../lib/config.ts';
+import { ConfigError } from '../lib/errors.ts';
 
 /** Settings of the local stack (infra only). Defaults suit one developer machine. */
 const port = z.coerce.number().int().min(1).max(65535);
 
 const StackSchema = z.object({
   STACK_DIR: z.string().min(1).default('.stack'),
-  /** Which S3 server to bring up: derived from MINIO_BIN / S3_ENDPOINT when unset. */
+  /**
+   * Which S3 server to bring up: `rgw` (the default), `minio` (the default when MINIO_BIN is set),
+   * or `external`: no server is started, the stack uses the store at S3_ENDPOINT. An external store
+   * is only ever used when asked for by name: S3_ENDPOINT alone is refused (it is also the CLI's and
+   * the functions' variable, so its presence in a shell says nothing about what `stack up` should do).
+   */
   S3_BACKEND: z.enum(['rgw', 'minio', 'external']).optional(),
   /** For an external endpoint: how it delivers upload notifications. */
   S3_FLAVOR: z.enum(['rgw', 'minio']).default('rgw'),
@@ -42,17 +49,91 @@ const CheckedStackSchema = StackSchema.superRefine((raw, ctx) => {
   }
 });
 
+/** The stack's settings with the backend decided and the S3 endpoint it serves (or uses) filled in. */
 export type StackConfig = Omit<z.infer<typeof StackSchema>, 'S3_BACKEND' | 'S3_ENDPOINT'> & {
   S3_BACKEND: 'rgw' | 'minio' | 'external';
   S3_ENDPOINT: string;
 };
 
+const sameEndpoint = (a: string, b: string): boolean => new URL(a).origin === new URL(b).origin;
+
+/**
+ * Reads the stack's settings from `env`. A malformed variable is a ConfigError naming it; so is an
+ * S3_ENDPOINT given without S3_BACKEND=external, unless it is the very endpoint of the local server
+ * the stack starts (left over from an earlier shell, it then means the same thing).
+ */
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const raw = parseEnv(CheckedStackSchema, env);
-  const backend = raw.S3_BACKEND ?? (raw.S3_ENDPOINT ? 'external' : raw.MINIO_BIN ? 'minio' : 'rgw');
+  const backend = raw.S3_BACKEND ?? (raw.MINIO_BIN ? 'minio' : 'rgw');
   const local = `http://127.0.0.1:${backend === 'minio' ? raw.MINIO_PORT : raw.RGW_PORT}`;
+  if (backend !== 'external' && raw.S3_ENDPOINT && !sameEndpoint(raw.S3_ENDPOINT, local)) {
+    throw new ConfigError(
+      `S3_ENDPOINT is set (${raw.S3_ENDPOINT}) but the stack starts its own S3 server (${backend}) at ${local}.\n` +
+        `  To run the stack on that existing store instead, say so: S3_BACKEND=external S3_ENDPOINT=${raw.S3_ENDPOINT} npm run stack:up\n` +
+        '  To start the local server, unset S3_ENDPOINT (the CLI finds the running stack by itself).',
+    );
+  }
   const endpoint = backend === 'external' && raw.S3_ENDPOINT ? raw.S3_ENDPOINT : local;
   return { ...raw, S3_BACKEND: backend, S3_ENDPOINT: endpoint, STACK_DIR: resolve(raw.STACK_DIR) };
+}
+
+/** The state file a running stack leaves in STACK_DIR (written by `stack up`, removed by `stack down`). */
+export const STACK_STATE_FILE = 'stack.json';
+
+/** Where the state file of the stack in `stackDir` is. */
+export function stackStatePath(stackDir: string): string {
+  return join(resolve(stackDir), STACK_STATE_FILE);
+}
+
+/**
+ * What a running stack records about itself, so that the CLI and `npm start` find it without
+ * being told its ports. `env` holds what a client needs (endpoint, region, bucket, and, for the
+ * servers the stack started itself, their local credentials; never those of an external store).
+ */
+export const StackStateSchema = z.object({
+  version: z.literal(1),
+  started_at: z.string(),
+  backend: z.enum(['rgw', 'minio', 'external']),
+  s3Endpoint: z.string(),
+  bucket: z.string(),
+  bridgeUrl: z.string(),
+  lambdaEndpoint: z.string(),
+  stage: z.string(),
+  logDir: z.string(),
+  ports: z.record(z.string(), z.number()),
+  /** The process-group leaders of the daemons (see infra/process.ts), to tell a live stack from a dead one. */
+  pids: z.array(z.object({ name: z.string(), pid: z.number().int() })),
+  env: z.record(z.string(), z.string()),
+});
+/** A parsed stack state file. */
+export type StackState = z.infer<typeof StackStateSchema>;
+
+/** The state file of the stack in STACK_DIR, or undefined when none is there; a file that is not one is a ConfigError naming it. */
+export function readStackState(env: NodeJS.ProcessEnv = process.env): { file: string; state: StackState } | undefined {
+  const file = stackStatePath(env['STACK_DIR'] || '.stack');
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`the stack state file ${file} is not JSON (${error instanceof Error ? error.message : String(error)}): remove it with \`npm run stack:down\``);
+  }
+  const parsed = StackStateSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`${file} is not a stack state file this version writes: \`npm run stack:down\`, then \`npm run stack:up\``);
+  return { file, state: parsed.data };
+}
+
+/** Whether any daemon the state file names is still alive (its process group answers signal 0). */
+export function stackAlive(state: StackState): boolean {
+  return state.pids.some(({ pid }) => {
+    if (!Number.isInteger(pid) || pid <= 1) return false;
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  });
 }
 
 /** The environment the functions (serverless-offline) and the tests see, derived from the stack. */

@@ -1,11 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROBE_PREFIX } from '../lib/flow/routes.ts';
-import { registerContract } from '../lib/contract/registry.ts';
+import { parseContractText, registerContract } from '../lib/contract/registry.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 import { ensureVaultBucket } from './bucket.ts';
@@ -13,15 +13,20 @@ import { configureMinioNotifications, configureRgwNotifications } from './notifi
 import { assertPortsFree, ProcessTable, waitFor } from './process.ts';
 import { startMinio } from './s3-server/minio.ts';
 import { startRgw } from './s3-server/rgw.ts';
-import { functionEnv, loadStackConfig, type StackConfig } from './stack-config.ts';
+import { functionEnv, loadStackConfig, readStackState, stackStatePath, type StackConfig, type StackState } from './stack-config.ts';
 
 /**
  * The local stack, up and down: the S3 server (Ceph RGW by default), the vault bucket with
  * Object Lock, the event bridge, the store's upload notifications, and serverless-offline.
- * Everything started is recorded by pid under STACK_DIR and stopped by that pid.
+ * Everything started is recorded by pid under STACK_DIR and stopped by that pid; a stack that is
+ * up also leaves a state file, STACK_DIR/stack.json (see StackStateSchema), from which the CLI and
+ * `npm start` find its endpoints, ports and bucket.
  */
+
+/** The repository's root folder (the stack's daemons run from it). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
+/** What `stackUp` returns: where the stack's store, bridge and Lambda endpoint are, and the functions' environment. */
 export interface StackInfo {
   backend: StackConfig['S3_BACKEND'];
   s3Endpoint: string;
@@ -34,7 +39,30 @@ export interface StackInfo {
 }
 
 function stateFile(config: StackConfig): string {
-  return join(config.STACK_DIR, 'stack.json');
+  return stackStatePath(config.STACK_DIR);
+}
+
+/** The state file's content: credentials only for a server the stack started itself (never an external store's). */
+function stackState(info: StackInfo, config: StackConfig, ports: Record<string, number>, processes: ProcessTable, startedAt: Date): StackState {
+  const env = { ...info.env };
+  if (config.S3_BACKEND === 'external') {
+    delete env['S3_ACCESS_KEY_ID'];
+    delete env['S3_SECRET_ACCESS_KEY'];
+  }
+  return {
+    version: 1,
+    started_at: startedAt.toISOString(),
+    backend: info.backend,
+    s3Endpoint: info.s3Endpoint,
+    bucket: info.bucket,
+    bridgeUrl: info.bridgeUrl,
+    lambdaEndpoint: info.lambdaEndpoint,
+    stage: info.stage,
+    logDir: info.logDir,
+    ports,
+    pids: processes.running().map(({ name, pid }) => ({ name, pid })),
+    env,
+  };
 }
 
 /** Node 24 runs every child the stack starts, whatever `node` is first on PATH. */
@@ -42,6 +70,10 @@ function nodeScript(args: string[]): { command: string; args: string[] } {
   return { command: process.execPath, args };
 }
 
+/**
+ * Brings the whole stack up and waits until an upload's notification has reached the bridge and
+ * serverless-offline answers; writes the state file last. Anything started is stopped on failure.
+ */
 export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = console.log): Promise<StackInfo> {
   const config = loadStackConfig(env);
   const processes = new ProcessTable(config.STACK_DIR, config.STACK_MAX_LIFETIME_S);
@@ -72,7 +104,7 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
 
     if (config.S3_BACKEND === 'rgw') await startRgw(config, processes, log);
     else if (config.S3_BACKEND === 'minio') await startMinio(config, processes, log);
-    else log(`s3: using the existing endpoint ${config.S3_ENDPOINT}`);
+    else log(`s3: S3_BACKEND=external: no local S3 server is started; the stack uses the existing store at ${config.S3_ENDPOINT} (bucket ${config.VAULT_BUCKET})`);
 
     const s3 = makeS3Client(config);
     await ensureVaultBucket(s3, config.VAULT_BUCKET);
@@ -81,7 +113,8 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     log(`vault bucket ${config.VAULT_BUCKET}: Object Lock on, notifications -> ${target}`);
     const vault = new S3ObjectStore(s3, config.VAULT_BUCKET);
     for (const file of readdirSync(join(REPO_ROOT, 'infra/contracts')).filter((f) => f.endsWith('.json')).sort()) {
-      const registered = await registerContract(vault, JSON.parse(readFileSync(join(REPO_ROOT, 'infra/contracts', file), 'utf8')));
+      const source = `infra/contracts/${file}`;
+      const registered = await registerContract(vault, parseContractText(readFileSync(join(REPO_ROOT, source), 'utf8'), source), new Date(), source);
       log(`contract registered: ${registered.contract.stream} v${registered.contract.version}`);
     }
 
@@ -120,7 +153,7 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
       logDir: processes.logDir,
       env: functionEnv(config),
     };
-    writeFileSync(stateFile(config), `${JSON.stringify(info, null, 2)}\n`);
+    writeFileSync(stateFile(config), `${JSON.stringify(stackState(info, config, ports, processes, new Date(started)), null, 2)}\n`, { mode: 0o600 });
     log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return info;
   } catch (error) {
@@ -130,17 +163,21 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
   }
 }
 
+/**
+ * Stops every daemon recorded under STACK_DIR, by pid, and removes the state file. Reads only
+ * STACK_DIR: a stack must be stoppable whatever else the shell has set.
+ */
 export async function stackDown(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = console.log): Promise<void> {
-  const config = loadStackConfig(env);
-  const processes = new ProcessTable(config.STACK_DIR, config.STACK_MAX_LIFETIME_S);
+  const stackDir = resolve(env['STACK_DIR'] || '.stack');
+  const processes = new ProcessTable(stackDir, 60);
   const stopped = await processes.stopAll();
-  rmSync(stateFile(config), { force: true });
+  rmSync(stackStatePath(stackDir), { force: true });
   log(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
 }
 
-export function readStackInfo(env: NodeJS.ProcessEnv = process.env): StackInfo | undefined {
-  const file = stateFile(loadStackConfig(env));
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StackInfo) : undefined;
+/** The state file of the stack in STACK_DIR (see readStackState), or undefined when no stack is up there. */
+export function readStackInfo(env: NodeJS.ProcessEnv = process.env): StackState | undefined {
+  return readStackState(env)?.state;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -16,23 +16,51 @@ export interface RegisteredContract {
   registered_at: string;
 }
 
+/** A contract that cannot be registered or read: the message names each field that is wrong. */
 export class ContractInvalidError extends VaultmendError {
   constructor(message: string) {
     super('contract-invalid', message);
   }
 }
 
-export function parseContract(json: unknown): Contract {
+/** `columns.3.min` reads as `columns.amount.min` when column 3 of `json` is named `amount`. */
+function fieldName(json: unknown, path: readonly PropertyKey[]): string {
+  const parts = path.map(String);
+  if (parts[0] === 'columns' && parts.length > 1) {
+    const columns = (json as { columns?: unknown } | null)?.columns;
+    const name = Array.isArray(columns) ? (columns[Number(parts[1])] as { name?: unknown } | undefined)?.name : undefined;
+    if (typeof name === 'string' && name !== '') parts[1] = name;
+  }
+  return parts.join('.') || '(contract)';
+}
+
+/**
+ * Validates `json` as a contract and fills in its defaults; a ContractInvalidError lists every
+ * problem as `<field>: <why>` (columns named by their name). `source` (a file name) heads the message.
+ */
+export function parseContract(json: unknown, source?: string): Contract {
   const parsed = ContractSchema.safeParse(json);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(contract)'}: ${i.message}`);
-    throw new ContractInvalidError(`invalid contract:\n  ${lines.join('\n  ')}`);
+    const lines = parsed.error.issues.map((i) => `${fieldName(json, i.path)}: ${i.message}`);
+    throw new ContractInvalidError(`invalid contract${source ? ` ${source}` : ''}:\n  ${lines.join('\n  ')}`);
   }
   return parsed.data;
 }
 
-export async function registerContract(store: ObjectStore, json: unknown, now = new Date()): Promise<RegisteredContract> {
-  const contract = parseContract(json);
+/** Parses a contract file's text (`source` names the file in every message, a JSON syntax error included). */
+export function parseContractText(text: string, source: string): Contract {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ContractInvalidError(`${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseContract(json, source);
+}
+
+/** Validates and stores a contract as `contracts/<stream>.json` with its schema fingerprint. */
+export async function registerContract(store: ObjectStore, json: unknown, now = new Date(), source?: string): Promise<RegisteredContract> {
+  const contract = parseContract(json, source);
   const registered: RegisteredContract = {
     contract,
     fingerprint: schemaFingerprint(expectedSchema(contract)),
@@ -42,10 +70,27 @@ export async function registerContract(store: ObjectStore, json: unknown, now = 
   return registered;
 }
 
+/**
+ * A stored contract as it is read back. Contracts registered before a primary key defaulted to
+ * not-null carry `nullable: true` on key columns (the old default); the bouncer has always
+ * treated a key as not-null, so that stored value is read as the `false` it always meant.
+ */
+function storedForm(contract: unknown): unknown {
+  const columns = (contract as { columns?: unknown } | null)?.columns;
+  if (!Array.isArray(columns)) return contract;
+  return {
+    ...(contract as object),
+    columns: columns.map((c: unknown) => {
+      const column = c as { primary_key?: unknown; nullable?: unknown };
+      return column && column.primary_key === true && column.nullable === true ? { ...column, nullable: false } : c;
+    }),
+  };
+}
+
 /** The stream's registered contract, or undefined when the stream is unknown. */
 export async function loadContract(store: ObjectStore, stream: string): Promise<RegisteredContract | undefined> {
   const key = keys.contract(stream);
   if (!(await store.exists(key))) return undefined;
   const stored = JSON.parse(await store.readText(key)) as RegisteredContract;
-  return { ...stored, contract: parseContract(stored.contract) };
+  return { ...stored, contract: parseContract(storedForm(stored.contract), key) };
 }

@@ -9,6 +9,6 @@ export interface Candidate {
   source: string;
   /** Other columns of the row the function reads (row-level functions only). */
   reads?: string[];
-  /** Columns it writes, the cluster's own first (row-level functions only). */
+  /** Columns it writes, the cluster's own first (row-level functions only); never a primary key (measure refuses it). */
   writes?: string[];
 }

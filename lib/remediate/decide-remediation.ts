@@ -104,6 +104,8 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
     measurement: undefined,
   });
   const bestSoFar = best ? `best synthesized function ${best.candidate.name} measured ${(best.pass_rate * 100).toFixed(1)}%` : 'no synthesized function made any value pass';
+  // A key is identity, not data to repair: no function may write it (writes-primary-key), so no model is asked.
+  if (pattern.column.primary_key) return review('needs-review', `${bestSoFar}; ${pattern.column.name} is the primary key: identity, not data to repair (writes-primary-key)`);
   if (!deps.model) {
     await markModelTier(deps, spec.batch, 'not-configured', 'no model host configured (OLLAMA_HOST)');
     return review('needs-review', `${bestSoFar}; model tier not configured`);

@@ -1,7 +1,8 @@
 import type { Column, Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import type { Candidate } from './candidate.ts';
-import { guardFor } from './guards.ts';
+import { refuseWrites } from './check-function.ts';
+import { guardFor, movedTokenGuard, receivesForeignText } from './guards.ts';
 import { gateFunction } from './lambda-gate.ts';
 import { failingRules } from './output-check.ts';
 import type { Output, Sandbox, SandboxLimit } from './sandbox.ts';
@@ -24,6 +25,7 @@ export interface PatternInputs {
   distinct(reads: string[]): Promise<DistinctInput[]>;
 }
 
+/** What a candidate made of one distinct input, and whether that passes. */
 export interface Outcome {
   input: DistinctInput;
   /** Text of each written column (the pattern's column first), or null. */
@@ -32,6 +34,7 @@ export interface Outcome {
   verdict: string;
 }
 
+/** A candidate measured on the whole pattern: the gate's verdict, cells passed, and why the others fail. */
 export interface Measurement {
   candidate: Candidate;
   gate: { accepted: true } | { accepted: false; reason: string; detail: string };
@@ -44,6 +47,7 @@ export interface Measurement {
   outcomes: Outcome[];
 }
 
+/** What measuring needs: the engine for the contract's rules, the sandbox, the stream's contract. */
 export interface MeasureDeps {
   engine: Engine;
   sandbox: Sandbox;
@@ -64,17 +68,91 @@ function splitsOff(before: string, after: string | null, moved: string | null): 
   return whole.startsWith(after) && whole.slice(after.length).trim() === moved.trim();
 }
 
+/** Fewest distinct rows that must show a moved token before the move counts as the cluster's pattern. */
+export const MOVE_MIN_ROWS = 2;
+/** Share of the cells a move could apply to (its receiver empty, other text in the row) that it must cover. */
+export const MOVE_MIN_SHARE = 0.9;
+
+const blank = (text: string | null | undefined) => (text ?? '').trim() === '';
+const cellsOf = (outcomes: Outcome[]) => outcomes.reduce((n, o) => n + o.input.cells, 0);
+
+/** The text column `writes[i]` held before the function ran. */
+function beforeOf(outcome: Outcome, writes: string[], i: number): string | null {
+  return i === 0 ? outcome.input.value : (outcome.input.row?.[writes[i]!] ?? null);
+}
+
+/** Whether the row holds text outside column `writes[i]` (the function's own value included) that could have moved into it. */
+function hasOtherText(outcome: Outcome, writes: string[], i: number): boolean {
+  const others = Object.entries(outcome.input.row ?? {}).filter(([name]) => name !== writes[i]).map(([, v]) => v);
+  return [...(i === 0 ? [] : [outcome.input.value]), ...others].some((v) => !blank(v));
+}
+
+/**
+ * A row-level function moves tokens into an empty column only as a consistent pattern of the
+ * cluster: where the receiver was empty and the row had other text, it must have moved a token
+ * in at least MOVE_MIN_SHARE of those cells and in MOVE_MIN_ROWS distinct rows. Otherwise the
+ * donor values do not show the shape (one note that happens to end in "OK" is no state), and
+ * every move is refused as `guard:split-not-a-pattern`.
+ */
+function refuseInconsistentMoves(outcomes: Outcome[], writes: string[]): void {
+  writes.forEach((_, i) => {
+    const eligible = outcomes.filter((o) => blank(beforeOf(o, writes, i)) && hasOtherText(o, writes, i));
+    const moved = eligible.filter((o) => o.writes.length > 0 && receivesForeignText(beforeOf(o, writes, i), o.writes[i] ?? null));
+    if (moved.length === 0 || (moved.length >= MOVE_MIN_ROWS && cellsOf(moved) >= MOVE_MIN_SHARE * cellsOf(eligible))) return;
+    for (const o of moved) if (o.verdict === 'ok') o.verdict = 'guard:split-not-a-pattern';
+  });
+}
+
+/** The texts a function's output gives the written columns, or undefined when it is not of the form the candidate declares. */
+function writtenTexts(candidate: Candidate, writes: string[], output: Output | undefined): (string | null)[] | undefined {
+  if (candidate.writes && (output === null || output === undefined || typeof output !== 'object')) return undefined;
+  const texts = candidate.writes
+    ? writes.map((name) => (output !== null && typeof output === 'object' && Object.hasOwn(output, name) ? asText(output[name]) : undefined))
+    : [asText(output ?? null)];
+  return texts.some((t) => t === undefined) ? undefined : (texts as (string | null)[]);
+}
+
+/** The outcome of one input: what the function wrote and the first guard it trips (the rules come later, all at once). */
+function judge(contract: Contract, columns: Map<string, Column>, candidate: Candidate, writes: string[], input: DistinctInput, output: Output | undefined): Outcome {
+  const values = writtenTexts(candidate, writes, output);
+  if (!values) return { input, writes: [], verdict: 'bad-output' };
+  const before = writes.map((name, i) => (i === 0 ? input.value : (input.row?.[name] ?? null)));
+  if (values.every((v, i) => v === before[i])) return { input, writes: values, verdict: 'unchanged' };
+  for (const [i, name] of writes.entries()) {
+    if (values[i] === before[i]) continue;
+    // Another column may be written only where it was empty, or to split off what this column receives:
+    // values that already passed are never otherwise touched.
+    if (i > 0 && (before[i] ?? '').trim() !== '' && !splitsOff(before[i]!, values[i] ?? null, values[0] ?? null)) {
+      return { input, writes: values, verdict: 'guard:overwrote-value' };
+    }
+    // Another column's text goes only into a column whose contract describes it.
+    const moved = candidate.writes ? movedTokenGuard(columns.get(name)!, before[i] ?? null, values[i] ?? null) : undefined;
+    if (moved) return { input, writes: values, verdict: `guard:${moved}` };
+    // A row-level function may move text between the columns it reads: all of them are its input.
+    const source = candidate.writes ? [input.value ?? '', ...Object.values(input.row ?? {}).map((v) => v ?? '')].join(' ') : input.value;
+    const guard = guardFor(columns.get(name)!, contract, source, values[i]!);
+    if (guard) return { input, writes: values, verdict: `guard:${guard}` };
+  }
+  return { input, writes: values, verdict: 'ok' };
+}
+
 /** The other columns a candidate needs from the row: those it reads, and those it writes (their old values). */
 export function readColumns(candidate: Candidate): string[] {
   return [...new Set([...(candidate.reads ?? []), ...(candidate.writes ?? []).slice(1)])];
 }
 
+/**
+ * Measures `candidate` on every distinct failing input of `pattern`: refused outright when it
+ * writes a primary key, then gated, run in the sandbox, guarded, and checked by the rules.
+ */
 export async function measure(deps: MeasureDeps, pattern: PatternInputs, candidate: Candidate): Promise<Measurement> {
   const writes = candidate.writes ?? [pattern.column.name];
   const reads = readColumns(candidate);
   const inputs = await pattern.distinct(reads);
   const cells = inputs.reduce((n, i) => n + i.cells, 0);
   const base = { candidate, cells, passed: 0, pass_rate: 0, outcomes: [] as Outcome[] };
+  const refused = refuseWrites(deps.contract, writes);
+  if (refused) return { ...base, gate: { accepted: false, ...refused }, failures: { [`refused:${refused.reason}`]: cells } };
   const verdict = gateFunction(candidate.source);
   if (!verdict.accepted) return { ...base, gate: { accepted: false, reason: verdict.reason, detail: verdict.detail }, failures: { [`gate:${verdict.reason}`]: cells } };
 
@@ -87,32 +165,13 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
     return { ...base, gate: { accepted: true }, stopped: { limit: applied.limit, message: applied.message }, failures: { [`stopped:${applied.limit}`]: cells } };
   }
   const thrown = new Map(applied.errors);
-  const columnsByName = new Map(deps.contract.columns.map((c) => [c.name, c]));
+  const columns = new Map(deps.contract.columns.map((c) => [c.name, c]));
   const outcomes: Outcome[] = inputs.map((input, k) => {
     const error = thrown.get(k);
     if (error !== undefined) return { input, writes: [], verdict: error === 'bad-output' ? 'bad-output' : `threw:${error}` };
-    const output = applied.outputs[k];
-    const texts = candidate.writes
-      ? writes.map((name) => (output !== null && typeof output === 'object' && Object.hasOwn(output, name) ? asText(output[name]) : undefined))
-      : [asText(output ?? null)];
-    if (texts.some((t) => t === undefined) || (candidate.writes && (output === null || typeof output !== 'object'))) return { input, writes: [], verdict: 'bad-output' };
-    const values = texts as (string | null)[];
-    const before = writes.map((name, i) => (i === 0 ? input.value : (input.row?.[name] ?? null)));
-    if (values.every((v, i) => v === before[i])) return { input, writes: values, verdict: 'unchanged' };
-    for (const [i, name] of writes.entries()) {
-      if (values[i] === before[i]) continue;
-      // Another column may be written only where it was empty, or to split off what this column receives:
-      // values that already passed are never otherwise touched.
-      if (i > 0 && (before[i] ?? '').trim() !== '' && !splitsOff(before[i]!, values[i] ?? null, values[0] ?? null)) {
-        return { input, writes: values, verdict: 'guard:overwrote-value' };
-      }
-      // A row-level function may move text between the columns it reads: all of them are its input.
-      const source = candidate.writes ? [input.value ?? '', ...Object.values(input.row ?? {}).map((v) => v ?? '')].join(' ') : input.value;
-      const guard = guardFor(columnsByName.get(name)!, deps.contract, source, values[i]!);
-      if (guard) return { input, writes: values, verdict: `guard:${guard}` };
-    }
-    return { input, writes: values, verdict: 'ok' };
+    return judge(deps.contract, columns, candidate, writes, input, applied.outputs[k]);
   });
+  if (candidate.writes) refuseInconsistentMoves(outcomes, writes);
   const checked = outcomes.filter((o) => o.verdict === 'ok');
   const broken = await failingRules(deps.engine, deps.contract, writes, checked.map((o) => o.writes));
   checked.forEach((o, i) => {

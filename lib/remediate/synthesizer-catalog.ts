@@ -1,13 +1,13 @@
 import type { Column, Contract } from '../contract/contract.ts';
 import type { Candidate } from './candidate.ts';
 import { clockTimeCandidates, dateCandidates } from './date-time-candidates.ts';
-import { COMMON_NULL_TOKENS } from './guards.ts';
+import { COMMON_NULL_TOKENS, declaredScale, tokenShape, type Rounding } from './guards.ts';
 
 /**
  * The synthesizer's library of typed transformations, as candidate functions for one column.
  * Nothing here knows any data set: each candidate follows from the column's contract (type,
- * pattern, allowed values, format, scale, nullability). Simplest first: on equal pass rates
- * the earlier candidate wins.
+ * pattern, allowed values, format, scale and rounding, nullability). Simplest first: on equal
+ * pass rates the earlier candidate wins.
  */
 const js = (value: unknown) => JSON.stringify(value);
 /** Thousands separators: a comma followed by exactly three digits. */
@@ -56,27 +56,45 @@ function nullTokenCandidate(column: Column, contract: Contract): Candidate[] {
   return [{ name: 'null-token', source: `x => ${js(tokens)}.includes(x.trim().toLowerCase()) ? null : x` }];
 }
 
+/** How a number's extra fraction digits round up: float noise only (no rounding named), or as the contract names it. */
+const ROUNDS_UP: Record<Rounding | 'noise-only', string> = {
+  'noise-only': 'r.charAt(0) === "9"',
+  'half-up': 'r.charAt(0) >= "5"',
+  'half-even': 'r.charAt(0) > "5" || (r.charAt(0) === "5" && (r.length > 1 || Number(k.slice(-1)) % 2 === 1))',
+};
+
+/**
+ * JS statements turning `t` (one plain number's text) into the column's value with every digit
+ * kept: leading zeros and trailing fraction zeros go (the value is the same), nothing else. With
+ * a declared scale, digits beyond it are cut only when they are float noise, or rounded when the
+ * contract names the rounding; otherwise the value is returned unchanged (it goes to review).
+ * All on the text: a double would change digits.
+ */
+function numberBody(scale: number | undefined, rounding: Rounding | undefined): string {
+  const parse = String.raw`const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(t); if (m === null) return x; const w = m[2].replace(/^0+(?=\d)/, ""); const f = (m[3] ?? "").replace(/0+$/, "");`;
+  const exact = 'return (m[1] === "-" && /[1-9]/.test(w + f) ? "-" : "") + w + (f === "" ? "" : "." + f);';
+  if (scale === undefined) return `${parse} ${exact}`;
+  const noiseOnly = rounding ? '' : String.raw`if (!/^(?:0{10,}|9{10,})\d{0,3}$/.test(r)) return x; `;
+  return (
+    `${parse} if (f.length <= ${scale}) { ${exact} } const r = f.slice(${scale}); ${noiseOnly}const k = w + f.slice(0, ${scale}); const up = ${ROUNDS_UP[rounding ?? 'noise-only']}; ` +
+    String.raw`const d = up ? ("0" + k).replace(/(\d)(9*)$/, (a, b, n) => String(Number(b) + 1) + "0".repeat(n.length)) : k; ` +
+    String.raw`const dw = d.slice(0, d.length - ${scale}).replace(/^0+(?=\d)/, ""); const df = d.slice(d.length - ${scale}).replace(/0+$/, ""); ` +
+    'return (m[1] === "-" && /[1-9]/.test(d) ? "-" : "") + dw + (df === "" ? "" : "." + df);'
+  );
+}
+
+/** A candidate that finds the one number in a value (`match` yields the matches) and writes it per numberBody. */
+function oneNumber(name: string, match: string, decimalComma: boolean, column: Column): Candidate {
+  const rounding = column.type === 'decimal' ? column.rounding : undefined;
+  const text = decimalComma ? 'all[0].replace(",", ".")' : 'all[0]';
+  return { name, source: `x => { const all = x${match}; if (all === null || all.length !== 1) return x; const t = ${text}; ${numberBody(declaredScale(column), rounding)} }` };
+}
+
 function numberCandidates(column: Column): Candidate[] {
-  if (column.type === 'integer') {
-    return [
-      {
-        name: 'extract-integer',
-        source: String.raw`x => { const all = x${UNGROUP}.match(/-?\d+(?:\.\d+)?/g); if (all === null || all.length !== 1) return x; const n = Number(all[0]); return Number.isSafeInteger(n) ? String(n) : x; }`,
-      },
-    ];
-  }
-  const scale = column.scale ?? 6;
-  return [
-    {
-      // Units, currency, percent signs and spaces around one number go; noise beyond the scale is rounded off.
-      name: 'extract-number',
-      source: String.raw`x => { const all = x${UNGROUP}.match(/-?\d+(?:\.\d+)?/g); if (all === null || all.length !== 1) return x; const n = Number(Number(all[0]).toFixed(${scale})); return Number.isFinite(n) ? String(n) : x; }`,
-    },
-    {
-      name: 'decimal-comma',
-      source: String.raw`x => { const all = x.match(/-?\d+(?:,\d+)?/g); if (all === null || all.length !== 1) return x; const n = Number(Number(all[0].replace(",", ".")).toFixed(${scale})); return Number.isFinite(n) ? String(n) : x; }`,
-    },
-  ];
+  // Units, currency, percent signs and spaces around one number go; its digits stay.
+  const plain = `${UNGROUP}.match(/-?\\d+(?:\\.\\d+)?/g)`;
+  if (column.type === 'integer') return [oneNumber('extract-integer', plain, false, column)];
+  return [oneNumber('extract-number', plain, false, column), oneNumber('decimal-comma', String.raw`.match(/-?\d+(?:,\d+)?/g)`, true, column)];
 }
 
 function booleanCandidates(): Candidate[] {
@@ -121,31 +139,55 @@ function phoneCandidates(): Candidate[] {
 }
 
 /**
- * Row level: a combined field split in two ("San Francisco CA" -> "San Francisco" + "CA").
- * Either this column holds the combined value and the other one is empty, or this column is
- * empty and the other one holds it; the last word goes to the column that takes it.
+ * The JS test (over the token `t`) a receiving column's contract gives a split: its pattern,
+ * its allowed values, or the shape of its type (e-mail, phone). Undefined where the contract
+ * describes no token (a free text column), where the test cannot be written here, and for
+ * numbers and dates: a trailing number or date is as likely part of the text (a model, a year)
+ * as a value that belongs elsewhere. Primary keys never receive anything.
+ */
+function tokenTest(column: Column): string | undefined {
+  if (column.primary_key || !['string', 'enum', 'email', 'phone'].includes(column.type)) return undefined;
+  const shape = tokenShape(column);
+  if (!shape || (column.pattern !== undefined && !patternFindsText(column.pattern))) return undefined;
+  // The gate refuses regular-expression literals longer than 200 characters.
+  if (shape.patterns.some(([source]) => source.length > 200)) return undefined;
+  const tests = shape.patterns.map(([source, flags]) => `/${source.replace(/(^|[^\\])\//g, '$1\\/')}/${flags}.test(t)`);
+  if (shape.allowed) tests.push(`${js(shape.allowed)}.includes(t)`);
+  return tests.join(' && ');
+}
+
+/** Columns whose text may hold a combined value to split: free or listed text, never a key. */
+const isDonor = (column: Column) => (column.type === 'string' || column.type === 'enum') && !column.primary_key;
+
+/** `donor`'s last word moves into the empty `receiver` when it passes `test`; both are written, the cluster's column first. */
+function splitSource(first: Column, second: Column, donorIsFirst: boolean, test: string): string {
+  const c = js(first.name);
+  const o = js(second.name);
+  const unchanged = `{ ${c}: v, ${o}: row[${o}] }`;
+  const [donor, receiver] = donorIsFirst ? ['(v ?? "")', `(row[${o}] ?? "")`] : [`(row[${o}] ?? "")`, '(v ?? "")'];
+  const moved = donorIsFirst ? `{ ${c}: s.slice(0, i).trim(), ${o}: t }` : `{ ${c}: t, ${o}: s.slice(0, i).trim() }`;
+  return `(v, row) => { const s = ${donor}.trim(); if (${receiver}.trim() !== "") return ${unchanged}; const i = s.lastIndexOf(" "); if (i < 1) return ${unchanged}; const t = s.slice(i + 1); return ${test} ? ${moved} : ${unchanged}; }`;
+}
+
+/**
+ * Row level: a combined field split in two ("San Francisco CA" -> "San Francisco" + "CA"). Either
+ * this column holds the combined value and the other one is empty (`into`), or this column is
+ * empty and the other one holds it (`from`). The last word moves only into a column whose
+ * contract describes it (tokenTest) and only when it has that shape; measure() then asks the
+ * cluster's donor values to show it as a consistent pattern. A free text column never receives.
  */
 function splitCandidates(column: Column, contract: Contract): Candidate[] {
-  const c = js(column.name);
+  if (column.primary_key) return [];
+  const ownTest = tokenTest(column);
   return contract.columns
-    .filter((other) => other.name !== column.name && (other.type === 'string' || other.type === 'enum') && !other.primary_key)
+    .filter((other) => other.name !== column.name && !other.primary_key)
     .flatMap((other) => {
-      const o = js(other.name);
-      const unchanged = `{ ${c}: v, ${o}: row[${o}] }`;
-      return [
-        {
-          name: `split-last-word-into:${other.name}`,
-          reads: [other.name],
-          writes: [column.name, other.name],
-          source: `(v, row) => { if ((row[${o}] ?? "").trim() !== "" || v === null) return ${unchanged}; const s = v.trim(); const i = s.lastIndexOf(" "); return i < 1 ? ${unchanged} : { ${c}: s.slice(0, i).trim(), ${o}: s.slice(i + 1) }; }`,
-        },
-        {
-          name: `split-last-word-from:${other.name}`,
-          reads: [other.name],
-          writes: [column.name, other.name],
-          source: `(v, row) => { const s = (row[${o}] ?? "").trim(); if ((v ?? "").trim() !== "") return ${unchanged}; const i = s.lastIndexOf(" "); return i < 1 ? ${unchanged} : { ${c}: s.slice(i + 1), ${o}: s.slice(0, i).trim() }; }`,
-        },
-      ];
+      const candidates: Candidate[] = [];
+      const write = { reads: [other.name], writes: [column.name, other.name] };
+      const otherTest = tokenTest(other);
+      if (isDonor(column) && otherTest) candidates.push({ name: `split-last-word-into:${other.name}`, ...write, source: splitSource(column, other, true, otherTest) });
+      if (isDonor(other) && ownTest) candidates.push({ name: `split-last-word-from:${other.name}`, ...write, source: splitSource(column, other, false, ownTest) });
+      return candidates;
     });
 }
 
@@ -174,6 +216,6 @@ export function synthesizerCandidates(column: Column, contract: Contract): Candi
       candidates.push(...textCandidates(column), ...clockTimeCandidates(column));
   }
   if (column.allowed) candidates.push(...allowedCandidates(column.allowed));
-  if (column.type === 'string' || column.type === 'enum') candidates.push(...splitCandidates(column, contract));
+  candidates.push(...splitCandidates(column, contract));
   return candidates;
 }

@@ -18,6 +18,7 @@ export interface Synthesis {
   tried: { name: string; pass_rate: number; gate: string; stopped?: string }[];
 }
 
+/** Measures every candidate on the pattern and picks the one that makes the most cells pass (see Synthesis). */
 export async function synthesize(deps: MeasureDeps, pattern: PatternInputs, candidates: Candidate[] = synthesizerCandidates(pattern.column, deps.contract)): Promise<Synthesis> {
   let best: Measurement | undefined;
   const measured: Measurement[] = [];

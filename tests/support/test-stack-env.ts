@@ -25,6 +25,6 @@ export const ALERT_SINK_PORT = 18999;
 export const ALERTS_FILE = resolve('.stack/test/alerts.jsonl');
 
 export function testStackEnv(): NodeJS.ProcessEnv {
-  // A developer's S3_ENDPOINT/MINIO_BIN choice is honoured; the rest is fixed for the tests.
+  // A developer's backend choice is honoured (S3_BACKEND=external with S3_ENDPOINT, or MINIO_BIN); the rest is fixed for the tests.
   return { ...process.env, ...TEST_STACK_ENV };
 }

@@ -11,12 +11,14 @@ export interface PromptSample {
   shape: string;
 }
 
+/** A repair round: the refused function, why, and what it made of failing samples. */
 export interface RepairContext {
   transformation: string;
   problem: string;
   failing: { input: string | null; output: string; verdict: string }[];
 }
 
+/** Everything one prompt is built from. */
 export interface PromptContext {
   column: Column;
   rule: string;
@@ -30,6 +32,13 @@ Allowed: const/let, if, return, ternaries, template literals without tags, strin
 Not allowed (the function is refused): loops, function/class/async/generator, this, globals other than Math Number String Boolean parseInt parseFloat isNaN isFinite Date Array, property assignment, constructor/prototype/__proto__, eval, require, process, Date.now, Math.random, Python.
 Answer with JSON only: {"transformation": "<the arrow function>", "confidence_score": <0..1>, "reasoning": "<one sentence>", "pattern_type": "<short name of the error pattern>"}.`;
 
+/** What the contract says about a decimal's fraction digits: numbers keep every digit unless the contract names a rounding. */
+function decimalFact(column: Column): string {
+  if (column.scale === undefined) return 'any number of digits after the point (up to 18): keep every digit, never round';
+  if (column.rounding) return `at most ${column.scale} digits after the point; round longer values ${column.rounding === 'half-even' ? 'half to even' : 'half away from zero'}`;
+  return `at most ${column.scale} digits after the point; never round genuine extra digits (return such a value unchanged), only float noise such as 0.30000000000000004 may be cut`;
+}
+
 function describeColumn(column: Column): string {
   const facts: string[] = [`name: ${column.name}`, `type: ${column.type}`, `nullable: ${column.nullable}`];
   if (column.pattern) facts.push(`must fully match the regular expression: ${column.pattern}`);
@@ -38,11 +47,12 @@ function describeColumn(column: Column): string {
   if (column.min !== undefined) facts.push(`min: ${column.min}`);
   if (column.max !== undefined) facts.push(`max: ${column.max}`);
   if (column.max_length) facts.push(`max length: ${column.max_length}`);
-  if (column.type === 'decimal') facts.push(`at most ${column.scale ?? 6} digits after the point`);
+  if (column.type === 'decimal') facts.push(decimalFact(column));
   if (column.description) facts.push(`meaning: ${column.description}`);
   return facts.map((f) => `- ${f}`).join('\n');
 }
 
+/** The system and user messages for one ask (or repair round) of the model. */
 export function buildMessages(context: PromptContext): Message[] {
   const samples = context.samples.map((s) => `- ${JSON.stringify(s.value)} (shape ${JSON.stringify(s.shape)})`).join('\n');
   let user = `Column contract:\n${describeColumn(context.column)}\n\nFailing rule: ${context.rule}\n\nSample failing values (personal data is masked: digits and letters replaced, shape kept):\n${samples}\n\nWrite the function that turns these values into values that pass the contract.`;
