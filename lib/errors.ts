@@ -64,3 +64,21 @@ export class EgressRefusedError extends VaultmendError {
     super('egress-refused', `refused to connect to ${JSON.stringify(host)}: ${why}`);
   }
 }
+
+/** A step found no registered contract for the stream of the object it was given. */
+export class ContractMissingError extends VaultmendError {
+  constructor(stream: string) {
+    super('contract-missing', `no contract is registered for stream ${stream}`);
+  }
+}
+
+/**
+ * The machine was too busy for the sandbox to tell a slow function from a long one (its limit
+ * is CPU time, judged in several tries). Not a verdict on the function: the invocation fails so
+ * that it is re-driven, and no decision is stored from it.
+ */
+export class SandboxOverloadedError extends VaultmendError {
+  constructor(message: string) {
+    super('sandbox-overloaded', `${message}; the cluster is re-driven, no decision was taken`);
+  }
+}

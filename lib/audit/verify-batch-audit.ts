@@ -1,7 +1,9 @@
 import { keys } from '../keys.ts';
-import { ReconcileManifestSchema } from '../reconcile/reconcile-manifest.ts';
+import { ReconcileManifestSchema } from '../vault/reconcile-manifest.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { verifyChain, type ChainVerdict } from './audit-chain.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * `vaultmend audit verify`: recomputes a batch's audit chain against the root hash in its
@@ -22,7 +24,7 @@ export interface AuditVerdict {
 }
 
 export async function verifyBatchAudit(store: ObjectStore, batch: string, text?: string): Promise<AuditVerdict> {
-  const manifest = ReconcileManifestSchema.parse(JSON.parse(await store.readText(keys.reconcileManifest(batch))));
+  const manifest = await readObject(store, vaultObjects.reconcileManifest.at(batch));
   if (!manifest.audit) throw new Error(`batch ${batch} has no audit log (status ${manifest.status})`);
   const { key, root_hash: root, retain_until: expected } = manifest.audit;
   const versions = await store.versions(key);

@@ -5,17 +5,19 @@ import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { literal } from '../engine/sql.ts';
 import { DataLossError } from '../errors.ts';
-import { downloadObject } from '../ingest/download.ts';
-import { IngestManifestSchema } from '../ingest/manifest.ts';
+import { downloadObject } from '../store/download.ts';
+import { IngestManifestSchema } from '../vault/ingest-manifest.ts';
 import { keys, parseIngestManifestKey } from '../keys.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { loadCells } from './cells.ts';
-import { serialiseClusterManifest, type ClusterManifest } from './cluster-manifest.ts';
-import { serialiseClusterSpec, type ClusterSpec } from './cluster-spec.ts';
+import { serialiseClusterManifest, type ClusterManifest } from '../vault/cluster-manifest.ts';
+import { serialiseClusterSpec, type ClusterSpec } from '../vault/cluster-spec.ts';
 import type { Embedder } from './embedder.ts';
 import { mergeSimilarGroups, type ExactGroup } from './merge-patterns.ts';
 import type { VectorIndexFactory } from './vector-index.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /** What cluster needs: the vault, scratch space, the engine's limits, the embedder and the vector index. */
 export interface ClusterDeps {
@@ -49,7 +51,7 @@ const ms = (since: number) => Math.round(performance.now() - since);
 export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Promise<ClusterOutcome> {
   const started = performance.now();
   const { batch } = parseIngestManifestKey(manifestKey);
-  const ingest = IngestManifestSchema.parse(JSON.parse(await deps.store.readText(manifestKey)));
+  const ingest = await readObject(deps.store, vaultObjects.ingestManifest.at(batch));
   const suspectRows = ingest.rows?.suspect ?? 0;
   const empty = (reason: 'no-suspect-rows' | 'batch-quarantined') => ({ status: 'nothing-to-cluster' as const, batch, reason });
 

@@ -4,6 +4,8 @@ import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { ContractSchema, type Contract } from './contract.ts';
 import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
+import { z } from 'zod';
+import { findObject, objectKind } from '../vault/vault-object.ts';
 
 /**
  * The schema registry lives in the vault: `contracts/<stream>.json`, one object per stream,
@@ -87,10 +89,16 @@ function storedForm(contract: unknown): unknown {
   };
 }
 
+/** The registry's object as stored: the contract is checked by parseContract (its messages name the field). */
+const StoredContractSchema = z.object({ contract: z.unknown(), fingerprint: z.string().min(1), registered_at: z.string() });
+
+/** `contracts/<stream>.json`: one typed entry of the vault (key + schema). */
+export const storedContract = objectKind('registered contract', keys.contract, StoredContractSchema);
+
 /** The stream's registered contract, or undefined when the stream is unknown. */
 export async function loadContract(store: ObjectStore, stream: string): Promise<RegisteredContract | undefined> {
-  const key = keys.contract(stream);
-  if (!(await store.exists(key))) return undefined;
-  const stored = JSON.parse(await store.readText(key)) as RegisteredContract;
-  return { ...stored, contract: parseContract(storedForm(stored.contract), key) };
+  const ref = storedContract.at(stream);
+  const stored = await findObject(store, ref);
+  if (!stored) return undefined;
+  return { ...stored, contract: parseContract(storedForm(stored.contract), ref.key) };
 }

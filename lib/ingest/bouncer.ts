@@ -2,7 +2,7 @@ import { primaryKey, type Contract } from '../contract/contract.ts';
 import { pkHashSql } from '../contract/pk-hash.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { expressionRules, isNullSql, reasonList, rowRules, typedProjection, uniqueTests } from './bouncer-rules.ts';
+import { expressionRules, isNullSql, reasonList, rowRules, typedProjection, uniqueTests } from '../contract/rules-sql.ts';
 
 /**
  * The deterministic bouncer: classifies every row of table `src` (loaded with its row-rule

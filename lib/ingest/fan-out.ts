@@ -12,8 +12,9 @@ import { putJson } from '../store/json-objects.ts';
 import { computeBatchFacts, type BatchFacts } from './bouncer.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadNumberedTable, type SourceReader } from './load-source.ts';
-import type { IngestManifest } from './manifest.ts';
+import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { splitSource } from './split-source.ts';
+import { objectKind } from '../vault/vault-object.ts';
 
 /**
  * A file too large for one invocation fans out: the parent reads it once to learn what needs
@@ -32,6 +33,8 @@ export const FanOutPlanSchema = z.object({
   parts: z.array(z.object({ part: z.number().int().nonnegative(), key: z.string(), first_row: z.number().int().positive(), rows: z.number().int().nonnegative() })),
 });
 export type FanOutPlan = z.infer<typeof FanOutPlanSchema>;
+/** `manifests/<batch>/plan.json`: how a large file was split into parts. */
+export const fanOutPlanObject = objectKind('fan-out plan', keys.fanOutPlan, FanOutPlanSchema);
 
 export const FACTS = { repeatedKeys: 'facts_repeated_keys', uniqueReasons: 'facts_unique_reasons' } as const;
 

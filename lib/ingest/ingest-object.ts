@@ -14,13 +14,15 @@ import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { recordWaiting, streamState } from '../streams/stream-control.ts';
 import { countRecords, type RecordCount } from './count-records.ts';
-import { downloadObject } from './download.ts';
+import { downloadObject } from '../store/download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
-import { serialiseManifest, type IngestManifest } from './manifest.ts';
+import { serialiseManifest, type IngestManifest } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
+import { writeObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -127,7 +129,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         timings_ms: { ...timings, total: ms(started) },
       };
       await putJson(deps.store, keys.quarantineObject(stream, batch), { ...base.source, batch, ...manifest.rejected });
-      await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
+      await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
       if (rejection.reason !== 'no-rows') {
         await deps.alerts.post({
           severity: 'SEV3', component: 'ingest', stream, batch, reason: rejection.reason,
@@ -210,7 +212,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
         ...base, status: 'ingested', schema_fingerprint: observedFingerprint, rows: counts, reasons, rejected: null, outputs,
         timings_ms: { ...timings, total: ms(started) },
       };
-      await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
+      await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
       return { status: 'ingested', batch, manifestKey, manifest };
     } finally {
       engine.close();

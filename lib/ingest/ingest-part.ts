@@ -8,13 +8,15 @@ import { DataLossError } from '../errors.ts';
 import { keys, parsePartKey } from '../keys.ts';
 import { putJson } from '../store/json-objects.ts';
 import type { BatchFacts } from './bouncer.ts';
-import { downloadObject } from './download.ts';
-import { FACTS, FanOutPlanSchema, type FanOutPlan } from './fan-out.ts';
+import { downloadObject } from '../store/download.ts';
+import { FACTS, fanOutPlanObject, type FanOutPlan } from './fan-out.ts';
 import type { IngestDeps, IngestRequest } from './ingest-object.ts';
 import { loadSourceTable, openSource } from './load-source.ts';
-import { countsBalance, serialiseManifest, type IngestManifest, type RowCounts } from './manifest.ts';
+import { countsBalance, serialiseManifest, type IngestManifest, type RowCounts } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
+import { objectKind, readObject, writeObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 const PartManifestSchema = z.object({
   batch: z.string(),
@@ -24,6 +26,8 @@ const PartManifestSchema = z.object({
   outputs: z.custom<IngestManifest['outputs']>(),
   timings_ms: z.record(z.string(), z.number()),
 });
+/** `manifests/<batch>/parts/<n>.json`: one part's counts and outputs. */
+const partManifestObject = objectKind('part manifest', keys.partManifest, PartManifestSchema);
 
 export type PartOutcome =
   | { status: 'part-ingested'; batch: string; part: number; manifestKey: string | null }
@@ -37,7 +41,7 @@ export type PartOutcome =
 export async function ingestPart(deps: IngestDeps, request: IngestRequest): Promise<PartOutcome> {
   const started = performance.now();
   const { stream, batch, part } = parsePartKey(request.key);
-  const plan = FanOutPlanSchema.parse(JSON.parse(await deps.store.readText(keys.fanOutPlan(batch))));
+  const plan = await readObject(deps.store, fanOutPlanObject.at(batch));
   const entry = plan.parts.find((p) => p.part === part);
   if (!entry || entry.key !== request.key || plan.stream !== stream) throw new DataLossError(`${request.key} is not a part of the plan of batch ${batch}`);
   if (await deps.store.exists(keys.partManifest(batch, part))) {
@@ -86,7 +90,7 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
   const done = await Promise.all(plan.parts.map((p) => deps.store.exists(keys.partManifest(plan.batch, p.part))));
   if (done.includes(false) || (await deps.store.exists(manifestKey))) return null;
   const parts = await Promise.all(
-    plan.parts.map(async (p) => PartManifestSchema.parse(JSON.parse(await deps.store.readText(keys.partManifest(plan.batch, p.part))))),
+    plan.parts.map(async (p) => readObject(deps.store, partManifestObject.at(plan.batch, p.part))),
   );
   const rows: RowCounts = { source: 0, clean: 0, suspect: 0, quarantined: 0, duplicates_collapsed: 0 };
   const reasons: Record<string, number> = {};
@@ -125,6 +129,6 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
     outputs,
     timings_ms: { parts: plan.parts.length, slowest_part: Math.max(...parts.map((p) => p.timings_ms['total'] ?? 0)) },
   };
-  await deps.store.put(manifestKey, serialiseManifest(manifest), { contentType: 'application/json' });
+  await writeObject(deps.store, vaultObjects.ingestManifest.at(plan.batch), manifest);
   return manifestKey;
 }

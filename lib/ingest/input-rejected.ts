@@ -1,24 +1,8 @@
 import { VaultmendError } from '../errors.ts';
+import type { REJECT_REASONS } from '../vault/ingest-manifest.ts';
 
-/**
- * Why a whole object is quarantined instead of processed. The codes are stable: they appear in
- * manifests, quarantine records, alerts and metrics.
- */
-export const REJECT_REASONS = [
-  'empty-file',
-  'no-rows',
-  'csv-ragged-row',
-  'csv-unterminated-quote',
-  'csv-duplicate-header',
-  'csv-row-count-mismatch',
-  'invalid-encoding',
-  'line-too-long',
-  'not-gzip',
-  'parquet-invalid',
-  'jsonl-invalid',
-  'jsonl-not-object',
-  'unknown-stream',
-] as const;
+export { REJECT_REASONS } from '../vault/ingest-manifest.ts';
+
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export class InputRejectedError extends VaultmendError {

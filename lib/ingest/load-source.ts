@@ -2,7 +2,7 @@ import type { Contract } from '../contract/contract.ts';
 import { engineStorageClass, type SchemaColumn } from '../contract/schema-fingerprint.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { anyRuleFails, rowRules, withTypedColumns } from './bouncer-rules.ts';
+import { anyRuleFails, rowRules, withTypedColumns } from '../contract/rules-sql.ts';
 import { readCsvHeader } from './csv-header.ts';
 import { InputRejectedError, rejectFromEngineError } from './input-rejected.ts';
 

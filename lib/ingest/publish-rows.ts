@@ -5,7 +5,7 @@ import { DataLossError } from '../errors.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { classifyRows, writeOutputs, type BouncerResult, type ClassifyOptions } from './bouncer.ts';
-import { countsBalance, type IngestManifest } from './manifest.ts';
+import { countsBalance, type IngestManifest } from '../vault/ingest-manifest.ts';
 
 export interface PublishedRows extends BouncerResult {
   outputs: IngestManifest['outputs'];

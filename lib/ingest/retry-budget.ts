@@ -6,6 +6,8 @@ import { putJson } from '../store/json-objects.ts';
 import type { IngestDeps, IngestRequest } from './ingest-object.ts';
 import { haltForFailures } from '../streams/halt-for-failures.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
+import { findObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /** The stream of a raw or part key, when it has one. */
 function streamOfObjectKey(key: string): string | undefined {
@@ -19,13 +21,6 @@ function streamOfObjectKey(key: string): string | undefined {
  * and at the last allowed attempt the object is refused as `ingest-failed`, with an alert,
  * instead of failing again. A new upload of other bytes starts a fresh budget.
  */
-const AttemptsSchema = z.object({
-  key: z.string(),
-  etag: z.string().nullable(),
-  attempts: z.number().int().positive(),
-  last_error: z.string(),
-  last_at: z.string(),
-});
 
 export interface BudgetedRequest extends IngestRequest {
   eTag?: string;
@@ -43,7 +38,7 @@ export async function ingestWithRetryBudget<T>(
     const now = deps.now ?? (() => new Date());
     const id = createHash('sha256').update(`${request.key}\n${request.eTag ?? request.versionId ?? ''}`).digest('hex').slice(0, 32);
     const record = keys.ingestAttempts(id);
-    const previous = (await deps.store.exists(record)) ? AttemptsSchema.parse(JSON.parse(await deps.store.readText(record))).attempts : 0;
+    const previous = (await findObject(deps.store, vaultObjects.ingestAttempts.at(record)))?.attempts ?? 0;
     const message = safeErrorMessage(error);
     const attempts = previous + 1;
     await putJson(deps.store, record, { key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() });

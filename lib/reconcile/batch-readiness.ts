@@ -1,8 +1,10 @@
-import { ClusterManifestSchema, type ClusterManifest } from '../cluster/cluster-manifest.ts';
-import { IngestManifestSchema, type IngestManifest } from '../ingest/manifest.ts';
+import { ClusterManifestSchema, type ClusterManifest } from '../vault/cluster-manifest.ts';
+import { IngestManifestSchema, type IngestManifest } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
-import { ClusterResultSchema, type ClusterResult } from '../remediate/cluster-result.ts';
+import { ClusterResultSchema, type ClusterResult } from '../vault/cluster-result.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * Whether a batch can be reconciled: its cluster manifest names every cluster whose result
@@ -16,11 +18,11 @@ export type Readiness =
 export async function batchReadiness(store: ObjectStore, batch: string): Promise<Readiness> {
   const clusterKey = keys.clusterManifest(batch);
   if (!(await store.exists(clusterKey))) return { status: 'not-clustered' };
-  const clusters = ClusterManifestSchema.parse(JSON.parse(await store.readText(clusterKey)));
+  const clusters = await readObject(store, vaultObjects.clusterManifest.at(batch));
   const present = await Promise.all(clusters.clusters.map((c) => store.exists(keys.clusterResult(batch, c.cluster))));
   const missing = clusters.clusters.filter((_, i) => !present[i]).map((c) => c.cluster);
   if (missing.length) return { status: 'waiting', missing, clusters };
-  const ingest = IngestManifestSchema.parse(JSON.parse(await store.readText(keys.ingestManifest(batch))));
-  const results = await Promise.all(clusters.clusters.map(async (c) => ClusterResultSchema.parse(JSON.parse(await store.readText(keys.clusterResult(batch, c.cluster))))));
+  const ingest = await readObject(store, vaultObjects.ingestManifest.at(batch));
+  const results = await Promise.all(clusters.clusters.map(async (c) => readObject(store, vaultObjects.clusterResult.at(batch, c.cluster))));
   return { status: 'ready', ingest, clusters, results };
 }

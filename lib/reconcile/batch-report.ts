@@ -1,7 +1,7 @@
-import type { ClusterManifest } from '../cluster/cluster-manifest.ts';
-import type { IngestManifest } from '../ingest/manifest.ts';
-import type { ClusterResult } from '../remediate/cluster-result.ts';
-import type { ReconcileManifest } from './reconcile-manifest.ts';
+import type { ClusterManifest } from '../vault/cluster-manifest.ts';
+import type { IngestManifest } from '../vault/ingest-manifest.ts';
+import type { ClusterResult } from '../vault/cluster-result.ts';
+import type { ReconcileManifest } from '../vault/reconcile-manifest.ts';
 
 /**
  * The batch report, for people: `reports/<batch>.json` and a page of its own

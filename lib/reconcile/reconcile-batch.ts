@@ -8,20 +8,21 @@ import type { Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { literal } from '../engine/sql.ts';
-import { DataLossError } from '../errors.ts';
-import { downloadObject } from '../ingest/download.ts';
-import type { IngestManifest } from '../ingest/manifest.ts';
+import { ContractMissingError, DataLossError } from '../errors.ts';
+import { downloadObject } from '../store/download.ts';
+import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
-import type { ClusterResult } from '../remediate/cluster-result.ts';
-import { ContractMissingError } from '../remediate/remediate-cluster.ts';
+import type { ClusterResult } from '../vault/cluster-result.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { auditEntries } from './audit-entries.ts';
 import { batchReadiness } from './batch-readiness.ts';
 import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
-import { ReconcileManifestSchema, serialiseReconcileManifest, type ReconcileManifest } from './reconcile-manifest.ts';
+import { ReconcileManifestSchema, serialiseReconcileManifest, type ReconcileManifest } from '../vault/reconcile-manifest.ts';
 import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerCheck } from './row-ledger.ts';
+import { putObjectIfAbsent, readObject, writeObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * reconcile: closes a batch with a proof, once every cluster's result is in.
@@ -63,18 +64,15 @@ const count = (values: string[]) => values.reduce<Record<string, number>>((acc, 
  */
 async function asOf(deps: ReconcileDeps, batch: string, decidedAt: string[]): Promise<string> {
   if (decidedAt.length) return [...decidedAt].sort().at(-1)!;
-  const key = keys.reconcileStart(batch);
-  if (await deps.store.exists(key)) return (JSON.parse(await deps.store.readText(key)) as { as_of: string }).as_of;
   const stamp = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.store.put(key, jsonText({ as_of: stamp }), { contentType: 'application/json' });
-  return stamp;
+  return (await putObjectIfAbsent(deps.store, vaultObjects.reconcileStart.at(batch), { as_of: stamp })).value.as_of;
 }
 
 /** Reconciles `batch` once its cluster results are in (see above); throws DataLossError when the ledger fails. */
 export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promise<ReconcileOutcome> {
   const manifestKey = keys.reconcileManifest(batch);
   if (await deps.store.exists(manifestKey)) {
-    return { status: 'already-reconciled', batch, manifest: ReconcileManifestSchema.parse(JSON.parse(await deps.store.readText(manifestKey))) };
+    return { status: 'already-reconciled', batch, manifest: await readObject(deps.store, vaultObjects.reconcileManifest.at(batch)) };
   }
   const readiness = await batchReadiness(deps.store, batch);
   if (readiness.status === 'not-clustered') return { status: 'not-clustered', batch };
@@ -87,7 +85,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   const stamp = await asOf(deps, batch, results.map((r) => r.decided_at));
   if (ingest.status === 'quarantined') {
     const manifest = objectQuarantinedManifest(batch, stream, stamp, ingest.rejected?.reason);
-    await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
+    await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
     return { status: 'reconciled', batch, manifest };
   }
   const timings: Record<string, number> = {};
@@ -151,7 +149,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
         details: { gates: failed },
       });
     }
-    await deps.store.put(manifestKey, serialiseReconcileManifest(manifest), { contentType: 'application/json' });
+    await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
     if (lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(ledger)}`);
     return { status: 'reconciled', batch, manifest };
   } finally {

@@ -8,10 +8,12 @@ import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import { VaultmendError } from '../errors.ts';
-import { downloadObject } from '../ingest/download.ts';
+import { downloadObject } from '../store/download.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { ReconcileManifestSchema } from './reconcile-manifest.ts';
+import { ReconcileManifestSchema } from '../vault/reconcile-manifest.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * Rollback: because functions, not data, were applied, a batch's fixes can be undone from its
@@ -34,7 +36,7 @@ export interface RollbackOutcome {
 }
 
 export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<RollbackOutcome> {
-  const manifest = ReconcileManifestSchema.parse(JSON.parse(await deps.store.readText(keys.reconcileManifest(batch))));
+  const manifest = await readObject(deps.store, vaultObjects.reconcileManifest.at(batch));
   if (!manifest.curated || !manifest.audit) throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
   const registered = await loadContract(deps.store, manifest.stream);
   if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);

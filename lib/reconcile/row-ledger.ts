@@ -1,7 +1,7 @@
 import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { anyRuleFails, expressionRules, rowRules, typedProjection, withTypedColumns } from '../ingest/bouncer-rules.ts';
+import { anyRuleFails, expressionRules, rowRules, typedProjection, withTypedColumns } from '../contract/rules-sql.ts';
 
 /**
  * The batch's rows by lane, in the engine, from the objects every step wrote:

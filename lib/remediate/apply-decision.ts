@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import type { ClusterSpec } from '../cluster/cluster-spec.ts';
+import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import type { ClusterResult } from './cluster-result.ts';
+import type { ClusterResult } from '../vault/cluster-result.ts';
 import type { Decision } from './decide-remediation.ts';
 import { maskValue } from './mask-pii.ts';
 import { readColumns, type Measurement } from './measure.ts';

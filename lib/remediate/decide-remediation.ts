@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { ClusterSpec } from '../cluster/cluster-spec.ts';
+import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import { keys } from '../keys.ts';
+import { DecisionSchema, ModelTierSchema, type Decision } from '../vault/decision.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Candidate } from './candidate.ts';
-import { TIERS } from './cluster-result.ts';
 import { findRegistered, patternSignature } from './function-registry.ts';
 import { measure, type MeasureDeps, type Measurement } from './measure.ts';
 import { askModel, type RoundRecord } from './model-tier.ts';
@@ -13,6 +13,8 @@ import type { ModelAccess } from './model/model-access.ts';
 import { ModelUnavailableError } from './model/ollama-model.ts';
 import { synthesize, type Synthesis } from './synthesizer.ts';
 import type { PatternTable } from './pattern-table.ts';
+import { findObject, putObjectIfAbsent } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * The tiers, cheapest first: the registry's approved function for this pattern, then the
@@ -21,26 +23,6 @@ import type { PatternTable } from './pattern-table.ts';
  * is written (`decisions/<batch>/<cluster>.json`): a retried invocation applies the same
  * function, so it writes the same objects, even though a model might answer otherwise.
  */
-const FunctionSchema = z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) });
-export const DecisionSchema = z.object({
-  schema_version: z.literal(1),
-  tier: z.enum(TIERS),
-  disposition: z.enum(['fix', 'needs-review', 'llm-unavailable']),
-  function: FunctionSchema.nullable(),
-  confidence: z.number(),
-  model: z.object({ name: z.string(), digest: z.string(), server_version: z.string() }).nullable(),
-  model_calls: z.number().int(),
-  reason: z.string(),
-  ambiguous_with: z.string().optional(),
-  tried: z.array(z.object({ name: z.string(), pass_rate: z.number(), gate: z.string(), stopped: z.string().optional() })),
-  rounds: z.array(z.record(z.string(), z.unknown())),
-  decided_at: z.string(),
-});
-export type Decision = z.infer<typeof DecisionSchema>;
-
-/** The model tier's standing for a batch, shared by its clusters through the store. */
-const ModelTierSchema = z.object({ status: z.enum(['not-configured', 'unreachable', 'unavailable']), reason: z.string(), at: z.string() });
-
 /** Synthesizer functions whose rival reads the data otherwise cannot be trusted above this. */
 export const AMBIGUOUS_CONFIDENCE = 0.5;
 
@@ -61,12 +43,11 @@ export interface Decided {
 }
 
 async function modelTierStanding(deps: DecideDeps, batch: string): Promise<z.infer<typeof ModelTierSchema> | undefined> {
-  const text = await deps.store.readFirst(keys.modelTier(batch));
-  return text === undefined ? undefined : ModelTierSchema.parse(JSON.parse(text));
+  return findObject(deps.store, vaultObjects.modelTier.at(batch));
 }
 
 async function markModelTier(deps: DecideDeps, batch: string, status: z.infer<typeof ModelTierSchema>['status'], reason: string): Promise<void> {
-  const written = await deps.store.putIfAbsent(keys.modelTier(batch), jsonText({ status, reason, at: deps.now().toISOString() }), { contentType: 'application/json' });
+  const written = await putObjectIfAbsent(deps.store, vaultObjects.modelTier.at(batch), { status, reason, at: deps.now().toISOString() });
   if (!written.created) return;
   deps.notice(`model tier skipped for batch ${batch}: ${reason}`, { batch, status });
 }
@@ -140,8 +121,7 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
 
 /** The stored decision for a cluster, if an earlier invocation took one (the first one written stands). */
 export async function storedDecision(store: ObjectStore, batch: string, cluster: string): Promise<Decision | undefined> {
-  const text = await store.readFirst(keys.decision(batch, cluster));
-  return text === undefined ? undefined : DecisionSchema.parse(JSON.parse(text));
+  return findObject(store, vaultObjects.decision.at(batch, cluster));
 }
 
 /**
@@ -149,6 +129,8 @@ export async function storedDecision(store: ObjectStore, batch: string, cluster:
  * may answer two deliveries differently), its decision stands and is returned instead of ours.
  */
 export async function storeDecision(store: ObjectStore, batch: string, cluster: string, decision: Decision): Promise<Decision> {
-  const written = await store.putIfAbsent(keys.decision(batch, cluster), jsonText(DecisionSchema.parse(decision)), { contentType: 'application/json' });
-  return written.created ? decision : DecisionSchema.parse(JSON.parse(written.text));
+  const written = await putObjectIfAbsent(store, vaultObjects.decision.at(batch, cluster), decision);
+  return written.created ? decision : written.value;
 }
+
+export { DecisionSchema, type Decision } from '../vault/decision.ts';

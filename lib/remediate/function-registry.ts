@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { keys } from '../keys.ts';
-import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { findObject, objectKind, putObjectIfAbsent, VaultObjectError } from '../vault/vault-object.ts';
 
 /**
  * The registry tier: functions approved for a (stream, column, pattern signature) before.
@@ -27,16 +27,20 @@ export function patternSignature(column: string, rule: string, shapes: string[])
   return createHash('sha256').update(JSON.stringify([column, rule, [...shapes].sort()])).digest('hex').slice(0, 24);
 }
 
+/** `registry/<stream>/<signature>.json`, first writer wins: the first approval stands until an operator changes it. */
+export const registryEntry = objectKind('registry entry', keys.registryEntry, RegistryEntrySchema, { once: true });
+
+/** The approved function for a pattern; an entry that is not valid is no approval (the tiers after the registry decide). */
 export async function findRegistered(store: ObjectStore, stream: string, signature: string): Promise<RegistryEntry | undefined> {
-  const key = keys.registryEntry(stream, signature);
-  if (!(await store.exists(key))) return undefined;
-  const parsed = RegistryEntrySchema.safeParse(JSON.parse(await store.readText(key)));
-  return parsed.success ? parsed.data : undefined;
+  try {
+    return await findObject(store, registryEntry.at(stream, signature));
+  } catch (error) {
+    if (error instanceof VaultObjectError) return undefined;
+    throw error;
+  }
 }
 
-/** Registers a function unless one is registered already (the first approval stands until an operator changes it). */
+/** Registers a function unless one is registered already (race-free: first writer wins). */
 export async function register(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
-  const key = keys.registryEntry(entry.stream, signature);
-  if (await store.exists(key)) return;
-  await store.put(key, jsonText(RegistryEntrySchema.parse(entry)), { contentType: 'application/json' });
+  await putObjectIfAbsent(store, registryEntry.at(entry.stream, signature), entry);
 }

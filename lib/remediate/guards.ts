@@ -1,5 +1,5 @@
 import type { Column, Contract } from '../contract/contract.ts';
-import { EMAIL, PHONE } from '../ingest/bouncer-rules.ts';
+import { EMAIL, PHONE } from '../contract/rules-sql.ts';
 
 /**
  * Why a pass rate alone is not trusted: a function can make values pass by inventing them

@@ -8,15 +8,29 @@ import ivm from 'isolated-vm';
  * memory is not counted against the isolate's limit. A whole cluster is applied in one call
  * (one chunk of values), so the cost of crossing into the isolate is paid once, not per value.
  *
+ * The time limit is a budget of CPU time, not of wall time, so that a busy machine cannot change
+ * a verdict (see applyChunks): isolated-vm's `timeout` counts wall time, so each call runs with a
+ * wall allowance, and a call stopped by it is judged by the CPU time its thread really got.
+ *
  * It runs in the sandbox process (sandbox.ts), never in a function's own process: some huge
  * allocations are fatal V8 errors that abort the whole process, and no isolate limit catches
  * them. That process needs `--no-node-snapshot` (isolated-vm's requirement on Node 20+).
  */
+/** A plain value a function may return (or a column of a row-level function's object). */
 export type Scalar = string | number | boolean | null;
+/** One output: a plain value, or the columns a row-level function writes. */
 export type Output = Scalar | Record<string, Scalar>;
 
-export type SandboxLimit = 'timeout' | 'memory' | 'output-too-large' | 'compile-error' | 'sandbox-error' | 'crashed';
+/**
+ * Why an application stopped. `timeout`: a call used more CPU time than its limit (the function's
+ * own doing, whatever the load). `overloaded`: the machine was too busy to tell — a call was
+ * stopped at its longest wall allowance before it had used its CPU budget, or the sandbox process
+ * did not answer and had not used its CPU; not a verdict on the function (re-drive, do not decide).
+ * `crashed`: the sandbox process ended (some allocations abort V8 itself).
+ */
+export type SandboxLimit = 'timeout' | 'memory' | 'output-too-large' | 'compile-error' | 'sandbox-error' | 'crashed' | 'overloaded';
 
+/** What the function made of one chunk's values. */
 export interface AppliedValues {
   /** One output per input; null where the function failed on that value (see errors). */
   outputs: Output[];
@@ -24,7 +38,9 @@ export interface AppliedValues {
   errors: [number, string][];
 }
 
+/** An application a limit stopped, with the limit and a message for people. */
 export type Stopped = { stopped: true; limit: SandboxLimit; message: string };
+/** The answer for a whole application: the outputs, or the limit that stopped it. */
 export type ApplyResult = ({ stopped: false } & AppliedValues) | Stopped;
 
 /** Values (and rows, or null) of one call into the isolate, as JSON text. */
@@ -32,21 +48,87 @@ export interface JsonChunk {
   values: string;
   rows: string | null;
 }
-/** The runner's answer per chunk: JSON text of AppliedValues, indices relative to the chunk. */
-export type ChunkResults = { stopped: false; results: string[] } | Stopped;
 
+/** What an application cost (for the record and for tests; not part of the verdict's output). */
+export interface SandboxUsage {
+  /** Tries it took: more than one when a busy machine stopped a try before the function used its CPU budget. */
+  tries: number;
+  /** CPU time of the isolate's thread over the last try's calls (setup, compile, chunks), in ms. */
+  cpuMs: number;
+  /** The largest CPU time of one call in the last try, in ms: what the limit is compared with. */
+  maxCallCpuMs: number;
+  /** Wall time of the last try, in ms. */
+  wallMs: number;
+  /** Wall time over all tries, in ms. */
+  totalWallMs: number;
+}
+
+/** The runner's answer per chunk: JSON text of AppliedValues, indices relative to the chunk. */
+export type ChunkResults = ({ stopped: false; results: string[] } | Stopped) & { usage?: SandboxUsage };
+
+/** Sent to the parent as each try starts, so that its watchdog knows how long each call may take. */
+export interface TryStart {
+  attempt: number;
+  /** The wall allowance of each call into the isolate in this try, in ms. */
+  wallMs: number;
+  /** How many calls into the isolate the try makes (setup, compile, one per chunk). */
+  calls: number;
+}
+
+/**
+ * What the sandbox process tells its parent about request `id`: a try starting, a call into the
+ * isolate starting (the n-th of its try), or the answer.
+ */
+export type SandboxMessage = { id: number; progress: TryStart } | { id: number; call: number } | { id: number; result: ChunkResults };
+
+/** Hears of each try and each call into the isolate before it starts (the parent's watchdog is based on them). */
+export interface RunListener {
+  onTry?: (start: TryStart) => void;
+  /** Called synchronously before the call blocks the thread: a small IPC message sent here goes out at once. */
+  onCall?: (call: number) => void;
+}
+
+/** Limits of the sandbox. */
 export interface SandboxLimits {
   memoryMb: number;
-  /** Per call into the isolate (one chunk of values). */
+  /** CPU time one call into the isolate (one chunk of values) may use, in ms. */
   timeoutMs: number;
   /** Longest string one output may be. */
   maxOutputChars: number;
 }
 
+/** The limits when none are given (SANDBOX_TIMEOUT_MS and SANDBOX_MEMORY_MB set them in a deployment). */
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { memoryMb: 64, timeoutMs: 2_000, maxOutputChars: 4_096 };
+
+/**
+ * How wall time is spent to judge a CPU-time limit. The first try gives each call
+ * `firstWallFactor` x the limit of wall time (on an idle machine an endless loop has then used
+ * more than its CPU budget and is stopped at once). A call stopped at its wall allowance with less
+ * CPU time than the limit is tried again on a fresh isolate, with a wall allowance from the CPU
+ * share the stopped try got (enough for `headroom` x the limit of CPU), at least double the last
+ * and at most `maxWallFactor` x the limit; after `maxTries` such stops the answer is `overloaded`.
+ */
+export const LOAD_POLICY = { firstWallFactor: 1.25, headroom: 1.2, maxWallFactor: 10, maxTries: 3 } as const;
+
+/** The longest wall time one application of `calls` calls may take in the isolate under LOAD_POLICY (ms). */
+export function wallBoundMs(limits: Pick<SandboxLimits, 'timeoutMs'>, calls: number): number {
+  const { firstWallFactor, maxWallFactor, maxTries } = LOAD_POLICY;
+  return Math.ceil(calls * limits.timeoutMs * (firstWallFactor + (maxTries - 1) * maxWallFactor));
+}
+
 /** Characters all outputs of one call may add up to; beyond it the call stops as output-too-large. */
 const MAX_CALL_CHARS = 8_000_000;
 const TOO_LARGE = 'vaultmend:output-too-large';
+
+/**
+ * CPU time of the calling thread in ms: the isolate's synchronous calls run on it. Not
+ * `isolate.cpuTime`: with the prebuilt isolated-vm 7 binary it advances like wall time
+ * (measured: 1,554 ms of "CPU" for a call whose process used 240 ms under load).
+ */
+const threadCpuMs = (): number => {
+  const usage = typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage() : process.cpuUsage();
+  return (usage.user + usage.system) / 1_000;
+};
 
 /**
  * Runs inside the isolate, once per context: removes what is uncounted or non-deterministic,
@@ -166,6 +248,34 @@ function classify(error: unknown): { limit: SandboxLimit; message: string } {
   return { limit: 'sandbox-error', message: message.slice(0, 300) };
 }
 
+/** A call that used more CPU time than the limit: the function's own verdict, whatever the load. */
+class CpuBudgetSpent extends Error {
+  constructor(cpuMs: number, wallMs: number, limitMs: number) {
+    super(`used ${Math.round(cpuMs)} ms of CPU time in one call (limit ${limitMs} ms; ${Math.round(wallMs)} ms of wall time)`);
+  }
+}
+
+/** A call stopped at its wall allowance before it had used its CPU budget: the machine was busy. */
+class Starved extends Error {
+  constructor(
+    readonly cpuMs: number,
+    readonly wallMs: number,
+  ) {
+    super(`stopped after ${Math.round(wallMs)} ms of wall time with ${Math.round(cpuMs)} ms of CPU time`);
+  }
+}
+
+/** CPU time spent by the calls of one try so far, and who hears of each call. */
+interface Spent {
+  cpuMs: number;
+  maxCallCpuMs: number;
+  calls: number;
+  onCall: RunListener['onCall'];
+}
+
+/** One try of an application: its answer, or the stop that says the machine was too busy to judge it. */
+type Attempt = { kind: 'done'; result: ChunkResults; cpuMs: number; maxCallCpuMs: number } | { kind: 'starved'; stop: Starved; cpuMs: number; maxCallCpuMs: number };
+
 /** One isolate, reused across functions (each in a fresh context) until a limit disposes it. */
 export class IsolateRunner {
   private isolate: ivm.Isolate | undefined;
@@ -196,17 +306,81 @@ export class IsolateRunner {
   private fresh = false;
 
   /**
-   * Applies `source` to each chunk (see applyInContext). A memory stop on an isolate that ran
-   * other functions before is tried once more on a new one: only a stop there is the function's.
+   * Applies `source` to each chunk (see applyInContext), judging the time limit by CPU time
+   * (LOAD_POLICY): a try whose call was stopped at its wall allowance before using its CPU budget
+   * is run again from the start on a fresh isolate with a longer allowance (the function is
+   * deterministic, so nothing but the cost changes); a call that used its budget is a `timeout`,
+   * even if a long allowance let it finish. A memory stop on an isolate that ran other functions
+   * before is tried once more on a new one: only a stop there is the function's.
+   * `listener` hears of each try and each call before it starts.
    */
-  applyChunks(source: string, chunks: JsonChunk[]): ChunkResults {
-    const wasFresh = this.liveIsolate() && this.fresh;
-    const result = this.applyInContext(source, chunks);
-    if (result.stopped && result.limit === 'memory' && !wasFresh) {
-      this.dispose();
-      return this.applyInContext(source, chunks);
+  async applyChunks(source: string, chunks: JsonChunk[], listener: RunListener = {}): Promise<ChunkResults> {
+    const { timeoutMs } = this.limits;
+    const { firstWallFactor, headroom, maxWallFactor, maxTries } = LOAD_POLICY;
+    const calls = chunks.length + 2;
+    let wallMs = Math.ceil(timeoutMs * firstWallFactor);
+    let attempt = 1;
+    let totalWallMs = 0;
+    let memoryRetried = false;
+    for (;;) {
+      listener.onTry?.({ attempt, wallMs, calls });
+      // Lets the progress message out before the synchronous run blocks this thread.
+      await new Promise((resolve) => setImmediate(resolve));
+      const wasFresh = this.liveIsolate() && this.fresh;
+      const started = performance.now();
+      const outcome = this.applyInContext(source, chunks, wallMs, listener.onCall);
+      const tryWallMs = performance.now() - started;
+      totalWallMs += tryWallMs;
+      const usage = { tries: attempt, cpuMs: outcome.cpuMs, maxCallCpuMs: outcome.maxCallCpuMs, wallMs: tryWallMs, totalWallMs };
+      if (outcome.kind === 'starved') {
+        // Nothing of the stopped run is left for the next one to pay for.
+        this.dispose();
+        if (attempt >= maxTries) {
+          return { stopped: true, limit: 'overloaded', message: `the machine was too busy to judge the time limit: ${attempt} tries, the last ${outcome.stop.message} (limit ${timeoutMs} ms of CPU time)`, usage };
+        }
+        const share = Math.max(outcome.stop.cpuMs, 1) / Math.max(outcome.stop.wallMs, 1);
+        wallMs = Math.ceil(Math.min(timeoutMs * maxWallFactor, Math.max(2 * wallMs, (headroom * timeoutMs) / share)));
+        attempt += 1;
+        continue;
+      }
+      const { result } = outcome;
+      if (result.stopped && result.limit === 'memory' && !wasFresh && !memoryRetried) {
+        this.dispose();
+        memoryRetried = true;
+        continue;
+      }
+      return { ...result, usage };
     }
-    return result;
+  }
+
+  /**
+   * Runs one call into the isolate with `wallMs` of wall allowance and judges it by the CPU time
+   * of this thread: over the limit it is CpuBudgetSpent (finished or not), stopped at the wall
+   * allowance under the limit it is Starved; other errors pass through.
+   */
+  private timed<T>(wallMs: number, spent: Spent, run: (options: { timeout: number }) => T): T {
+    spent.calls += 1;
+    spent.onCall?.(spent.calls);
+    const cpuStart = threadCpuMs();
+    const wallStart = performance.now();
+    const account = (): number => {
+      const cpuMs = threadCpuMs() - cpuStart;
+      spent.cpuMs += cpuMs;
+      spent.maxCallCpuMs = Math.max(spent.maxCallCpuMs, cpuMs);
+      return cpuMs;
+    };
+    let value: T;
+    try {
+      value = run({ timeout: wallMs });
+    } catch (error) {
+      const cpuMs = account();
+      if (classify(error).limit !== 'timeout') throw error;
+      const elapsed = performance.now() - wallStart;
+      throw cpuMs >= this.limits.timeoutMs ? new CpuBudgetSpent(cpuMs, elapsed, this.limits.timeoutMs) : new Starved(cpuMs, elapsed);
+    }
+    const cpuMs = account();
+    if (cpuMs > this.limits.timeoutMs) throw new CpuBudgetSpent(cpuMs, performance.now() - wallStart, this.limits.timeoutMs);
+    return value;
   }
 
   /**
@@ -214,30 +388,37 @@ export class IsolateRunner {
    * given and answered as JSON text (no copy of each value across the boundary). A limit that
    * stops any chunk stops the whole application.
    */
-  private applyInContext(source: string, chunks: JsonChunk[]): ChunkResults {
+  private applyInContext(source: string, chunks: JsonChunk[], wallMs: number, onCall: RunListener['onCall']): Attempt {
     const isolate = this.liveIsolate();
     this.fresh = false;
+    const spent: Spent = { cpuMs: 0, maxCallCpuMs: 0, calls: 0, onCall };
+    const done = (result: ChunkResults): Attempt => ({ kind: 'done', result, cpuMs: spent.cpuMs, maxCallCpuMs: spent.maxCallCpuMs });
     let context: ivm.Context | undefined;
     try {
       context = isolate.createContextSync();
-      const run = isolate.compileScriptSync(SETUP).runSync(context, { reference: true, timeout: this.limits.timeoutMs }) as ivm.Reference;
+      const setup = isolate.compileScriptSync(SETUP);
+      const run = this.timed(wallMs, spent, (options) => setup.runSync(context!, { ...options, reference: true })) as ivm.Reference;
       let fn: ivm.Reference;
       try {
-        fn = isolate.compileScriptSync(`'use strict';\n(${source}\n)`).runSync(context, { reference: true, timeout: this.limits.timeoutMs }) as ivm.Reference;
+        const script = isolate.compileScriptSync(`'use strict';\n(${source}\n)`);
+        fn = this.timed(wallMs, spent, (options) => script.runSync(context!, { ...options, reference: true })) as ivm.Reference;
       } catch (error) {
+        if (error instanceof Starved || error instanceof CpuBudgetSpent) throw error;
         const classified = classify(error);
-        return { stopped: true, ...(classified.limit === 'sandbox-error' ? { limit: 'compile-error' as const, message: classified.message } : classified) };
+        return done({ stopped: true, ...(classified.limit === 'sandbox-error' ? { limit: 'compile-error' as const, message: classified.message } : classified) });
       }
-      if (fn.typeof !== 'function') return { stopped: true, limit: 'compile-error', message: `evaluates to ${fn.typeof}, not a function` };
+      if (fn.typeof !== 'function') return done({ stopped: true, limit: 'compile-error', message: `evaluates to ${fn.typeof}, not a function` });
       const results = chunks.map(
         (chunk) =>
-          run.applySync(undefined, [fn.derefInto(), chunk.values, chunk.rows, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE], {
-            timeout: this.limits.timeoutMs,
-          }) as string,
+          this.timed(wallMs, spent, (options) =>
+            run.applySync(undefined, [fn.derefInto(), chunk.values, chunk.rows, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE], options),
+          ) as string,
       );
-      return { stopped: false, results };
+      return done({ stopped: false, results });
     } catch (error) {
-      return { stopped: true, ...classify(error) };
+      if (error instanceof Starved) return { kind: 'starved', stop: error, cpuMs: spent.cpuMs, maxCallCpuMs: spent.maxCallCpuMs };
+      if (error instanceof CpuBudgetSpent) return done({ stopped: true, limit: 'timeout', message: error.message });
+      return done({ stopped: true, ...classify(error) });
     } finally {
       try {
         context?.release();
@@ -247,6 +428,7 @@ export class IsolateRunner {
     }
   }
 
+  /** Lets go of the isolate (a new one is made for the next function). */
   dispose(): void {
     if (this.isolate && !this.isolate.isDisposed) this.isolate.dispose();
     this.isolate = undefined;

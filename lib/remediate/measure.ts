@@ -6,6 +6,7 @@ import { guardFor, movedTokenGuard, receivesForeignText } from './guards.ts';
 import { gateFunction } from './lambda-gate.ts';
 import { failingRules } from './output-check.ts';
 import type { Output, Sandbox, SandboxLimit } from './sandbox.ts';
+import { SandboxOverloadedError } from '../errors.ts';
 
 /**
  * Measured confidence: a candidate is gated, applied in the sandbox to every distinct failing
@@ -161,6 +162,8 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
     inputs.map((i) => i.value),
     reads.length ? inputs.map((i) => ({ ...i.row, [pattern.column.name]: i.value })) : undefined,
   );
+  // Load is not a property of the function: no measurement (so no decision) comes of it.
+  if (applied.stopped && applied.limit === 'overloaded') throw new SandboxOverloadedError(`${candidate.name}: ${applied.message}`);
   if (applied.stopped) {
     return { ...base, gate: { accepted: true }, stopped: { limit: applied.limit, message: applied.message }, failures: { [`stopped:${applied.limit}`]: cells } };
   }

@@ -1,6 +1,6 @@
 import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
-import { reasonList, rowRules, withTypedColumns } from '../ingest/bouncer-rules.ts';
+import { reasonList, rowRules, withTypedColumns } from '../contract/rules-sql.ts';
 
 /**
  * Checks a function's outputs against the column contract with the very rules the bouncer

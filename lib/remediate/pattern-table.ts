@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import type { Column, Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
-import { downloadObject } from '../ingest/download.ts';
-import { IngestManifestSchema } from '../ingest/manifest.ts';
+import { downloadObject } from '../store/download.ts';
+import { IngestManifestSchema } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { DistinctInput, PatternInputs } from './measure.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * A cluster's cells in the engine (table `cells`: row_id, pk_hash, value, ...) and, loaded
@@ -34,7 +36,7 @@ export class PatternTable implements PatternInputs {
   /** The rows of the cluster's cells, every contract column as text. */
   async loadRows(): Promise<void> {
     if (this.rowsLoaded) return;
-    const manifest = IngestManifestSchema.parse(JSON.parse(await this.store.readText(keys.ingestManifest(this.batch))));
+    const manifest = await readObject(this.store, vaultObjects.ingestManifest.at(this.batch));
     const paths = await Promise.all(
       manifest.outputs.suspect.map(async (key, i) => (await downloadObject(this.store, key, undefined, join(this.dir, `suspect-${i}.parquet`))).path),
     );

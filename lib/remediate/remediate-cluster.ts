@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterSpecSchema } from '../cluster/cluster-spec.ts';
+import { ClusterSpecSchema } from '../vault/cluster-spec.ts';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
-import { DataLossError, VaultmendError } from '../errors.ts';
+import { ContractMissingError, DataLossError } from '../errors.ts';
 import { keys, parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyDecision } from './apply-decision.ts';
-import { ClusterResultSchema, serialiseClusterResult, type ClusterResult } from './cluster-result.ts';
+import { ClusterResultSchema, serialiseClusterResult, type ClusterResult } from '../vault/cluster-result.ts';
 import { decide, storedDecision, storeDecision, type Decided, type Decision } from './decide-remediation.ts';
 import { patternSignature, register } from './function-registry.ts';
 import { measure } from './measure.ts';
@@ -16,6 +16,8 @@ import type { ModelAccess } from './model/model-access.ts';
 import { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
 import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
+import { readObject, writeObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -49,17 +51,12 @@ export function settledResult(outcome: RemediateOutcome): ClusterResult {
   return outcome.result;
 }
 
-export class ContractMissingError extends VaultmendError {
-  constructor(stream: string) {
-    super('contract-missing', `no contract is registered for stream ${stream}`);
-  }
-}
 
 export async function remediateCluster(deps: RemediateDeps, clusterKey: string): Promise<RemediateOutcome> {
   const { batch, cluster } = parseClusterKey(clusterKey);
   const resultKey = keys.clusterResult(batch, cluster);
   if (await deps.store.exists(resultKey)) {
-    return { status: 'already-remediated', result: ClusterResultSchema.parse(JSON.parse(await deps.store.readText(resultKey))) };
+    return { status: 'already-remediated', result: await readObject(deps.store, vaultObjects.clusterResult.at(batch, cluster)) };
   }
   // Once only: of any number of deliveries of this cluster, one holds it; the rest exit here.
   const claimed = await withClaim(deps.store, `${batch}/remediate/${cluster}`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
@@ -72,9 +69,9 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
   const resultKey = keys.clusterResult(batch, cluster);
   // A holder whose lease ran out may have finished after all: its result stands.
   if (await deps.store.exists(resultKey)) {
-    return { status: 'already-remediated', result: ClusterResultSchema.parse(JSON.parse(await deps.store.readText(resultKey))) };
+    return { status: 'already-remediated', result: await readObject(deps.store, vaultObjects.clusterResult.at(batch, cluster)) };
   }
-  const spec = ClusterSpecSchema.parse(JSON.parse(await deps.store.readText(clusterKey)));
+  const spec = await readObject(deps.store, vaultObjects.cluster.at(batch, cluster));
   const registered = await loadContract(deps.store, spec.stream);
   if (!registered) throw new ContractMissingError(spec.stream);
   const contract = registered.contract;
@@ -139,7 +136,7 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
       decided_at: decision.decided_at,
     };
     // Last: its arrival tells reconcile this cluster is done.
-    await deps.store.put(resultKey, serialiseClusterResult(result), { contentType: 'application/json' });
+    await writeObject(deps.store, vaultObjects.clusterResult.at(batch, cluster), result);
     return { status: 'remediated', result };
   } finally {
     engine.close();

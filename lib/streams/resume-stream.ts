@@ -1,7 +1,9 @@
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { acceptBatch } from './halt-for-failures.ts';
-import { setStreamState, streamState, WaitingFileSchema } from './stream-control.ts';
+import { setStreamState, streamState, waitingFileObject } from './stream-control.ts';
+import { readObject } from '../vault/vault-object.ts';
+import { vaultObjects } from '../vault/objects.ts';
 
 const MAX_PASSES = 5;
 
@@ -22,7 +24,7 @@ export async function resumeStream(store: ObjectStore, stream: string, now = new
   if (options.accept && state.state === 'halted' && state.batch) await acceptBatch(store, stream, state.batch, now);
   // A replayed file gets a fresh retry budget: its earlier failures were the halt's cause.
   const attempts = await Promise.all(
-    (await store.list('control/_attempts/')).map(async (key) => ({ key, record: JSON.parse(await store.readText(key)) as { key?: string } })),
+    (await store.list('control/_attempts/')).map(async (key) => ({ key, record: await readObject(store, vaultObjects.ingestAttempts.at(key)) })),
   );
   await setStreamState(store, { stream, state: 'running', reason: null, batch: null, since: now.toISOString() });
   const replayed: string[] = [];
@@ -35,7 +37,7 @@ export async function resumeStream(store: ObjectStore, stream: string, now = new
       (key): key is string => key !== undefined,
     );
     if (present.length === 0) break;
-    const waiting = await Promise.all(present.map(async (key) => ({ key, file: WaitingFileSchema.parse(JSON.parse(await store.readText(key))) })));
+    const waiting = await Promise.all(present.map(async (key) => ({ key, file: await readObject(store, waitingFileObject.at(key)) })));
     waiting.sort((a, b) => a.file.since.localeCompare(b.file.since));
     for (const { key, file } of waiting) {
       for (const attempt of attempts.filter((a) => a.record.key === file.key)) await store.remove(attempt.key);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
+import { findObject, objectKind, writeObject } from '../vault/vault-object.ts';
 
 /**
  * A stream is running or halted; the state is an object in the vault, so every function
@@ -26,14 +27,19 @@ export const WaitingFileSchema = z.object({
 });
 export type WaitingFile = z.infer<typeof WaitingFileSchema>;
 
+/** `control/<stream>/state.json`: running or halted (absent: running). */
+export const streamStateObject = objectKind('stream state', keys.streamState, StreamStateSchema);
+/** A marker under `control/<stream>/waiting/`, named by its listed key. */
+export const waitingFileObject = objectKind('waiting file', (key: string) => key, WaitingFileSchema);
+
+/** The stream's state; a stream never halted is running. */
 export async function streamState(store: ObjectStore, stream: string): Promise<StreamState> {
-  const key = keys.streamState(stream);
-  if (!(await store.exists(key))) return { stream, state: 'running', reason: null, batch: null, since: new Date(0).toISOString() };
-  return StreamStateSchema.parse(JSON.parse(await store.readText(key)));
+  return (await findObject(store, streamStateObject.at(stream))) ?? { stream, state: 'running', reason: null, batch: null, since: new Date(0).toISOString() };
 }
 
+/** Sets the stream's state (halted by drift or the breaker, running again on resume). */
 export async function setStreamState(store: ObjectStore, state: StreamState): Promise<void> {
-  await putJson(store, keys.streamState(state.stream), state);
+  await writeObject(store, streamStateObject.at(state.stream), state);
 }
 
 /** One marker per raw object version: recording the same arrival twice is harmless. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { keys } from '../keys.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { objectKind, putObjectIfAbsent } from './vault-object.ts';
 
 /** A step's claim on one piece of work, e.g. scope `<batch>/reconcile` or `<batch>/remediate/<cluster>`. */
 export const ClaimSchema = z.object({
@@ -14,6 +15,8 @@ export const ClaimSchema = z.object({
   lease_until: z.iso.datetime(),
 });
 export type Claim = z.infer<typeof ClaimSchema>;
+/** `claims/<scope>/<generation>.json`, first writer wins. */
+export const claimObject = objectKind('claim', keys.claim, ClaimSchema, { once: true });
 
 /** Either this invocation holds the work, or someone else does (a live holder, within its lease). */
 export type ClaimOutcome = { held: true; claim: Claim; takenOver: Claim | undefined } | { held: false; by: Claim };
@@ -52,9 +55,9 @@ export async function claimWork(store: ObjectStore, scope: string, options: Clai
       schema_version: 1, scope, generation, holder,
       claimed_at: at.toISOString(), lease_until: new Date(at.getTime() + options.leaseMs).toISOString(),
     };
-    const written = await store.putIfAbsent(keys.claim(scope, generation), jsonText(mine), { contentType: 'application/json' });
+    const written = await putObjectIfAbsent(store, claimObject.at(scope, generation), mine);
     if (written.created) return { held: true, claim: mine, takenOver: previous };
-    const standing = ClaimSchema.parse(JSON.parse(written.text));
+    const standing = written.value;
     if (Date.parse(standing.lease_until) > now().getTime() && !(await store.exists(keys.claimRelease(scope, generation)))) {
       return { held: false, by: standing };
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { ident, literal } from '../../lib/engine/sql.ts';
 import { keys } from '../../lib/keys.ts';
-import type { ClusterResult } from '../../lib/remediate/cluster-result.ts';
+import type { ClusterResult } from '../../lib/vault/cluster-result.ts';
 import { remediateCluster, settledResult } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { ENGINE, ingestAndCluster } from '../support/local-batch.ts';

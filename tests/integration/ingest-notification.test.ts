@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IngestManifestSchema } from '../../lib/ingest/manifest.ts';
+import { IngestManifestSchema } from '../../lib/vault/ingest-manifest.ts';
 import { batchId, keys } from '../../lib/keys.ts';
 import { eventually, logLines, readText, stack, upload, versionsOf } from '../support/vault.ts';
 

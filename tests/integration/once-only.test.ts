@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyBatchAudit } from '../../lib/audit/verify-batch-audit.ts';
-import { ClusterManifestSchema } from '../../lib/cluster/cluster-manifest.ts';
+import { ClusterManifestSchema } from '../../lib/vault/cluster-manifest.ts';
 import { registerContract } from '../../lib/contract/registry.ts';
 import { batchId, keys } from '../../lib/keys.ts';
-import { ReconcileManifestSchema } from '../../lib/reconcile/reconcile-manifest.ts';
+import { ReconcileManifestSchema } from '../../lib/vault/reconcile-manifest.ts';
 import { jsonText } from '../../lib/store/json-objects.ts';
 import { ClaimSchema } from '../../lib/vault/claims.ts';
 import { eventually, logLines, readText, stack, upload, vaultStore, versionsOf } from '../support/vault.ts';

@@ -11,7 +11,7 @@ import { batchId, keys } from '../../lib/keys.ts';
 import { reconcileBatch } from '../../lib/reconcile/reconcile-batch.ts';
 import { rollbackBatch } from '../../lib/reconcile/rollback.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
-import { ReconcileManifestSchema, type ReconcileManifest } from '../../lib/reconcile/reconcile-manifest.ts';
+import { ReconcileManifestSchema, type ReconcileManifest } from '../../lib/vault/reconcile-manifest.ts';
 import { alertsPosted, eventually, readParquet, readText, s3, stack, upload, vaultStore } from '../support/vault.ts';
 
 /**

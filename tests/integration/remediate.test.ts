@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClusterManifestSchema } from '../../lib/cluster/cluster-manifest.ts';
+import { ClusterManifestSchema } from '../../lib/vault/cluster-manifest.ts';
 import { registerContract } from '../../lib/contract/registry.ts';
 import { batchId, keys } from '../../lib/keys.ts';
-import { ClusterResultSchema, type ClusterResult } from '../../lib/remediate/cluster-result.ts';
+import { ClusterResultSchema, type ClusterResult } from '../../lib/vault/cluster-result.ts';
 import { eventually, logLines, readParquet, readText, upload, vaultStore } from '../support/vault.ts';
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogAlertSink } from '../../lib/alerts/alerts.ts';
 import { clusterBatch } from '../../lib/cluster/cluster-batch.ts';
-import { ClusterSpecSchema, type ClusterSpec } from '../../lib/cluster/cluster-spec.ts';
+import { ClusterSpecSchema, type ClusterSpec } from '../../lib/vault/cluster-spec.ts';
 import { faissIndexFactory } from '../../lib/cluster/faiss-index.ts';
 import { HashingEmbedder } from '../../lib/cluster/hashing-embedder.ts';
 import { registerContract } from '../../lib/contract/registry.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { Engine } from '../../lib/engine/duckdb.ts';
-import { IngestManifestSchema, type IngestManifest } from '../../lib/ingest/manifest.ts';
+import { IngestManifestSchema, type IngestManifest } from '../../lib/vault/ingest-manifest.ts';
 import { keys } from '../../lib/keys.ts';
 import { makeS3Client } from '../../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../../lib/store/s3-object-store.ts';

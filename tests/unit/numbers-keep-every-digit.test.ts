@@ -7,7 +7,7 @@ import { parseContract } from '../../lib/contract/registry.ts';
 import type { Column, Contract } from '../../lib/contract/contract.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { classifyRows, writeOutputs } from '../../lib/ingest/bouncer.ts';
-import { typedProjection, withTypedColumns } from '../../lib/ingest/bouncer-rules.ts';
+import { typedProjection, withTypedColumns } from '../../lib/contract/rules-sql.ts';
 import { loadSourceTable, openSource } from '../../lib/ingest/load-source.ts';
 import { guardFor, parseExactNumber, roundExact, sameNumber, type Rounding } from '../../lib/remediate/guards.ts';
 import { gateFunction } from '../../lib/remediate/lambda-gate.ts';

@@ -1,12 +1,17 @@
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogAlertSink } from '../../lib/alerts/alerts.ts';
 import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
+import { parseContract } from '../../lib/contract/registry.ts';
+import { Engine } from '../../lib/engine/duckdb.ts';
+import { SandboxOverloadedError } from '../../lib/errors.ts';
 import { keys } from '../../lib/keys.ts';
 import type { ReconcileDeps } from '../../lib/reconcile/reconcile-batch.ts';
 import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
 import { storedDecision, storeDecision, type Decision } from '../../lib/remediate/decide-remediation.ts';
+import { measure } from '../../lib/remediate/measure.ts';
 import { remediateCluster, type RemediateDeps } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { jsonText } from '../../lib/store/json-objects.ts';
@@ -108,4 +113,28 @@ describe('reconcile delivered five times at once', () => {
     for (const spec of b.clusters.slice(1)) await remediateCluster(remediateDeps(b), keys.cluster(b.batch, spec.cluster));
     expect((await reconcileOnce(reconcileDeps(b), b.batch)).status).toBe('reconciled');
   });
+});
+
+describe('a machine too busy to judge the sandbox limit', () => {
+  it('gives no measurement (so no decision): measure throws SandboxOverloadedError for the invocation to be re-driven', async () => {
+    const engine = await Engine.open({ ...ENGINE, spillDir: '/tmp/vaultmend-test-spill' });
+    const frozen = new Sandbox({ timeoutMs: 3_000 });
+    try {
+      expect(await frozen.apply('x => x', ['a'])).toMatchObject({ stopped: false });
+      const contract = parseContract(CONTRACT);
+      const pattern = { column: contract.columns[1]!, distinct: async () => [{ value: '12.50 USD', cells: 1 }] };
+      // About a second of backtracking: long enough to be caught running.
+      const slow = { name: 'slow', source: 'x => /^(a+)+$/.test("a".repeat(25) + "b") ? x : x.replace(" USD", "")' };
+      const measured = measure({ engine, sandbox: frozen, contract }, pattern, slow);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // A sandbox process that gets no CPU at all (SIGSTOP) is the extreme of a busy machine.
+      (frozen as unknown as { child: ChildProcess }).child.kill('SIGSTOP');
+      await expect(measured).rejects.toBeInstanceOf(SandboxOverloadedError);
+      // The pattern itself is measured as usual where the sandbox gets its CPU.
+      expect((await measure({ engine, sandbox, contract }, pattern, { name: 'strip', source: 'x => x.replace(" USD", "")' })).pass_rate).toBe(1);
+    } finally {
+      frozen.dispose();
+      engine.close();
+    }
+  }, 60_000);
 });

@@ -282,8 +282,8 @@ describe('a fixed row is checked again as a whole', () => {
 
 describe('manifests of schema 1 still read', () => {
   it('as schema 2: each `reduction` under the name of what it measures, no identity mismatches', async () => {
-    const { ClusterManifestSchema } = await import('../../lib/cluster/cluster-manifest.ts');
-    const { ReconcileManifestSchema } = await import('../../lib/reconcile/reconcile-manifest.ts');
+    const { ClusterManifestSchema } = await import('../../lib/vault/cluster-manifest.ts');
+    const { ReconcileManifestSchema } = await import('../../lib/vault/reconcile-manifest.ts');
     const cluster = ClusterManifestSchema.parse({
       schema_version: 1, batch: 'b', stream: 's', suspect_rows: 4, cells: 4, exact_groups: 1, clusters: [{ cluster: 'c', column: 'a', rule: 'type', shapes: 1, cells: 4 }],
       expected_model_calls: 1, reduction: 0.75, embedder: { name: 'hashing', dimensions: 8 }, index: 'flat', merge_similarity: 0.85, timings_ms: {},

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { keys } from '../../lib/keys.ts';
-import type { ClusterResult } from '../../lib/remediate/cluster-result.ts';
+import type { ClusterResult } from '../../lib/vault/cluster-result.ts';
 import { ModelAccess } from '../../lib/remediate/model/model-access.ts';
 import { OllamaModel } from '../../lib/remediate/model/ollama-model.ts';
 import { remediateCluster, settledResult } from '../../lib/remediate/remediate-cluster.ts';

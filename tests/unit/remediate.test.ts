@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../lib/engine/duckdb.ts';
 import { keys } from '../../lib/keys.ts';
-import { ClusterResultSchema, type ClusterResult } from '../../lib/remediate/cluster-result.ts';
+import { ClusterResultSchema, type ClusterResult } from '../../lib/vault/cluster-result.ts';
 import { remediateCluster, settledResult, type RemediateDeps } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { ClaimSchema, releaseClaim } from '../../lib/vault/claims.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { ObjectStore } from '../store/object-store.ts';
+import type { ObjectStore } from './object-store.ts';
 
 export interface DownloadedObject {
   path: string;

@@ -1,6 +1,25 @@
 import { z } from 'zod';
 import { jsonText } from '../store/json-objects.ts';
-import { REJECT_REASONS } from './input-rejected.ts';
+
+/**
+ * Why a whole object is quarantined instead of processed. The codes are stable: they appear in
+ * manifests, quarantine records, alerts and metrics.
+ */
+export const REJECT_REASONS = [
+  'empty-file',
+  'no-rows',
+  'csv-ragged-row',
+  'csv-unterminated-quote',
+  'csv-duplicate-header',
+  'csv-row-count-mismatch',
+  'invalid-encoding',
+  'line-too-long',
+  'not-gzip',
+  'parquet-invalid',
+  'jsonl-invalid',
+  'jsonl-not-object',
+  'unknown-stream',
+] as const;
 
 /** The ingest manifest: what arrived, what the bouncer made of it, and how long it took. */
 const Counts = z.object({

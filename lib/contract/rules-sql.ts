@@ -1,4 +1,4 @@
-import type { Column, Contract } from '../contract/contract.ts';
+import type { Column, Contract } from './contract.ts';
 import { ident, literal, literalList } from '../engine/sql.ts';
 
 /**
