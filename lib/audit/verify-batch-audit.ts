@@ -1,5 +1,4 @@
-import { keys } from '../keys.ts';
-import { ReconcileManifestSchema } from '../vault/reconcile-manifest.ts';
+
 import type { ObjectStore } from '../store/object-store.ts';
 import { verifyChain, type ChainVerdict } from './audit-chain.ts';
 import { readObject } from '../vault/vault-object.ts';

@@ -12,13 +12,13 @@ import { shapeSignatureSql } from './shape-signature.ts';
 export async function loadCells(engine: Engine, suspectFiles: readonly string[], columns: readonly string[]): Promise<void> {
   const files = `[${suspectFiles.map(literal).join(', ')}]`;
   // Inner names start with `$`, which a contract's column names cannot: no clash with them.
-  const valueOf = columns.length
+  const cellValue = columns.length
     ? `CASE "$column" ${columns.map((c) => `WHEN ${literal(c)} THEN ${ident(c)}`).join(' ')} END`
     : 'NULL::VARCHAR';
   await engine.run(`CREATE OR REPLACE TABLE cells AS
     SELECT row_id, pk_hash, column_name, rule, value, ${shapeSignatureSql('value')} AS shape
     FROM (
-      SELECT row_id, pk_hash, "$column" AS column_name, "$rule" AS rule, ${valueOf} AS value
+      SELECT row_id, pk_hash, "$column" AS column_name, "$rule" AS rule, ${cellValue} AS value
       FROM (
         SELECT *, split_part("$reason", ':', 1) AS "$column", substr("$reason", strpos("$reason", ':') + 1) AS "$rule"
         FROM (SELECT *, unnest(reasons) AS "$reason" FROM read_parquet(${files}))

@@ -6,7 +6,6 @@ import { Engine } from '../engine/duckdb.ts';
 import { literal } from '../engine/sql.ts';
 import { DataLossError } from '../errors.ts';
 import { downloadObject } from '../store/download.ts';
-import { IngestManifestSchema } from '../vault/ingest-manifest.ts';
 import { keys, parseIngestManifestKey } from '../keys.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';

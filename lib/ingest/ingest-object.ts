@@ -17,7 +17,7 @@ import { countRecords, type RecordCount } from './count-records.ts';
 import { downloadObject } from '../store/download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
-import { serialiseManifest, type IngestManifest } from '../vault/ingest-manifest.ts';
+import { type IngestManifest } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';

@@ -12,7 +12,7 @@ import { downloadObject } from '../store/download.ts';
 import { FACTS, fanOutPlanObject, type FanOutPlan } from './fan-out.ts';
 import type { IngestDeps, IngestRequest } from './ingest-object.ts';
 import { loadSourceTable, openSource } from './load-source.ts';
-import { countsBalance, serialiseManifest, type IngestManifest, type RowCounts } from '../vault/ingest-manifest.ts';
+import { countsBalance, type IngestManifest, type RowCounts } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { objectKind, readObject, writeObject } from '../vault/vault-object.ts';

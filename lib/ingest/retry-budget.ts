@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { safeErrorMessage } from '../errors.ts';
 import { keys } from '../keys.ts';
 import { putJson } from '../store/json-objects.ts';

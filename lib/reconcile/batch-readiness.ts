@@ -1,7 +1,7 @@
-import { ClusterManifestSchema, type ClusterManifest } from '../vault/cluster-manifest.ts';
-import { IngestManifestSchema, type IngestManifest } from '../vault/ingest-manifest.ts';
+import { type ClusterManifest } from '../vault/cluster-manifest.ts';
+import { type IngestManifest } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
-import { ClusterResultSchema, type ClusterResult } from '../vault/cluster-result.ts';
+import { type ClusterResult } from '../vault/cluster-result.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';

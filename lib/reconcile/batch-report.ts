@@ -64,15 +64,15 @@ export function buildReport(
   };
 }
 
-const escape = (value: unknown) =>
+const escapeHtml = (value: unknown) =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A share as an escaped percentage with two decimals. */
-const percent = (share: number) => escape(`${(share * 100).toFixed(2)}%`);
+const percent = (share: number) => escapeHtml(`${(share * 100).toFixed(2)}%`);
 
 function table(headers: string[], rows: unknown[][]): string {
-  const head = headers.map((h) => `<th>${escape(h)}</th>`).join('');
-  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`).join('\n');
+  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -80,16 +80,16 @@ function table(headers: string[], rows: unknown[][]): string {
 export function reportPage(report: BatchReport): string {
   const s = report.stages;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>vaultmend batch ${escape(report.batch)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>vaultmend batch ${escapeHtml(report.batch)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}.promoted{color:#176317}.gates-failed,.data-loss{color:#a11}</style>
 </head><body>
-<h1>Batch <code>${escape(report.batch)}</code></h1>
-<p>Stream <b>${escape(report.stream)}</b> · as of ${escape(report.as_of)} · status <b class="${escape(report.status)}" id="status">${escape(report.status)}</b></p>
+<h1>Batch <code>${escapeHtml(report.batch)}</code></h1>
+<p>Stream <b>${escapeHtml(report.stream)}</b> · as of ${escapeHtml(report.as_of)} · status <b class="${escapeHtml(report.status)}" id="status">${escapeHtml(report.status)}</b></p>
 <h2>Rows per stage</h2>
 ${table(['source', 'clean', 'suspect', 'fixed', 'quarantined', 'duplicates collapsed'], [[s.source, s.clean, s.suspect, s.fixed, s.quarantined, s.duplicates_collapsed]])}
 <h2>Error patterns</h2>
-<p>${escape(report.clusters.count)} cluster(s); model calls ${escape(report.model_calls.actual)} (at most ${escape(report.model_calls.expected)} expected before repairs); model-call reduction ${percent(report.model_call_reduction)} (1 - calls / suspect rows); cluster compression ${report.cluster_compression === null ? '—' : percent(report.cluster_compression)} (1 - clusters / suspect rows).</p>
+<p>${escapeHtml(report.clusters.count)} cluster(s); model calls ${escapeHtml(report.model_calls.actual)} (at most ${escapeHtml(report.model_calls.expected)} expected before repairs); model-call reduction ${percent(report.model_call_reduction)} (1 - calls / suspect rows); cluster compression ${report.cluster_compression === null ? '—' : percent(report.cluster_compression)} (1 - clusters / suspect rows).</p>
 ${table(['cluster', 'column', 'rule', 'cells', 'disposition', 'tier', 'function', 'confidence', 'model calls'], report.clusters.patterns.map((p) => [p.cluster, p.column, p.rule, p.cells, p.disposition, p.tier, p.function ?? '—', p.confidence.toFixed(2), p.model_calls]))}
 <h2>Quarantine reasons</h2>
 ${table(['reason', 'rows'], Object.entries(report.quarantine_reasons))}

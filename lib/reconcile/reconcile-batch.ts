@@ -19,7 +19,7 @@ import { auditEntries } from './audit-entries.ts';
 import { batchReadiness } from './batch-readiness.ts';
 import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
-import { ReconcileManifestSchema, serialiseReconcileManifest, type ReconcileManifest } from '../vault/reconcile-manifest.ts';
+import { type ReconcileManifest } from '../vault/reconcile-manifest.ts';
 import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerCheck } from './row-ledger.ts';
 import { putObjectIfAbsent, readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';

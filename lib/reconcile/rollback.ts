@@ -11,7 +11,6 @@ import { VaultmendError } from '../errors.ts';
 import { downloadObject } from '../store/download.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { ReconcileManifestSchema } from '../vault/reconcile-manifest.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ClusterSpec } from '../vault/cluster-spec.ts';
-import { keys } from '../keys.ts';
-import { DecisionSchema, ModelTierSchema, type Decision } from '../vault/decision.ts';
-import { jsonText } from '../store/json-objects.ts';
+import { ModelTierSchema, type Decision } from '../vault/decision.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Candidate } from './candidate.ts';
 import { findRegistered, patternSignature } from './function-registry.ts';

@@ -3,8 +3,6 @@ import type { Column, Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import { downloadObject } from '../store/download.ts';
-import { IngestManifestSchema } from '../vault/ingest-manifest.ts';
-import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { DistinctInput, PatternInputs } from './measure.ts';
 import { readObject } from '../vault/vault-object.ts';

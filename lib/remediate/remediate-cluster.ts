@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClusterSpecSchema } from '../vault/cluster-spec.ts';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { ContractMissingError, DataLossError } from '../errors.ts';
 import { keys, parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyDecision } from './apply-decision.ts';
-import { ClusterResultSchema, serialiseClusterResult, type ClusterResult } from '../vault/cluster-result.ts';
+import { type ClusterResult } from '../vault/cluster-result.ts';
 import { decide, storedDecision, storeDecision, type Decided, type Decision } from './decide-remediation.ts';
 import { patternSignature, register } from './function-registry.ts';
 import { measure } from './measure.ts';
