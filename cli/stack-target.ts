@@ -36,8 +36,14 @@ export function findStore(env: NodeJS.ProcessEnv = process.env): StoreTarget {
     const explicit = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
     const merged = { ...state.env, S3_ENDPOINT: state.s3Endpoint, VAULT_BUCKET: state.bucket, ...explicit };
     return {
-      env: merged, endpoint: state.s3Endpoint, bucket: bucketOf(merged), source: 'state-file', stateFile: found.file,
-      startedAt: state.started_at, alive: stackAlive(state), logDir: state.logDir,
+      env: merged,
+      endpoint: state.s3Endpoint,
+      bucket: bucketOf(merged),
+      source: 'state-file',
+      stateFile: found.file,
+      startedAt: state.started_at,
+      alive: stackAlive(state),
+      logDir: state.logDir,
     };
   }
   let local = 'http://127.0.0.1:7480';
@@ -77,14 +83,18 @@ const shown = (file: string): string => {
  */
 export function explainStoreError(error: unknown, target: StoreTarget): string | undefined {
   const errors = chain(error);
-  const network = errors.map((e) => (typeof e['code'] === 'string' ? e['code'] : e['name'])).find((c) => typeof c === 'string' && NETWORK.has(c)) as string | undefined;
+  const network = errors
+    .map((e) => (typeof e['code'] === 'string' ? e['code'] : e['name']))
+    .find((c) => typeof c === 'string' && NETWORK.has(c)) as string | undefined;
   const names = errors.map((e) => e['name'] ?? e['Code']).filter((n): n is string => typeof n === 'string');
   const state = shown(target.stateFile);
   if (network) {
     switch (target.source) {
       case 'S3_ENDPOINT':
-        return `no S3 store answers at ${target.endpoint} (S3_ENDPOINT): ${network}.\n` +
-          '  Check S3_ENDPOINT, or unset it to use the local stack (`npm run stack:up` starts one; the CLI then finds it by itself).';
+        return (
+          `no S3 store answers at ${target.endpoint} (S3_ENDPOINT): ${network}.\n` +
+          '  Check S3_ENDPOINT, or unset it to use the local stack (`npm run stack:up` starts one; the CLI then finds it by itself).'
+        );
       case 'state-file':
         return target.alive
           ? `the stack recorded in ${state} (started ${target.startedAt}) is up, but its S3 store at ${target.endpoint} does not answer: ${network}.\n` +
@@ -92,9 +102,11 @@ export function explainStoreError(error: unknown, target: StoreTarget): string |
           : `the stack recorded in ${state} (started ${target.startedAt}) is no longer running: no S3 store answers at ${target.endpoint} (${network}).\n` +
               '  Clear it with `npm run stack:down`, then start one with `npm run stack:up`.';
       default:
-        return `no stack is running: there is no ${state}, and no S3 store answers at ${target.endpoint} (${network}).\n` +
+        return (
+          `no stack is running: there is no ${state}, and no S3 store answers at ${target.endpoint} (${network}).\n` +
           '  Start one with `npm run stack:up` (or `KEEP_STACK=1 npm start`), then run this command again.\n' +
-          '  A stack started with another STACK_DIR: give the CLI the same STACK_DIR. Another store: set S3_ENDPOINT (and VAULT_BUCKET).';
+          '  A stack started with another STACK_DIR: give the CLI the same STACK_DIR. Another store: set S3_ENDPOINT (and VAULT_BUCKET).'
+        );
     }
   }
   if (names.includes('NoSuchBucket')) {

@@ -17,7 +17,9 @@ export function streamArgument(name: string): string {
   try {
     parseRawKey(`raw/${name}/file`);
   } catch {
-    throw new InvalidArgumentError(`${JSON.stringify(name)} is not a stream name (lowercase letters, digits, - and _, at most 63, starting with a letter or digit)`);
+    throw new InvalidArgumentError(
+      `${JSON.stringify(name)} is not a stream name (lowercase letters, digits, - and _, at most 63, starting with a letter or digit)`,
+    );
   }
   return name;
 }

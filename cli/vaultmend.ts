@@ -75,7 +75,12 @@ contracts
     const store = vault();
     for (const [i, contract] of parsed.entries()) {
       const registered = await registerContract(store, contract, new Date(), files[i]);
-      print({ file: files[i], stream: registered.contract.stream, version: registered.contract.version, fingerprint: registered.fingerprint });
+      print({
+        file: files[i],
+        stream: registered.contract.stream,
+        version: registered.contract.version,
+        fingerprint: registered.fingerprint,
+      });
     }
   });
 
@@ -135,13 +140,17 @@ program
   .action(async (streamName: string, options: { pk?: string[]; record?: string[] }) => {
     if (!options.pk?.length && !options.record?.length) throw new UsageError('name the record: --pk VALUE... or --record HASH...');
     for (const hash of options.record ?? []) {
-      if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError(`--record ${JSON.stringify(hash)} is not a primary-key hash (64 lowercase hex digits)`);
+      if (!/^[0-9a-f]{64}$/.test(hash))
+        throw new UsageError(`--record ${JSON.stringify(hash)} is not a primary-key hash (64 lowercase hex digits)`);
     }
     const store = vault();
     const records = [...(options.record ?? [])];
     if (options.pk) {
       const registered = await loadContract(store, streamName);
-      if (!registered) throw new Error(`no contract is registered for stream ${streamName} (contracts/${streamName}.json): --pk needs it to hash the key; register it with \`npm run vaultmend -- contracts register FILE\`, or name the records with --record`);
+      if (!registered)
+        throw new Error(
+          `no contract is registered for stream ${streamName} (contracts/${streamName}.json): --pk needs it to hash the key; register it with \`npm run vaultmend -- contracts register FILE\`, or name the records with --record`,
+        );
       records.push(recordOf(registered.contract, options.pk));
     }
     print(await eraseRecords(new VaultKeyStore(store), streamName, records));
@@ -154,7 +163,17 @@ program
   .action(async (batch: string) => {
     const settings = config();
     const store = vault();
-    print(await rollbackBatch({ store, keys: new VaultKeyStore(store), workDir: settings.WORK_DIR, engine: { memoryLimit: settings.ENGINE_MEMORY_LIMIT, threads: settings.ENGINE_THREADS } }, batch));
+    print(
+      await rollbackBatch(
+        {
+          store,
+          keys: new VaultKeyStore(store),
+          workDir: settings.WORK_DIR,
+          engine: { memoryLimit: settings.ENGINE_MEMORY_LIMIT, threads: settings.ENGINE_THREADS },
+        },
+        batch,
+      ),
+    );
   });
 
 program
@@ -171,7 +190,11 @@ program
       const sink = new WebhookAlertSink(settings.ALERT_WEBHOOK_URL, (message) => process.stderr.write(`${message}\n`));
       for (const b of stuck) {
         await sink.post({
-          severity: 'SEV2', component: 'reconcile', stream: b.stream, batch: b.batch, reason: 'batch-stuck',
+          severity: 'SEV2',
+          component: 'reconcile',
+          stream: b.stream,
+          batch: b.batch,
+          reason: 'batch-stuck',
           summary: `batch ${b.batch} has waited ${b.waiting_seconds} s for ${b.missing.length} cluster result(s); replay those cluster objects`,
           details: { missing: b.missing, clustered_at: b.clustered_at },
         });

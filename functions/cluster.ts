@@ -29,11 +29,18 @@ export const handler = s3EventHandler(async (event): Promise<ClusterDelivery[]> 
     if (outcome.status === 'clustered') {
       const { manifest } = outcome;
       logger.info('batch clustered', {
-        batch: outcome.batch, suspect_rows: manifest.suspect_rows, clusters: outcome.clusters.length,
-        cluster_compression: manifest.cluster_compression, timings_ms: manifest.timings_ms,
+        batch: outcome.batch,
+        suspect_rows: manifest.suspect_rows,
+        clusters: outcome.clusters.length,
+        cluster_compression: manifest.cluster_compression,
+        timings_ms: manifest.timings_ms,
       });
     } else if (outcome.status === 'claimed-elsewhere') {
-      logger.info('batch is clustered by another delivery: skipped', { batch: outcome.batch, holder: outcome.holder, lease_until: outcome.lease_until });
+      logger.info('batch is clustered by another delivery: skipped', {
+        batch: outcome.batch,
+        holder: outcome.holder,
+        lease_until: outcome.lease_until,
+      });
     } else {
       logger.info('nothing to cluster: batch goes to reconcile', { batch: outcome.batch, reason: outcome.reason });
     }

@@ -37,11 +37,13 @@ export const handler = s3EventHandler(async (event): Promise<Array<IngestOutcome
     // The manifest is in the vault; the log line carries the outcome without it.
     const { manifest: _manifest, ...fields } = { manifest: undefined, ...outcome, key: object.key };
     if (outcome.status === 'refused') logger.error('object refused', { ...fields, code: outcome.reason });
-    else if (outcome.status === 'already-ingested' || outcome.status === 'part-already-ingested') logger.info('batch already ingested', fields);
+    else if (outcome.status === 'already-ingested' || outcome.status === 'part-already-ingested')
+      logger.info('batch already ingested', fields);
     else if (outcome.status === 'claimed-elsewhere') logger.info('batch is ingested by another delivery: skipped', fields);
     else if (outcome.status === 'waiting') logger.warn('file waiting: stream halted', fields);
     else if (outcome.status === 'quarantined') logger.warn('object quarantined', { ...fields, reason: outcome.manifest.rejected?.reason });
-    else if (outcome.status === 'ingested') logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
+    else if (outcome.status === 'ingested')
+      logger.info('batch ingested', { ...fields, rows: outcome.manifest.rows, timings_ms: outcome.manifest.timings_ms });
     else logger.info(outcome.status === 'fanned-out' ? 'batch fanned out into parts' : 'part ingested', fields);
     for (const point of outcomeMetrics(outcome)) {
       const metric = metrics.singleMetric();

@@ -38,13 +38,25 @@ export const handler = s3EventHandler(async (event): Promise<RemediateOutcome[]>
     const outcome = await remediateCluster(remediateDeps(), object.key);
     outcomes.push(outcome);
     if (outcome.status === 'claimed-elsewhere') {
-      logger.info('cluster claimed by another delivery: skipped', { batch: outcome.batch, cluster: outcome.cluster, holder: outcome.holder, lease_until: outcome.lease_until });
+      logger.info('cluster claimed by another delivery: skipped', {
+        batch: outcome.batch,
+        cluster: outcome.cluster,
+        holder: outcome.holder,
+        lease_until: outcome.lease_until,
+      });
       continue;
     }
     const { result } = outcome;
     logger.info(outcome.status === 'remediated' ? 'cluster remediated' : 'cluster already remediated', {
-      batch: result.batch, cluster: result.cluster, column: result.column, rule: result.rule, disposition: result.disposition,
-      tier: result.tier, confidence: result.confidence, model_calls: result.model_calls, counts: result.counts,
+      batch: result.batch,
+      cluster: result.cluster,
+      column: result.column,
+      rule: result.rule,
+      disposition: result.disposition,
+      tier: result.tier,
+      confidence: result.confidence,
+      model_calls: result.model_calls,
+      counts: result.counts,
     });
   }
   return outcomes;

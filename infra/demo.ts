@@ -95,7 +95,10 @@ export interface Upload {
 async function ingestVerdict(store: Pick<ObjectStore, 'exists' | 'readText'>, upload: Upload): Promise<string | undefined> {
   const versions = [...new Set([upload.versionId ?? null, null])];
   for (const version of versions) {
-    const id = createHash('sha256').update(`${upload.key}\n${version ?? ''}`).digest('hex').slice(0, 32);
+    const id = createHash('sha256')
+      .update(`${upload.key}\n${version ?? ''}`)
+      .digest('hex')
+      .slice(0, 32);
     const record = keys.refusedObject(id);
     if (!(await store.exists(record))) continue;
     const refused = JSON.parse(await store.readText(record)) as { reason?: string; detail?: string };
@@ -121,7 +124,13 @@ async function ingestVerdict(store: Pick<ObjectStore, 'exists' | 'readText'>, up
  * Waits for the batch's ingest manifest and returns its text; stops at once, with a message that
  * says what to do, when ingest refused the file or holds it. Fails naming `hint` after `timeoutMs`.
  */
-export async function waitForIngest(store: Pick<ObjectStore, 'exists' | 'readText'>, upload: Upload, timeoutMs: number, hint: string, pollMs = 250): Promise<string> {
+export async function waitForIngest(
+  store: Pick<ObjectStore, 'exists' | 'readText'>,
+  upload: Upload,
+  timeoutMs: number,
+  hint: string,
+  pollMs = 250,
+): Promise<string> {
   const manifest = keys.ingestManifest(upload.batch);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -149,7 +158,8 @@ async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: 
   const hint = `see the logs in ${logDir}`;
   if (args.contract) {
     const contract = parseContractText(readFileSync(args.contract, 'utf8'), args.contract);
-    if (contract.stream !== stream) throw new UsageError(`${args.contract} is the contract of stream "${contract.stream}", but the file goes to stream "${stream}"`);
+    if (contract.stream !== stream)
+      throw new UsageError(`${args.contract} is the contract of stream "${contract.stream}", but the file goes to stream "${stream}"`);
     const registered = await registerContract(store, contract, new Date(), args.contract);
     console.log(`contract registered: ${registered.contract.stream} v${registered.contract.version} (${args.contract})`);
   } else if (!(await loadContract(store, stream))) {
@@ -164,11 +174,18 @@ async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: 
   const manifest = await waitForIngest(store, { key, versionId: put.VersionId, stream, batch, file }, 120_000, hint);
   console.log(`s3://${bucket}/${keys.ingestManifest(batch)}:\n${manifest}`);
   if ((JSON.parse(manifest) as { rows?: { suspect?: number } }).rows?.suspect) {
-    const clusters = JSON.parse(await read(store, keys.clusterManifest(batch), 120_000, hint)) as { clusters: { cluster: string; column: string; rule: string; cells: number }[] };
+    const clusters = JSON.parse(await read(store, keys.clusterManifest(batch), 120_000, hint)) as {
+      clusters: { cluster: string; column: string; rule: string; cells: number }[];
+    };
     console.log(`${clusters.clusters.length} error pattern(s); remediation:`);
     for (const c of clusters.clusters) {
       const result = JSON.parse(await read(store, keys.clusterResult(batch, c.cluster), 120_000, hint)) as {
-        disposition: string; tier: string; confidence: number; function: { name: string } | null; counts: { staged_cells: number; quarantined_cells: number }; reason: string;
+        disposition: string;
+        tier: string;
+        confidence: number;
+        function: { name: string } | null;
+        counts: { staged_cells: number; quarantined_cells: number };
+        reason: string;
       };
       console.log(
         `  ${c.column}:${c.rule} (${c.cells} cells) -> ${result.disposition} by ${result.tier}${result.function ? ` (${result.function.name})` : ''}, ` +
@@ -178,20 +195,27 @@ async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: 
     }
   }
   const reconciled = JSON.parse(await read(store, keys.reconcileManifest(batch), 120_000, hint)) as {
-    status: string; rows: Record<string, number>; curated: string | null; audit: { key: string; lines: number; root_hash: string } | null;
+    status: string;
+    rows: Record<string, number>;
+    curated: string | null;
+    audit: { key: string; lines: number; root_hash: string } | null;
     gates: { gate: string; passed: boolean }[];
   };
   console.log(
     `reconcile: ${reconciled.status}; rows ${JSON.stringify(reconciled.rows)}; gates ${reconciled.gates.map((g) => `${g.gate} ${g.passed ? 'ok' : 'FAILED'}`).join(', ')}`,
   );
-  console.log(`  curated: ${reconciled.curated ?? '(not promoted)'}; audit: ${reconciled.audit?.key} (${reconciled.audit?.lines} lines, root ${reconciled.audit?.root_hash})`);
+  console.log(
+    `  curated: ${reconciled.curated ?? '(not promoted)'}; audit: ${reconciled.audit?.key} (${reconciled.audit?.lines} lines, root ${reconciled.audit?.root_hash})`,
+  );
   console.log(`  report: s3://${bucket}/${keys.reportPage(batch)}`);
 }
 
 /** The streams of the contracts `stack up` registers (infra/contracts/*.json). */
 export function exampleStreams(): string[] {
   const dir = join(REPO_ROOT, 'infra/contracts');
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => parseContractText(readFileSync(join(dir, f), 'utf8'), `infra/contracts/${f}`).stream);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => parseContractText(readFileSync(join(dir, f), 'utf8'), `infra/contracts/${f}`).stream);
 }
 
 async function main(): Promise<void> {

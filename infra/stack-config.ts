@@ -22,7 +22,10 @@ const StackSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).default('vaultmend'),
   S3_SECRET_ACCESS_KEY: z.string().min(8).default('vaultmend-local-secret'),
   S3_REGION: z.string().min(1).default('us-east-1'),
-  VAULT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name').default('vaultmend-vault'),
+  VAULT_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('vaultmend-vault'),
   MINIO_BIN: z.string().min(1).optional(),
   RGW_PORT: port.default(7480),
   CEPH_MON_PORT: port.default(3300),
@@ -30,10 +33,17 @@ const StackSchema = z.object({
   BRIDGE_PORT: port.default(8787),
   OFFLINE_LAMBDA_PORT: port.default(3002),
   OFFLINE_HTTP_PORT: port.default(3000),
-  STAGE: z.string().regex(/^[a-z0-9-]+$/).default('local'),
+  STAGE: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('local'),
   STACK_READY_TIMEOUT_S: z.coerce.number().int().min(5).max(1800).default(180),
   /** Every daemon is killed after this long even if `stack down` never runs. */
-  STACK_MAX_LIFETIME_S: z.coerce.number().int().min(60).default(4 * 3600),
+  STACK_MAX_LIFETIME_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(4 * 3600),
   /** Passed on to the functions (see lib/config.ts). */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   INGEST_PART_BYTES: z.coerce.number().int().min(1024).optional(),
@@ -116,10 +126,13 @@ export function readStackState(env: NodeJS.ProcessEnv = process.env): { file: st
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`the stack state file ${file} is not JSON (${error instanceof Error ? error.message : String(error)}): remove it with \`npm run stack:down\``);
+    throw new ConfigError(
+      `the stack state file ${file} is not JSON (${error instanceof Error ? error.message : String(error)}): remove it with \`npm run stack:down\``,
+    );
   }
   const parsed = StackStateSchema.safeParse(json);
-  if (!parsed.success) throw new ConfigError(`${file} is not a stack state file this version writes: \`npm run stack:down\`, then \`npm run stack:up\``);
+  if (!parsed.success)
+    throw new ConfigError(`${file} is not a stack state file this version writes: \`npm run stack:down\`, then \`npm run stack:up\``);
   return { file, state: parsed.data };
 }
 

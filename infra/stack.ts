@@ -43,7 +43,13 @@ function stateFile(config: StackConfig): string {
 }
 
 /** The state file's content: credentials only for a server the stack started itself (never an external store's). */
-function stackState(info: StackInfo, config: StackConfig, ports: Record<string, number>, processes: ProcessTable, startedAt: Date): StackState {
+function stackState(
+  info: StackInfo,
+  config: StackConfig,
+  ports: Record<string, number>,
+  processes: ProcessTable,
+  startedAt: Date,
+): StackState {
   const env = { ...info.env };
   if (config.S3_BACKEND === 'external') {
     delete env['S3_ACCESS_KEY_ID'];
@@ -90,21 +96,30 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
   await assertPortsFree(ports);
   const started = Date.now();
   // The functions see the variables the stack was started with (AUDIT_RETENTION_DAYS, OLLAMA_HOST, ...).
-  const childEnv = { ...process.env, ...env, ...functionEnv(config), STAGE: config.STAGE, TZ: 'UTC',
-    BRIDGE_PORT: String(config.BRIDGE_PORT), OFFLINE_LAMBDA_PORT: String(config.OFFLINE_LAMBDA_PORT),
-    OFFLINE_HTTP_PORT: String(config.OFFLINE_HTTP_PORT) };
+  const childEnv = {
+    ...process.env,
+    ...env,
+    ...functionEnv(config),
+    STAGE: config.STAGE,
+    TZ: 'UTC',
+    BRIDGE_PORT: String(config.BRIDGE_PORT),
+    OFFLINE_LAMBDA_PORT: String(config.OFFLINE_LAMBDA_PORT),
+    OFFLINE_HTTP_PORT: String(config.OFFLINE_HTTP_PORT),
+  };
   try {
     // The bridge first: MinIO checks its webhook target when it starts.
     log('event bridge: starting');
     const bridge = nodeScript(['--import', 'tsx', join(REPO_ROOT, 'infra/event-bridge.ts')]);
     processes.start({ name: 'event-bridge', ...bridge, env: childEnv, cwd: REPO_ROOT });
     const health = `http://127.0.0.1:${config.BRIDGE_PORT}/health`;
-    await waitFor(`event bridge at ${health}`, async () => (await fetch(health)).ok, 30_000,
-      `see ${processes.logFile('event-bridge')}`);
+    await waitFor(`event bridge at ${health}`, async () => (await fetch(health)).ok, 30_000, `see ${processes.logFile('event-bridge')}`);
 
     if (config.S3_BACKEND === 'rgw') await startRgw(config, processes, log);
     else if (config.S3_BACKEND === 'minio') await startMinio(config, processes, log);
-    else log(`s3: S3_BACKEND=external: no local S3 server is started; the stack uses the existing store at ${config.S3_ENDPOINT} (bucket ${config.VAULT_BUCKET})`);
+    else
+      log(
+        `s3: S3_BACKEND=external: no local S3 server is started; the stack uses the existing store at ${config.S3_ENDPOINT} (bucket ${config.VAULT_BUCKET})`,
+      );
 
     const s3 = makeS3Client(config);
     await ensureVaultBucket(s3, config.VAULT_BUCKET);
@@ -112,9 +127,16 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     const target = flavor === 'minio' ? await configureMinioNotifications(config) : await configureRgwNotifications(config, s3);
     log(`vault bucket ${config.VAULT_BUCKET}: Object Lock on, notifications -> ${target}`);
     const vault = new S3ObjectStore(s3, config.VAULT_BUCKET);
-    for (const file of readdirSync(join(REPO_ROOT, 'infra/contracts')).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(join(REPO_ROOT, 'infra/contracts'))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const source = `infra/contracts/${file}`;
-      const registered = await registerContract(vault, parseContractText(readFileSync(join(REPO_ROOT, source), 'utf8'), source), new Date(), source);
+      const registered = await registerContract(
+        vault,
+        parseContractText(readFileSync(join(REPO_ROOT, source), 'utf8'), source),
+        new Date(),
+        source,
+      );
       log(`contract registered: ${registered.contract.stream} v${registered.contract.version}`);
     }
 
@@ -132,14 +154,20 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     // Meanwhile, RGW takes up to ~30 s to start serving a new persistent topic: wait for a real delivery.
     const probe = `${randomUUID()}`;
     await s3.send(new PutObjectCommand({ Bucket: config.VAULT_BUCKET, Key: PROBE_PREFIX + probe, Body: 'probe' }));
-    const delivered = waitFor('the store\'s upload notification to reach the event bridge',
+    const delivered = waitFor(
+      "the store's upload notification to reach the event bridge",
       async () => (await fetch(`http://127.0.0.1:${config.BRIDGE_PORT}/probes/${probe}`)).ok,
-      config.STACK_READY_TIMEOUT_S * 1000, `see ${processes.logFile('event-bridge')}`);
+      config.STACK_READY_TIMEOUT_S * 1000,
+      `see ${processes.logFile('event-bridge')}`,
+    );
 
     const lambdaEndpoint = `http://127.0.0.1:${config.OFFLINE_LAMBDA_PORT}`;
-    const offlineReady = waitFor(`serverless-offline Lambda endpoint at ${lambdaEndpoint}`,
+    const offlineReady = waitFor(
+      `serverless-offline Lambda endpoint at ${lambdaEndpoint}`,
       async () => (await fetch(lambdaEndpoint, { signal: AbortSignal.timeout(2000) })).status > 0,
-      config.STACK_READY_TIMEOUT_S * 1000, `see ${processes.logFile('serverless-offline')}`);
+      config.STACK_READY_TIMEOUT_S * 1000,
+      `see ${processes.logFile('serverless-offline')}`,
+    );
 
     await Promise.all([delivered, offlineReady]);
     log('notifications delivered end to end; serverless-offline ready');
@@ -153,7 +181,9 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
       logDir: processes.logDir,
       env: functionEnv(config),
     };
-    writeFileSync(stateFile(config), `${JSON.stringify(stackState(info, config, ports, processes, new Date(started)), null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(stateFile(config), `${JSON.stringify(stackState(info, config, ports, processes, new Date(started)), null, 2)}\n`, {
+      mode: 0o600,
+    });
     log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return info;
   } catch (error) {

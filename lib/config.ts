@@ -20,19 +20,28 @@ const RuntimeSchema = z.object({
   /** Where alerts are POSTed (Slack/PagerDuty-style JSON); unset: alerts are only logged. */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The columnar engine's memory budget; beyond it, it spills to WORK_DIR. */
-  ENGINE_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB').default('512MB'),
+  ENGINE_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB')
+    .default('512MB'),
   ENGINE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   /** Failed attempts of the same object content before it is set aside as `ingest-failed`. */
   INGEST_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   /** A raw file whose (uncompressed) content is larger fans out into parts, one invocation each. */
-  INGEST_PART_BYTES: z.coerce.number().int().min(1024).default(1 << 30),
+  INGEST_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1 << 30),
   /**
    * A directory holding a sentence-embedding model in transformers.js layout
    * (`<dir>/<EMBEDDINGS_MODEL>/config.json, tokenizer.json, onnx/model.onnx`); read locally,
    * never fetched. Unset: the built-in hashing embedder.
    */
   EMBEDDINGS_MODEL_DIR: z.string().min(1).optional(),
-  EMBEDDINGS_MODEL: z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, 'a model name such as all-MiniLM-L6-v2')
+  EMBEDDINGS_MODEL: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/, 'a model name such as all-MiniLM-L6-v2')
     .refine((name) => !name.split('/').some((part) => part === '.' || part === '..'), 'no . or .. path segments')
     .default('all-MiniLM-L6-v2'),
   /** Cosine similarity at or above which two error shapes of one column and rule are one cluster. */
@@ -47,12 +56,20 @@ const RuntimeSchema = z.object({
    * cannot fix go to review). It must be loopback, a private address, or named in OLLAMA_ALLOW_HOSTS.
    */
   OLLAMA_HOST: z.url({ protocol: /^https?$/ }).optional(),
-  OLLAMA_MODEL: z.string().regex(/^[A-Za-z0-9._\/-]+(:[A-Za-z0-9._-]+)?$/, 'a model name such as qwen2.5-coder:1.5b').default('qwen2.5-coder:1.5b'),
+  OLLAMA_MODEL: z
+    .string()
+    .regex(/^[A-Za-z0-9._\/-]+(:[A-Za-z0-9._-]+)?$/, 'a model name such as qwen2.5-coder:1.5b')
+    .default('qwen2.5-coder:1.5b'),
   /** Comma-separated host names or addresses allowed besides loopback and private ranges. */
   OLLAMA_ALLOW_HOSTS: z
     .string()
     .default('')
-    .transform((list) => list.split(',').map((h) => h.trim()).filter(Boolean)),
+    .transform((list) =>
+      list
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   /** Further attempts after a transport failure (timeout, 5xx, cut stream), with backoff. */
   OLLAMA_RETRIES: z.coerce.number().int().min(0).max(5).default(2),

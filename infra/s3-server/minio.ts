@@ -30,6 +30,10 @@ export async function startMinio(config: StackConfig, processes: ProcessTable, l
     },
   });
   const health = `${config.S3_ENDPOINT}/minio/health/live`;
-  await waitFor(`MinIO at ${health}`, async () => (await fetch(health, { signal: AbortSignal.timeout(2000) })).ok,
-    config.STACK_READY_TIMEOUT_S * 1000, `see ${processes.logFile('minio')}`);
+  await waitFor(
+    `MinIO at ${health}`,
+    async () => (await fetch(health, { signal: AbortSignal.timeout(2000) })).ok,
+    config.STACK_READY_TIMEOUT_S * 1000,
+    `see ${processes.logFile('minio')}`,
+  );
 }

@@ -61,24 +61,42 @@ rgw_dns_name = localhost
   await run('monmaptool', ['--create', '--fsid', fsid, '--addv', 'a', `[v2:${mon}]`, join(dir, 'monmap')]);
   await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap')]);
   processes.start({ name: 'ceph-mon', command: 'ceph-mon', args: [...c, '-f', '-i', 'a'] });
-  await waitFor('ceph monitor', async () => (await ceph(['mon', 'stat'], 10_000)).stdout.includes('1 mons'), 60_000,
-    `see ${join(dir, 'log')}`);
+  await waitFor(
+    'ceph monitor',
+    async () => (await ceph(['mon', 'stat'], 10_000)).stdout.includes('1 mons'),
+    60_000,
+    `see ${join(dir, 'log')}`,
+  );
 
   log('ceph: creating OSD');
   await ceph(['osd', 'create']);
   await run('ceph-osd', [...c, '-i', '0', '--mkfs'], { timeoutMs: 60_000 });
   await ceph(['osd', 'crush', 'add', 'osd.0', '1.0', 'root=default', 'host=localhost']);
   processes.start({ name: 'ceph-osd', command: 'ceph-osd', args: [...c, '-f', '-i', '0'] });
-  await waitFor('ceph OSD', async () => /1 up/.test((await ceph(['osd', 'stat'], 10_000)).stdout), 90_000,
-    `see ${join(dir, 'log')}`);
+  await waitFor('ceph OSD', async () => /1 up/.test((await ceph(['osd', 'stat'], 10_000)).stdout), 90_000, `see ${join(dir, 'log')}`);
 
   log('ceph: starting radosgw');
   processes.start({ name: 'radosgw', command: 'radosgw', args: [...c, '-f', '-n', 'client.rgw'] });
   const endpoint = `http://127.0.0.1:${config.RGW_PORT}/`;
-  await waitFor(`radosgw at ${endpoint}`, async () => (await fetch(endpoint, { signal: AbortSignal.timeout(2000) })).ok,
-    config.STACK_READY_TIMEOUT_S * 1000, `see ${processes.logFile('radosgw')} and ${join(dir, 'log')}`);
-  await run('radosgw-admin', [
-    ...c, '-n', 'client.rgw', 'user', 'create', '--uid=vaultmend', '--display-name=vaultmend',
-    `--access-key=${config.S3_ACCESS_KEY_ID}`, `--secret=${config.S3_SECRET_ACCESS_KEY}`,
-  ], { timeoutMs: 60_000 });
+  await waitFor(
+    `radosgw at ${endpoint}`,
+    async () => (await fetch(endpoint, { signal: AbortSignal.timeout(2000) })).ok,
+    config.STACK_READY_TIMEOUT_S * 1000,
+    `see ${processes.logFile('radosgw')} and ${join(dir, 'log')}`,
+  );
+  await run(
+    'radosgw-admin',
+    [
+      ...c,
+      '-n',
+      'client.rgw',
+      'user',
+      'create',
+      '--uid=vaultmend',
+      '--display-name=vaultmend',
+      `--access-key=${config.S3_ACCESS_KEY_ID}`,
+      `--secret=${config.S3_SECRET_ACCESS_KEY}`,
+    ],
+    { timeoutMs: 60_000 },
+  );
 }

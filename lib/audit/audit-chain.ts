@@ -70,15 +70,28 @@ export function verifyChain(stream: string, batch: string, text: string, expecte
       prev = sha256(line);
       return;
     }
-    if (parsed.batch !== batch || parsed.stream !== stream) problems.push({ line: n, kind: 'wrong-batch', detail: `names ${parsed.stream}/${parsed.batch}` });
-    if (parsed.seq !== n) problems.push({ line: n, kind: 'sequence', detail: `seq ${parsed.seq}, expected ${n} (a line was removed or moved)` });
+    if (parsed.batch !== batch || parsed.stream !== stream)
+      problems.push({ line: n, kind: 'wrong-batch', detail: `names ${parsed.stream}/${parsed.batch}` });
+    if (parsed.seq !== n)
+      problems.push({ line: n, kind: 'sequence', detail: `seq ${parsed.seq}, expected ${n} (a line was removed or moved)` });
     if (parsed.prev !== prev) {
-      problems.push({ line: n, kind: 'chain-broken', detail: n === 1 ? 'the first line does not start from the genesis hash' : `line ${n - 1} is not the line this one was chained to (edited, removed or moved)` });
+      problems.push({
+        line: n,
+        kind: 'chain-broken',
+        detail:
+          n === 1
+            ? 'the first line does not start from the genesis hash'
+            : `line ${n - 1} is not the line this one was chained to (edited, removed or moved)`,
+      });
     }
     prev = sha256(line);
   });
   if (expectedRoot !== undefined && prev !== expectedRoot) {
-    problems.push({ line: lines.length, kind: 'root-mismatch', detail: 'the last line is not the one the manifest recorded (edited, or lines cut off or added at the end)' });
+    problems.push({
+      line: lines.length,
+      kind: 'root-mismatch',
+      detail: 'the last line is not the one the manifest recorded (edited, or lines cut off or added at the end)',
+    });
   }
   return { ok: problems.length === 0, lines: lines.length, root: prev, problems };
 }

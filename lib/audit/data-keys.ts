@@ -25,7 +25,8 @@ export class VaultKeyStore implements DataKeyStore {
   constructor(private readonly store: ObjectStore) {}
 
   private key(stream: string, record: string): string {
-    if (!RECORD.test(record)) throw new Error(`a record is named by its 64-hex primary-key hash, got ${JSON.stringify(record.slice(0, 80))}`);
+    if (!RECORD.test(record))
+      throw new Error(`a record is named by its 64-hex primary-key hash, got ${JSON.stringify(record.slice(0, 80))}`);
     return `keystore/${stream}/${record}.key`;
   }
 
@@ -41,7 +42,9 @@ export class VaultKeyStore implements DataKeyStore {
     const missing = found.filter(([, key]) => key === undefined).map(([record]) => record);
     const keys = new Map(found.filter((f): f is readonly [string, Buffer] => f[1] !== undefined));
     if (missing.length === 0) return keys;
-    await Promise.all(missing.map((record) => this.store.put(this.key(stream, record), randomBytes(32).toString('base64'), { contentType: 'text/plain' })));
+    await Promise.all(
+      missing.map((record) => this.store.put(this.key(stream, record), randomBytes(32).toString('base64'), { contentType: 'text/plain' })),
+    );
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     for (const record of missing) {
       const key = await this.existing(stream, record);

@@ -27,7 +27,13 @@ export function seal(key: Buffer, record: string, place: string, value: string |
   const cipher = createCipheriv('aes-256-gcm', encKey, iv);
   cipher.setAAD(Buffer.from(place));
   const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return { alg: 'aes-256-gcm', record, iv: iv.toString('base64'), data: data.toString('base64'), tag: cipher.getAuthTag().toString('base64') };
+  return {
+    alg: 'aes-256-gcm',
+    record,
+    iv: iv.toString('base64'),
+    data: data.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+  };
 }
 
 export function open(key: Buffer, place: string, sealed: SealedValue): string | null {

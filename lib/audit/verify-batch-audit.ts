@@ -1,4 +1,3 @@
-
 import type { ObjectStore } from '../store/object-store.ts';
 import { verifyChain, type ChainVerdict } from './audit-chain.ts';
 import { readObject } from '../vault/vault-object.ts';
@@ -37,7 +36,12 @@ export async function verifyBatchAudit(store: ObjectStore, batch: string, text?:
     batch,
     key,
     chain,
-    retention: { mode: lock?.mode ?? null, retain_until: lock?.retainUntil.toISOString() ?? null, expected_until: expected, ok: retentionOk },
+    retention: {
+      mode: lock?.mode ?? null,
+      retain_until: lock?.retainUntil.toISOString() ?? null,
+      expected_until: expected,
+      ok: retentionOk,
+    },
     later_versions: versions.length - 1,
   };
 }

@@ -80,7 +80,9 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
       'SELECT count(DISTINCT row_id) AS rows, count(*) AS cells FROM cells',
     );
     if (Number(counted?.rows) !== suspectRows) {
-      throw new DataLossError(`batch ${batch}: the suspect outputs hold ${counted?.rows} rows with reasons; the ingest manifest says ${suspectRows}`);
+      throw new DataLossError(
+        `batch ${batch}: the suspect outputs hold ${counted?.rows} rows with reasons; the ingest manifest says ${suspectRows}`,
+      );
     }
     timings['load'] = ms(t);
 
@@ -91,7 +93,11 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
          FROM cells GROUP BY ALL ORDER BY column_name, rule, count(*) DESC, shape`,
       )
     ).map((g): ExactGroup => ({ column: g.column, rule: g.rule, shape: g.shape, cells: Number(g.cells), sample: g.sample ?? '' }));
-    const roots = await mergeSimilarGroups(groups, { embedder: deps.embedder, makeIndex: deps.makeIndex, similarity: deps.mergeSimilarity });
+    const roots = await mergeSimilarGroups(groups, {
+      embedder: deps.embedder,
+      makeIndex: deps.makeIndex,
+      similarity: deps.mergeSimilarity,
+    });
     timings['group_and_merge'] = ms(t);
 
     // Cluster ids: the batch, column, rule and member shapes, hashed.
@@ -105,14 +111,23 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
       return { id, column: member[0]!.column, rule: member[0]!.rule, shapes: member, cells: member.reduce((n, m) => n + m.cells, 0) };
     });
     clusters.sort((a, b) => a.id.localeCompare(b.id));
-    const mapping = clusters.flatMap((c) => c.shapes.map((s) => `(${literal(c.id)}, ${literal(s.column)}, ${literal(s.rule)}, ${literal(s.shape)})`));
-    await engine.run(`CREATE OR REPLACE TABLE shape_clusters AS SELECT * FROM (VALUES ${mapping.join(', ')}) t(cluster_id, column_name, rule, shape)`);
+    const mapping = clusters.flatMap((c) =>
+      c.shapes.map((s) => `(${literal(c.id)}, ${literal(s.column)}, ${literal(s.rule)}, ${literal(s.shape)})`),
+    );
+    await engine.run(
+      `CREATE OR REPLACE TABLE shape_clusters AS SELECT * FROM (VALUES ${mapping.join(', ')}) t(cluster_id, column_name, rule, shape)`,
+    );
     await engine.run(`CREATE OR REPLACE TABLE clustered_cells AS
       SELECT s.cluster_id, c.* FROM cells c JOIN shape_clusters s USING (column_name, rule, shape) ORDER BY s.cluster_id, c.row_id, c.column_name, c.rule`);
     const samples = await clusterSamples(engine);
 
     const manifest = baseManifest(
-      deps, batch, ingest.stream, suspectRows, Number(counted?.cells), groups.length,
+      deps,
+      batch,
+      ingest.stream,
+      suspectRows,
+      Number(counted?.cells),
+      groups.length,
       clusters.map((c) => ({ cluster: c.id, column: c.column, rule: c.rule, shapes: c.shapes.length, cells: c.cells })),
       { ...timings, total: ms(started) },
     );
@@ -127,7 +142,12 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
         await deps.store.putFile(cellsKey, local, { contentType: 'application/vnd.apache.parquet' });
       }
       const spec: ClusterSpec = {
-        schema_version: 1, batch, stream: ingest.stream, cluster: cluster.id, column: cluster.column, rule: cluster.rule,
+        schema_version: 1,
+        batch,
+        stream: ingest.stream,
+        cluster: cluster.id,
+        column: cluster.column,
+        rule: cluster.rule,
         pii: piiColumns.has(cluster.column),
         shapes: cluster.shapes.map((s) => ({ shape: s.shape, cells: s.cells })),
         cells: cluster.cells,
@@ -163,7 +183,10 @@ async function clusterSamples(engine: Engine): Promise<Map<string, ClusterSpec['
     WHERE pick <= ${MAX_SAMPLES} ORDER BY cluster_id, pick`);
   const samples = new Map<string, ClusterSpec['samples']>();
   for (const r of rows) {
-    samples.set(r.cluster_id, [...(samples.get(r.cluster_id) ?? []), { value: r.value, shape: r.shape, row_id: Number(r.row_id), occurrences: Number(r.n) }]);
+    samples.set(r.cluster_id, [
+      ...(samples.get(r.cluster_id) ?? []),
+      { value: r.value, shape: r.shape, row_id: Number(r.row_id), occurrences: Number(r.n) },
+    ]);
   }
   return samples;
 }
@@ -174,11 +197,23 @@ export function clusterCompression(suspectRows: number, clusters: number): numbe
 }
 
 function baseManifest(
-  deps: ClusterDeps, batch: string, stream: string, suspectRows: number, cells: number, exactGroups: number,
-  clusters: ClusterManifest['clusters'], timings: Record<string, number>,
+  deps: ClusterDeps,
+  batch: string,
+  stream: string,
+  suspectRows: number,
+  cells: number,
+  exactGroups: number,
+  clusters: ClusterManifest['clusters'],
+  timings: Record<string, number>,
 ): ClusterManifest {
   return {
-    schema_version: 2, batch, stream, suspect_rows: suspectRows, cells, exact_groups: exactGroups, clusters,
+    schema_version: 2,
+    batch,
+    stream,
+    suspect_rows: suspectRows,
+    cells,
+    exact_groups: exactGroups,
+    clusters,
     expected_model_calls: clusters.length,
     cluster_compression: clusterCompression(suspectRows, clusters.length),
     embedder: { name: deps.embedder.name, dimensions: deps.embedder.dimensions },

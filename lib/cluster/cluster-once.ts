@@ -20,4 +20,3 @@ export async function clusterOnce(deps: ClusterDeps, manifestKey: string, leaseM
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }
-

@@ -40,7 +40,10 @@ export class HashingEmbedder implements Embedder {
  * and punctuation that tell one format from another stay.
  */
 function skeleton(shape: string): string {
-  return shape.replace(/A/g, 'a').replace(/a+/g, 'a').replace(/a( a)+/g, 'a');
+  return shape
+    .replace(/A/g, 'a')
+    .replace(/a+/g, 'a')
+    .replace(/a( a)+/g, 'a');
 }
 
 /** 32-bit FNV-1a over the UTF-16 code units: a small, stable, well-spread string hash. */

@@ -3,7 +3,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import type { Embedder, PatternText } from './embedder.ts';
 
-type FeatureExtractor = (texts: string[], options: { pooling: 'mean'; normalize: boolean }) => Promise<{ dims: number[]; data: Float32Array }>;
+type FeatureExtractor = (
+  texts: string[],
+  options: { pooling: 'mean'; normalize: boolean },
+) => Promise<{ dims: number[]; data: Float32Array }>;
 
 /**
  * A sentence-embedding model (all-MiniLM-L6-v2 by default) run by transformers.js on the CPU,

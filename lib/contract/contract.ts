@@ -12,9 +12,50 @@ export const COLUMN_TYPES = ['string', 'integer', 'decimal', 'boolean', 'date', 
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 /** SQL words that, as column names, would let an expression test say something else than a predicate. */
-const SQL_KEYWORDS = new Set(['select', 'from', 'where', 'union', 'join', 'with', 'as', 'on', 'using', 'group', 'order', 'having', 'limit', 'offset',
-  'insert', 'update', 'delete', 'copy', 'attach', 'detach', 'install', 'load', 'pragma', 'create', 'drop', 'alter', 'table', 'set', 'call',
-  'export', 'import', 'into', 'values', 'window', 'qualify', 'pivot', 'unpivot', 'describe', 'summarize', 'show', 'exists', 'lateral']);
+const SQL_KEYWORDS = new Set([
+  'select',
+  'from',
+  'where',
+  'union',
+  'join',
+  'with',
+  'as',
+  'on',
+  'using',
+  'group',
+  'order',
+  'having',
+  'limit',
+  'offset',
+  'insert',
+  'update',
+  'delete',
+  'copy',
+  'attach',
+  'detach',
+  'install',
+  'load',
+  'pragma',
+  'create',
+  'drop',
+  'alter',
+  'table',
+  'set',
+  'call',
+  'export',
+  'import',
+  'into',
+  'values',
+  'window',
+  'qualify',
+  'pivot',
+  'unpivot',
+  'describe',
+  'summarize',
+  'show',
+  'exists',
+  'lateral',
+]);
 const Name = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/, 'column names: letters, digits, _ and space, at most 63')
@@ -91,7 +132,9 @@ function typeProblem(column: ColumnRules, text: string): string | undefined {
       return column.format || isoTimestamp(text) !== undefined ? undefined : 'is not an ISO 8601 timestamp';
     case 'email':
     case 'phone':
-      return fullMatch(VALUE_FORMS[column.type], text) ? undefined : `is not ${column.type === 'email' ? 'an email address' : 'an E.164 phone number'}`;
+      return fullMatch(VALUE_FORMS[column.type], text)
+        ? undefined
+        : `is not ${column.type === 'email' ? 'an email address' : 'an E.164 phone number'}`;
     default:
       return undefined;
   }
@@ -141,7 +184,11 @@ function boundValue(type: ColumnType, bound: BoundValue): { value: number | stri
 }
 
 /** Where the bounds of a column (or of a range test on it) contradict each other or its type. */
-function boundIssues(type: ColumnType, min: BoundValue | undefined, max: BoundValue | undefined): Array<{ path: 'min' | 'max'; message: string }> {
+function boundIssues(
+  type: ColumnType,
+  min: BoundValue | undefined,
+  max: BoundValue | undefined,
+): Array<{ path: 'min' | 'max'; message: string }> {
   if (type === 'boolean' && (min !== undefined || max !== undefined)) {
     return [{ path: min !== undefined ? 'min' : 'max', message: 'a boolean column has no order: min and max do not apply' }];
   }
@@ -202,7 +249,8 @@ export const ColumnSchema = z
   .superRefine((c, ctx) => {
     const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
     if (c.type === 'enum' && !c.allowed) ctx.addIssue({ code: 'custom', path: ['allowed'], message: 'an enum needs allowed values' });
-    if (c.primary_key && c.nullable === true) issue(['nullable'], 'a primary-key column cannot be nullable (a key is identity; leave nullable out or set it false)');
+    if (c.primary_key && c.nullable === true)
+      issue(['nullable'], 'a primary-key column cannot be nullable (a key is identity; leave nullable out or set it false)');
     if (c.scale !== undefined && c.type !== 'decimal') issue(['scale'], 'scale applies to decimal columns only');
     for (const problem of boundIssues(c.type, c.min, c.max)) issue([problem.path], problem.message);
     const seenAllowed = new Set<string>();
@@ -271,10 +319,16 @@ export const FormatSchema = z
     if (f.delimiter !== undefined && LINE_END.includes(f.delimiter)) issue(['delimiter'], 'a line end cannot be the delimiter');
     if (LINE_END.includes(f.quote)) issue(['quote'], 'a line end cannot be the quote character');
     if (f.type === 'csv' && f.delimiter !== undefined && f.quote === f.delimiter) {
-      issue(['quote'], `the quote character (which is also the escape) equals the delimiter ${JSON.stringify(f.delimiter)}: no field could be split`);
+      issue(
+        ['quote'],
+        `the quote character (which is also the escape) equals the delimiter ${JSON.stringify(f.delimiter)}: no field could be split`,
+      );
     }
     if (f.type === 'csv' && f.delimiter === undefined && (CSV_DELIMITER_CANDIDATES as readonly string[]).includes(f.quote)) {
-      issue(['quote'], `the quote character ${JSON.stringify(f.quote)} is one of the delimiters a file may be split by when none is declared: declare format.delimiter`);
+      issue(
+        ['quote'],
+        `the quote character ${JSON.stringify(f.quote)} is one of the delimiters a file may be split by when none is declared: declare format.delimiter`,
+      );
     }
     const seen = new Set<string>();
     for (const [i, token] of f.null_tokens.entries()) {
@@ -307,7 +361,8 @@ export const ContractSchema = z
     const names = contract.columns.map((c) => c.name);
     const seen = new Set<string>();
     for (const [i, name] of names.entries()) {
-      if (RESERVED.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['columns', i, 'name'], message: `${name} is reserved for the pipeline's own columns` });
+      if (RESERVED.has(name.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: ['columns', i, 'name'], message: `${name} is reserved for the pipeline's own columns` });
       if (seen.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['columns', i, 'name'], message: `duplicate column ${name}` });
       seen.add(name.toLowerCase());
     }
@@ -315,7 +370,11 @@ export const ContractSchema = z
     for (const [i, column] of contract.columns.entries()) {
       for (const [j, value] of (column.allowed ?? []).entries()) {
         if (nullTokens.has(value)) {
-          ctx.addIssue({ code: 'custom', path: ['columns', i, 'allowed', j], message: `allowed value ${JSON.stringify(value)} is also a null token of format.null_tokens, so it reads as no value` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['columns', i, 'allowed', j],
+            message: `allowed value ${JSON.stringify(value)} is also a null token of format.null_tokens, so it reads as no value`,
+          });
         }
       }
     }
@@ -326,10 +385,12 @@ export const ContractSchema = z
       for (const column of used) {
         if (!seen.has(column.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['tests', i], message: `unknown column ${column}` });
       }
-      const issue = (path: (string | number)[], message: string): void => ctx.addIssue({ code: 'custom', path: ['tests', i, ...path], message });
+      const issue = (path: (string | number)[], message: string): void =>
+        ctx.addIssue({ code: 'custom', path: ['tests', i, ...path], message });
       if (test.type === 'unique') {
         const lower = test.columns.map((c) => c.toLowerCase());
-        for (const [j, c] of lower.entries()) if (lower.indexOf(c) !== j) issue(['columns', j], `column ${test.columns[j]} is listed twice`);
+        for (const [j, c] of lower.entries())
+          if (lower.indexOf(c) !== j) issue(['columns', j], `column ${test.columns[j]} is listed twice`);
       }
       const column = test.type === 'expression' || test.type === 'unique' ? undefined : byName.get(test.column.toLowerCase());
       if (test.type === 'range' && column) {
@@ -338,13 +399,21 @@ export const ContractSchema = z
       }
       if (test.type === 'accepted_values' && column) {
         for (const [j, value] of test.values.entries()) {
-          const problem = value === '' ? 'reads as no value' : valueProblem(column, value) ?? outOfBounds(column.type, value, column.min, column.max)
-            ?? (column.allowed && !column.allowed.includes(value) ? "is not among the column's allowed values" : undefined);
+          const problem =
+            value === ''
+              ? 'reads as no value'
+              : (valueProblem(column, value) ??
+                outOfBounds(column.type, value, column.min, column.max) ??
+                (column.allowed && !column.allowed.includes(value) ? "is not among the column's allowed values" : undefined));
           if (problem) issue(['values', j], `${column.name}: accepted value ${JSON.stringify(value)} ${problem}: no row could carry it`);
         }
       }
       if (test.type === 'expression') {
-        if (expressionNames.has(test.name)) issue(['name'], `a second expression test named ${test.name} (each needs its own name: its reason code is row:expression:<name>)`);
+        if (expressionNames.has(test.name))
+          issue(
+            ['name'],
+            `a second expression test named ${test.name} (each needs its own name: its reason code is row:expression:<name>)`,
+          );
         expressionNames.add(test.name);
         const problem = checkExpression(test.expression, names);
         if (problem) ctx.addIssue({ code: 'custom', path: ['tests', i, 'expression'], message: problem });

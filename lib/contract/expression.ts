@@ -5,11 +5,50 @@
  * operators and a few pure functions. No subqueries, no statements, no comments.
  */
 const KEYWORDS = new Set([
-  'and', 'or', 'not', 'is', 'null', 'true', 'false', 'in', 'between', 'like', 'case', 'when', 'then', 'else', 'end', 'as',
+  'and',
+  'or',
+  'not',
+  'is',
+  'null',
+  'true',
+  'false',
+  'in',
+  'between',
+  'like',
+  'case',
+  'when',
+  'then',
+  'else',
+  'end',
+  'as',
   // type names, for CAST(x AS type)
-  'date', 'timestamp', 'timestamptz', 'bigint', 'integer', 'double', 'varchar', 'boolean', 'decimal',
+  'date',
+  'timestamp',
+  'timestamptz',
+  'bigint',
+  'integer',
+  'double',
+  'varchar',
+  'boolean',
+  'decimal',
 ]);
-const FUNCTIONS = new Set(['cast', 'length', 'lower', 'upper', 'trim', 'abs', 'round', 'coalesce', 'year', 'month', 'day', 'strlen', 'starts_with', 'ends_with', 'contains']);
+const FUNCTIONS = new Set([
+  'cast',
+  'length',
+  'lower',
+  'upper',
+  'trim',
+  'abs',
+  'round',
+  'coalesce',
+  'year',
+  'month',
+  'day',
+  'strlen',
+  'starts_with',
+  'ends_with',
+  'contains',
+]);
 const TOKEN = /\s+|'(?:[^']|'')*'|"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|<>|<=|>=|!=|\|\||[=<>+\-*/%(),]/y;
 
 /** The problem with `expression`, or undefined when it is allowed. */

@@ -49,7 +49,9 @@ function jsonComponent(value: string | null): string {
 /** The key text of one record from its components' text (`null` for a NULL), in `key.columns` order. */
 export function keyText(key: RecordKey, components: readonly (string | null)[]): string {
   if (components.length !== key.columns.length) {
-    throw new Error(`the record key has ${key.columns.length} column(s) (${key.columns.map((c) => c.name).join(', ')}); got ${components.length} value(s)`);
+    throw new Error(
+      `the record key has ${key.columns.length} column(s) (${key.columns.map((c) => c.name).join(', ')}); got ${components.length} value(s)`,
+    );
   }
   if (key.form === 'value') return (components[0] ?? '').toWellFormed();
   return `[${components.map(jsonComponent).join(',')}]`;
@@ -63,7 +65,9 @@ export function keyTextSql(key: RecordKey): string {
 
 /** The record's `pk_hash` from its components' text, as the ingest step computes it. */
 export function pkHashOf(contract: Contract, components: readonly (string | null)[]): string {
-  return createHash('sha256').update(keyText(recordKey(contract), components), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(keyText(recordKey(contract), components), 'utf8')
+    .digest('hex');
 }
 
 /** SQL expression of every row's `pk_hash`, over a relation with the contract's columns as text. */

@@ -52,7 +52,9 @@ export class Engine {
   async loadTextTable(table: string, columns: string[], rows: readonly (readonly (string | null)[])[]): Promise<void> {
     const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
     // The row number is `$k`: a name no contract column can have.
-    await this.connection.run(`CREATE OR REPLACE TABLE ${quoted(table)} ("$k" INTEGER, ${columns.map((c) => `${quoted(c)} VARCHAR`).join(', ')})`);
+    await this.connection.run(
+      `CREATE OR REPLACE TABLE ${quoted(table)} ("$k" INTEGER, ${columns.map((c) => `${quoted(c)} VARCHAR`).join(', ')})`,
+    );
     const appender = await this.connection.createAppender(table);
     try {
       rows.forEach((row, k) => {

@@ -147,7 +147,9 @@ function verdictsSql(contract: Contract, rowId: string, facts: BatchFacts, expre
   let key = 'NULL::VARCHAR';
   let firstRow = 'NULL::BIGINT';
   if (facts.repeatedKeys) {
-    const on = primaryKey(contract).map((c) => `k.${ident(c.name)} = s.${ident(c.name)}`).join(' AND ');
+    const on = primaryKey(contract)
+      .map((c) => `k.${ident(c.name)} = s.${ident(c.name)}`)
+      .join(' AND ');
     joins.push(`LEFT JOIN facts_repeated_keys k ON ${on}`);
     key = `CASE WHEN k.variants > 1 THEN 'quarantined' WHEN k.first_row IS NOT NULL AND ${rowId} <> k.first_row THEN 'collapsed' END`;
     firstRow = 'k.first_row';
@@ -186,7 +188,11 @@ export async function writeOutputs(
     written.suspect = paths.suspect;
   }
   if (counts.quarantined + counts.duplicates_collapsed > 0) {
-    await copy(`row_id, pk_hash, disposition, reasons, duplicate_of, ${text}`, `disposition IN ('quarantined', 'collapsed')`, paths.quarantine);
+    await copy(
+      `row_id, pk_hash, disposition, reasons, duplicate_of, ${text}`,
+      `disposition IN ('quarantined', 'collapsed')`,
+      paths.quarantine,
+    );
     written.quarantine = paths.quarantine;
   }
   return written;

@@ -30,7 +30,12 @@ export async function countRecords(path: string, gzip: boolean): Promise<RecordC
     }
   } catch (error) {
     if (!gzip) throw error;
-    return { records: counter.total(), longest: counter.longestRecord(), bytes, gzipError: error instanceof Error ? error.message : String(error) };
+    return {
+      records: counter.total(),
+      longest: counter.longestRecord(),
+      bytes,
+      gzipError: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     file.destroy();
   }

@@ -29,7 +29,8 @@ export async function readCsvHeader(path: string, quote: string, delimiter?: str
   const columns = splitRecord(line, chosen, quote);
   const seen = new Set<string>();
   for (const column of columns) {
-    if (seen.has(column)) throw new InputRejectedError('csv-duplicate-header', `column ${JSON.stringify(column)} appears twice in the header`);
+    if (seen.has(column))
+      throw new InputRejectedError('csv-duplicate-header', `column ${JSON.stringify(column)} appears twice in the header`);
     seen.add(column);
   }
   return { columns, delimiter: chosen, bom };

@@ -30,7 +30,14 @@ export const FanOutPlanSchema = z.object({
   schema_fingerprint: z.string(),
   facts: z.object({ repeatedKeys: z.boolean(), uniqueReasons: z.boolean() }),
   rows: z.number().int().nonnegative(),
-  parts: z.array(z.object({ part: z.number().int().nonnegative(), key: z.string(), first_row: z.number().int().positive(), rows: z.number().int().nonnegative() })),
+  parts: z.array(
+    z.object({
+      part: z.number().int().nonnegative(),
+      key: z.string(),
+      first_row: z.number().int().positive(),
+      rows: z.number().int().nonnegative(),
+    }),
+  ),
 });
 export type FanOutPlan = z.infer<typeof FanOutPlanSchema>;
 /** `manifests/<batch>/plan.json`: how a large file was split into parts. */
@@ -59,7 +66,8 @@ export async function fanOut(input: FanOutInput): Promise<FanOutPlan> {
   const contract = registered.contract;
   const rows = await loadNumberedTable(engine, input.reader, contract);
   const expected = contract.format.type === 'csv' ? input.records - 1 : rows;
-  if (rows !== expected) throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rows} rows where the bytes hold ${expected}`);
+  if (rows !== expected)
+    throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rows} rows where the bytes hold ${expected}`);
   if (rows === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
 
   const facts: BatchFacts = await computeBatchFacts(engine, contract, 'numbered');
@@ -84,7 +92,14 @@ export async function fanOut(input: FanOutInput): Promise<FanOutPlan> {
   if (firstRow - 1 !== rows) throw new DataLossError(`batch ${batch}: the parts hold ${firstRow - 1} rows, the file ${rows}`);
 
   const plan: FanOutPlan = {
-    batch, stream, source: input.source, contract: registered, schema_fingerprint: input.schemaFingerprint, facts, rows, parts,
+    batch,
+    stream,
+    source: input.source,
+    contract: registered,
+    schema_fingerprint: input.schemaFingerprint,
+    facts,
+    rows,
+    parts,
   };
   // The plan first: each part's invocation reads it.
   await putJson(store, keys.fanOutPlan(batch), plan);

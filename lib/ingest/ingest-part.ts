@@ -43,7 +43,8 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
   const { stream, batch, part } = parsePartKey(request.key);
   const plan = await readObject(deps.store, fanOutPlanObject.at(batch));
   const entry = plan.parts.find((p) => p.part === part);
-  if (!entry || entry.key !== request.key || plan.stream !== stream) throw new DataLossError(`${request.key} is not a part of the plan of batch ${batch}`);
+  if (!entry || entry.key !== request.key || plan.stream !== stream)
+    throw new DataLossError(`${request.key} is not a part of the plan of batch ${batch}`);
   if (await deps.store.exists(keys.partManifest(batch, part))) {
     // A replay (a resumed stream): every part is done, and the batch may complete now.
     await completeBatch(deps, plan);
@@ -58,11 +59,22 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
     const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'part'));
     const reader = await openSource(engine, { path: downloaded.path, format: contract.format, gzip: false });
     const rowsLoaded = await loadSourceTable(engine, reader, contract);
-    if (rowsLoaded !== entry.rows) throw new DataLossError(`${request.key}: the engine read ${rowsLoaded} rows, the plan says ${entry.rows}`);
+    if (rowsLoaded !== entry.rows)
+      throw new DataLossError(`${request.key}: the engine read ${rowsLoaded} rows, the plan says ${entry.rows}`);
     const facts = await loadFacts(deps, engine, plan, dir);
-    const published = await publishRows(engine, deps.store, contract, { stream, batch, part, dir, rowsLoaded }, { rowOffset: entry.first_row - 1, facts });
+    const published = await publishRows(
+      engine,
+      deps.store,
+      contract,
+      { stream, batch, part, dir, rowsLoaded },
+      { rowOffset: entry.first_row - 1, facts },
+    );
     await putJson(deps.store, keys.partManifest(batch, part), {
-      batch, part, rows: published.counts, reasons: published.reasons, outputs: published.outputs,
+      batch,
+      part,
+      rows: published.counts,
+      reasons: published.reasons,
+      outputs: published.outputs,
       timings_ms: { total: Math.round(performance.now() - started) },
     });
     const manifestKey = await completeBatch(deps, plan);
@@ -89,9 +101,7 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
   // HEADs, not a listing: a listing of a versioned RGW bucket can trail the writes of the other parts.
   const done = await Promise.all(plan.parts.map((p) => deps.store.exists(keys.partManifest(plan.batch, p.part))));
   if (done.includes(false) || (await deps.store.exists(manifestKey))) return null;
-  const parts = await Promise.all(
-    plan.parts.map(async (p) => readObject(deps.store, partManifestObject.at(plan.batch, p.part))),
-  );
+  const parts = await Promise.all(plan.parts.map(async (p) => readObject(deps.store, partManifestObject.at(plan.batch, p.part))));
   const rows: RowCounts = { source: 0, clean: 0, suspect: 0, quarantined: 0, duplicates_collapsed: 0 };
   const reasons: Record<string, number> = {};
   const outputs: IngestManifest['outputs'] = { clean: [], suspect: [], quarantine: [] };
@@ -108,7 +118,11 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
   const failing = rows.source ? (rows.suspect + rows.quarantined) / rows.source : 0;
   if (limit !== undefined && failing > limit && !(await isAccepted(deps.store, plan.stream, plan.batch))) {
     await haltForFailures(deps.store, deps.alerts, {
-      stream: plan.stream, batch: plan.batch, key: plan.source.key, versionId: plan.source.version_id, reason: 'failing-share',
+      stream: plan.stream,
+      batch: plan.batch,
+      key: plan.source.key,
+      versionId: plan.source.version_id,
+      reason: 'failing-share',
       at: (deps.now ?? (() => new Date()))(),
       summary: `${(failing * 100).toFixed(1)}% of ${plan.source.key} failed the contract (more than ${(limit * 100).toFixed(1)}%)`,
       details: { counts: rows, reasons, parts: plan.parts.length },

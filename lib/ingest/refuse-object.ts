@@ -21,8 +21,18 @@ export async function refuseObject(
   at: Date,
   stream?: string,
 ): Promise<Refused> {
-  const id = createHash('sha256').update(`${object.key}\n${object.versionId ?? ''}`).digest('hex').slice(0, 32);
+  const id = createHash('sha256')
+    .update(`${object.key}\n${object.versionId ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
   const record = keys.refusedObject(id);
-  await putJson(store, record, { key: object.key, version_id: object.versionId ?? null, stream: stream ?? null, reason, detail, at: at.toISOString() });
+  await putJson(store, record, {
+    key: object.key,
+    version_id: object.versionId ?? null,
+    stream: stream ?? null,
+    reason,
+    detail,
+    at: at.toISOString(),
+  });
   return { status: 'refused', key: object.key, reason, record };
 }

@@ -35,25 +35,41 @@ export async function ingestWithRetryBudget<T>(
     return await work(deps, request);
   } catch (error) {
     const now = deps.now ?? (() => new Date());
-    const id = createHash('sha256').update(`${request.key}\n${request.eTag ?? request.versionId ?? ''}`).digest('hex').slice(0, 32);
+    const id = createHash('sha256')
+      .update(`${request.key}\n${request.eTag ?? request.versionId ?? ''}`)
+      .digest('hex')
+      .slice(0, 32);
     const record = keys.ingestAttempts(id);
     const previous = (await findObject(deps.store, vaultObjects.ingestAttempts.at(record)))?.attempts ?? 0;
     const message = safeErrorMessage(error);
     const attempts = previous + 1;
-    await putJson(deps.store, record, { key: request.key, etag: request.eTag ?? null, attempts, last_error: message, last_at: now().toISOString() });
+    await putJson(deps.store, record, {
+      key: request.key,
+      etag: request.eTag ?? null,
+      attempts,
+      last_error: message,
+      last_at: now().toISOString(),
+    });
     if (attempts < maxAttempts) throw error;
     const outcome = await refuseObject(deps.store, request, 'ingest-failed', `${attempts} attempts failed; last: ${message}`, now());
     const stream = streamOfObjectKey(request.key);
     if (stream) {
       // Something is wrong beyond this file (the store, the engine): the stream halts until an operator resumes it.
       await haltForFailures(deps.store, deps.alerts, {
-        stream, batch: null, key: request.key, versionId: request.versionId ?? null, reason: 'ingest-failed', at: now(),
+        stream,
+        batch: null,
+        key: request.key,
+        versionId: request.versionId ?? null,
+        reason: 'ingest-failed',
+        at: now(),
         summary: `${request.key} failed ${attempts} times and is set aside`,
         details: { record: outcome.record, last_error: message },
       });
     } else {
       await deps.alerts.post({
-        severity: 'SEV2', component: 'ingest', reason: 'ingest-failed',
+        severity: 'SEV2',
+        component: 'ingest',
+        reason: 'ingest-failed',
         summary: `${request.key} failed ${attempts} times and is set aside (kept in the vault); replay it once the cause is fixed`,
         details: { key: request.key, record: outcome.record, last_error: message },
       });

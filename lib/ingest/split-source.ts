@@ -15,7 +15,13 @@ export interface SourcePart {
  * records (a quoted line end is not a cut point), each CSV part starting with the header.
  * Streams the file once (decompressing gzip), so memory stays flat whatever its size.
  */
-export async function splitSource(path: string, gzip: boolean, format: 'csv' | 'jsonl', partBytes: number, outDir: string): Promise<SourcePart[]> {
+export async function splitSource(
+  path: string,
+  gzip: boolean,
+  format: 'csv' | 'jsonl',
+  partBytes: number,
+  outDir: string,
+): Promise<SourcePart[]> {
   const extension = format === 'csv' ? 'csv' : 'jsonl';
   const counter = new CsvRecordCounter();
   const parts: SourcePart[] = [];

@@ -18,8 +18,19 @@ export async function auditEntries(
   const pii = new Set(contract.columns.filter((c) => c.pii).map((c) => c.name));
   const changes = context.auditParts.length
     ? await engine.rows<{
-        row_id: string; pk_hash: string; column: string; old: string | null; new: string | null; function: string; function_name: string;
-        tier: string; confidence: number; model: string | null; model_version: string | null; timestamp: string; cluster: string;
+        row_id: string;
+        pk_hash: string;
+        column: string;
+        old: string | null;
+        new: string | null;
+        function: string;
+        function_name: string;
+        tier: string;
+        confidence: number;
+        model: string | null;
+        model_version: string | null;
+        timestamp: string;
+        cluster: string;
       }>(`SELECT row_id, pk_hash, "column", old, new, function, function_name, tier, confidence, model, model_version,
             strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster
           FROM read_parquet([${context.auditParts.map(literal).join(', ')}]) SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)
@@ -32,7 +43,10 @@ export async function auditEntries(
     FROM quarantine_reasons GROUP BY row_id`);
 
   const entries: { order: [number, number, string]; entry: AuditEntry }[] = [];
-  const dataKeys = await context.keys.keysFor(context.stream, changes.filter((c) => pii.has(c.column)).map((c) => c.pk_hash));
+  const dataKeys = await context.keys.keysFor(
+    context.stream,
+    changes.filter((c) => pii.has(c.column)).map((c) => c.pk_hash),
+  );
   for (const c of changes) {
     const rowId = Number(c.row_id);
     let oldValue: AuditEntry['old'] = c.old;
@@ -46,9 +60,21 @@ export async function auditEntries(
     entries.push({
       order: [rowId, 0, c.column],
       entry: {
-        kind: 'cell-changed', row_id: rowId, pk_hash: c.pk_hash, column: c.column, old: oldValue, new: newValue, function: c.function,
-        function_name: c.function_name, tier: c.tier, confidence: c.confidence, model: c.model, model_version: c.model_version,
-        timestamp: c.timestamp, reason: null, cluster: c.cluster,
+        kind: 'cell-changed',
+        row_id: rowId,
+        pk_hash: c.pk_hash,
+        column: c.column,
+        old: oldValue,
+        new: newValue,
+        function: c.function,
+        function_name: c.function_name,
+        tier: c.tier,
+        confidence: c.confidence,
+        model: c.model,
+        model_version: c.model_version,
+        timestamp: c.timestamp,
+        reason: null,
+        cluster: c.cluster,
       },
     });
   }
@@ -56,8 +82,21 @@ export async function auditEntries(
     entries.push({
       order: [Number(q.row_id), 1, ''],
       entry: {
-        kind: 'row-quarantined', row_id: Number(q.row_id), pk_hash: q.pk_hash ?? '', column: null, old: null, new: null, function: null,
-        function_name: null, tier: null, confidence: null, model: null, model_version: null, timestamp: context.asOf, reason: q.reasons.join(','), cluster: q.cluster,
+        kind: 'row-quarantined',
+        row_id: Number(q.row_id),
+        pk_hash: q.pk_hash ?? '',
+        column: null,
+        old: null,
+        new: null,
+        function: null,
+        function_name: null,
+        tier: null,
+        confidence: null,
+        model: null,
+        model_version: null,
+        timestamp: context.asOf,
+        reason: q.reasons.join(','),
+        cluster: q.cluster,
       },
     });
   }

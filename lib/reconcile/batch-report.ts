@@ -14,7 +14,19 @@ export interface BatchReport {
   status: ReconcileManifest['status'];
   as_of: string;
   stages: { source: number; clean: number; suspect: number; fixed: number; quarantined: number; duplicates_collapsed: number };
-  clusters: ReconcileManifest['clusters'] & { patterns: { cluster: string; column: string; rule: string; cells: number; disposition: string; tier: string; function: string | null; confidence: number; model_calls: number }[] };
+  clusters: ReconcileManifest['clusters'] & {
+    patterns: {
+      cluster: string;
+      column: string;
+      rule: string;
+      cells: number;
+      disposition: string;
+      tier: string;
+      function: string | null;
+      confidence: number;
+      model_calls: number;
+    }[];
+  };
   model_calls: ReconcileManifest['model_calls'];
   /** The reconcile manifest's `model_call_reduction`: 1 - model calls made / suspect rows. */
   model_call_reduction: number;
@@ -50,8 +62,15 @@ export function buildReport(
     clusters: {
       ...manifest.clusters,
       patterns: results.map((r) => ({
-        cluster: r.cluster, column: r.column, rule: r.rule, cells: r.counts.cells, disposition: r.disposition, tier: r.tier,
-        function: r.function?.name ?? null, confidence: r.confidence, model_calls: r.model_calls,
+        cluster: r.cluster,
+        column: r.column,
+        rule: r.rule,
+        cells: r.counts.cells,
+        disposition: r.disposition,
+        tier: r.tier,
+        function: r.function?.name ?? null,
+        confidence: r.confidence,
+        model_calls: r.model_calls,
       })),
     },
     model_calls: manifest.model_calls,
@@ -90,15 +109,46 @@ export function reportPage(report: BatchReport): string {
 ${table(['source', 'clean', 'suspect', 'fixed', 'quarantined', 'duplicates collapsed'], [[s.source, s.clean, s.suspect, s.fixed, s.quarantined, s.duplicates_collapsed]])}
 <h2>Error patterns</h2>
 <p>${escapeHtml(report.clusters.count)} cluster(s); model calls ${escapeHtml(report.model_calls.actual)} (at most ${escapeHtml(report.model_calls.expected)} expected before repairs); model-call reduction ${percent(report.model_call_reduction)} (1 - calls / suspect rows); cluster compression ${report.cluster_compression === null ? '—' : percent(report.cluster_compression)} (1 - clusters / suspect rows).</p>
-${table(['cluster', 'column', 'rule', 'cells', 'disposition', 'tier', 'function', 'confidence', 'model calls'], report.clusters.patterns.map((p) => [p.cluster, p.column, p.rule, p.cells, p.disposition, p.tier, p.function ?? '—', p.confidence.toFixed(2), p.model_calls]))}
+${table(
+  ['cluster', 'column', 'rule', 'cells', 'disposition', 'tier', 'function', 'confidence', 'model calls'],
+  report.clusters.patterns.map((p) => [
+    p.cluster,
+    p.column,
+    p.rule,
+    p.cells,
+    p.disposition,
+    p.tier,
+    p.function ?? '—',
+    p.confidence.toFixed(2),
+    p.model_calls,
+  ]),
+)}
 <h2>Quarantine reasons</h2>
 ${table(['reason', 'rows'], Object.entries(report.quarantine_reasons))}
 <h2>Promotion gates</h2>
-${table(['gate', 'passed', 'failing rows', 'sample row ids'], report.gates.map((g) => [g.gate, g.passed ? 'yes' : 'NO', g.failing_rows, g.sample_row_ids.join(' ')]))}
+${table(
+  ['gate', 'passed', 'failing rows', 'sample row ids'],
+  report.gates.map((g) => [g.gate, g.passed ? 'yes' : 'NO', g.failing_rows, g.sample_row_ids.join(' ')]),
+)}
 <h2>Timings (ms)</h2>
-${table(['step', 'timings'], Object.entries(report.timings_ms).map(([step, t]) => [step, Object.entries(t).map(([k, v]) => `${k} ${v}`).join(', ')]))}
+${table(
+  ['step', 'timings'],
+  Object.entries(report.timings_ms).map(([step, t]) => [
+    step,
+    Object.entries(t)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  ]),
+)}
 <h2>Outputs</h2>
-${table(['output', 'key'], [['curated', report.outputs.curated ?? '— (not promoted)'], ['audit', report.outputs.audit ?? '—'], ['audit root hash', report.outputs.audit_root_hash ?? '—']])}
+${table(
+  ['output', 'key'],
+  [
+    ['curated', report.outputs.curated ?? '— (not promoted)'],
+    ['audit', report.outputs.audit ?? '—'],
+    ['audit root hash', report.outputs.audit_root_hash ?? '—'],
+  ],
+)}
 </body></html>
 `;
 }

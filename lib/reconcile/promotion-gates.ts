@@ -34,20 +34,34 @@ export function compileGates(contract: Contract): Gate[] {
   const byName = new Map(contract.columns.map((c) => [c.name.toLowerCase(), c]));
   const gates: Gate[] = [];
   const pk = primaryKey(contract);
-  for (const column of pk) gates.push({ gate: `not_null:${column.name}`, failing: `SELECT row_id FROM curated WHERE ${ident(column.name)} IS NULL` });
+  for (const column of pk)
+    gates.push({ gate: `not_null:${column.name}`, failing: `SELECT row_id FROM curated WHERE ${ident(column.name)} IS NULL` });
   const uniques = new Map<string, string[]>();
-  if (pk.length) uniques.set(pk.map((c) => c.name).join('+'), pk.map((c) => c.name));
+  if (pk.length)
+    uniques.set(
+      pk.map((c) => c.name).join('+'),
+      pk.map((c) => c.name),
+    );
   for (const test of contract.tests) {
     switch (test.type) {
       case 'not_null':
-        gates.push({ gate: `not_null:${test.column}`, failing: `SELECT row_id FROM curated WHERE ${ident(byName.get(test.column.toLowerCase())!.name)} IS NULL` });
+        gates.push({
+          gate: `not_null:${test.column}`,
+          failing: `SELECT row_id FROM curated WHERE ${ident(byName.get(test.column.toLowerCase())!.name)} IS NULL`,
+        });
         break;
       case 'unique':
-        uniques.set(test.columns.join('+'), test.columns.map((c) => byName.get(c.toLowerCase())!.name));
+        uniques.set(
+          test.columns.join('+'),
+          test.columns.map((c) => byName.get(c.toLowerCase())!.name),
+        );
         break;
       case 'accepted_values': {
         const name = ident(byName.get(test.column.toLowerCase())!.name);
-        gates.push({ gate: `accepted_values:${test.column}`, failing: `SELECT row_id FROM curated WHERE ${name} IS NOT NULL AND CAST(${name} AS VARCHAR) NOT IN (${literalList(test.values)})` });
+        gates.push({
+          gate: `accepted_values:${test.column}`,
+          failing: `SELECT row_id FROM curated WHERE ${name} IS NOT NULL AND CAST(${name} AS VARCHAR) NOT IN (${literalList(test.values)})`,
+        });
         break;
       }
       case 'range': {
@@ -56,7 +70,8 @@ export function compileGates(contract: Contract): Gate[] {
           test.min !== undefined ? `${ident(column.name)} < ${bound(column, test.min)}` : undefined,
           test.max !== undefined ? `${ident(column.name)} > ${bound(column, test.max)}` : undefined,
         ].filter(Boolean);
-        if (parts.length) gates.push({ gate: `range:${test.column}`, failing: `SELECT row_id FROM curated WHERE (${parts.join(' OR ')}) IS TRUE` });
+        if (parts.length)
+          gates.push({ gate: `range:${test.column}`, failing: `SELECT row_id FROM curated WHERE (${parts.join(' OR ')}) IS TRUE` });
         break;
       }
       case 'expression':
@@ -74,12 +89,20 @@ export function compileGates(contract: Contract): Gate[] {
   return gates;
 }
 
-export async function runGates(engine: Engine, contract: Contract, expected: { source: number; quarantined: number }): Promise<GateResult[]> {
+export async function runGates(
+  engine: Engine,
+  contract: Contract,
+  expected: { source: number; quarantined: number },
+): Promise<GateResult[]> {
   const results: GateResult[] = [];
   for (const gate of compileGates(contract)) {
     const [counted] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM (${gate.failing})`);
     const n = Number(counted?.n ?? 0);
-    const sample = n ? (await engine.rows<{ row_id: string }>(`SELECT row_id FROM (${gate.failing}) ORDER BY row_id LIMIT 10`)).map((r) => Number(r.row_id)) : [];
+    const sample = n
+      ? (await engine.rows<{ row_id: string }>(`SELECT row_id FROM (${gate.failing}) ORDER BY row_id LIMIT 10`)).map((r) =>
+          Number(r.row_id),
+        )
+      : [];
     results.push({ gate: gate.gate, passed: n === 0, failing_rows: n, sample_row_ids: sample });
   }
   const [curated] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM curated');

@@ -82,7 +82,11 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   const registered = await loadContract(deps.store, stream);
   if (!registered) throw new ContractMissingError(stream);
   const contract = registered.contract;
-  const stamp = await asOf(deps, batch, results.map((r) => r.decided_at));
+  const stamp = await asOf(
+    deps,
+    batch,
+    results.map((r) => r.decided_at),
+  );
   if (ingest.status === 'quarantined') {
     const manifest = objectQuarantinedManifest(batch, stream, stamp, ingest.rejected?.reason);
     await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
@@ -122,15 +126,27 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     );
     const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
     const manifest: ReconcileManifest = {
-      schema_version: 2, batch, stream,
+      schema_version: 2,
+      batch,
+      stream,
       status: lost ? 'data-loss' : promoted ? 'promoted' : 'gates-failed',
       as_of: stamp,
       rows: ledger.counts,
-      ledger: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, mismatched: ledger.mismatched, problems: ledger.problems },
+      ledger: {
+        missing: ledger.missing,
+        duplicated: ledger.duplicated,
+        unexpected: ledger.unexpected,
+        mismatched: ledger.mismatched,
+        problems: ledger.problems,
+      },
       gates,
       curated,
       audit,
-      clusters: { count: results.length, by_disposition: count(results.map((r) => r.disposition)), by_tier: count(results.map((r) => r.tier)) },
+      clusters: {
+        count: results.length,
+        by_disposition: count(results.map((r) => r.disposition)),
+        by_tier: count(results.map((r) => r.tier)),
+      },
       model_calls: { expected: clusters.expected_model_calls, actual: modelCalls },
       model_call_reduction: modelCallReduction(ingest.rows?.suspect ?? 0, modelCalls),
       quarantine_reasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
@@ -140,11 +156,23 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     await deps.store.put(keys.report(batch), jsonText(report), { contentType: 'application/json' });
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
     // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
-    if (lost) await deps.alerts.post({ severity: 'SEV1', component: 'reconcile', stream, batch, reason: 'data-loss', ...ledgerAlert(batch, ledger) });
+    if (lost)
+      await deps.alerts.post({
+        severity: 'SEV1',
+        component: 'reconcile',
+        stream,
+        batch,
+        reason: 'data-loss',
+        ...ledgerAlert(batch, ledger),
+      });
     if (!lost && !promoted) {
       const failed = gates.filter((g) => !g.passed);
       await deps.alerts.post({
-        severity: 'SEV2', component: 'reconcile', stream, batch, reason: 'gates-failed',
+        severity: 'SEV2',
+        component: 'reconcile',
+        stream,
+        batch,
+        reason: 'gates-failed',
         summary: `batch ${batch}: ${failed.length} promotion gate(s) failed (${failed.map((g) => g.gate).join(', ')}); the batch stays in staging`,
         details: { gates: failed },
       });
@@ -161,10 +189,25 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
 /** The manifest of a batch whose whole object was set aside at ingest (its reason is in quarantine/<stream>/<batch>/object.json): nothing to promote. */
 function objectQuarantinedManifest(batch: string, stream: string, stamp: string, reason: string | undefined): ReconcileManifest {
   return {
-    schema_version: 2, batch, stream, status: 'object-quarantined', as_of: stamp, rows: { source: 0, clean: 0, fixed: 0, quarantined: 0 },
-    ledger: { missing: [], duplicated: [], unexpected: [], mismatched: [], problems: { missing: 0, duplicated: 0, unexpected: 0, mismatched: 0 } },
-    gates: [], curated: null, audit: null,
-    clusters: { count: 0, by_disposition: {}, by_tier: {} }, model_calls: { expected: 0, actual: 0 }, model_call_reduction: 0,
+    schema_version: 2,
+    batch,
+    stream,
+    status: 'object-quarantined',
+    as_of: stamp,
+    rows: { source: 0, clean: 0, fixed: 0, quarantined: 0 },
+    ledger: {
+      missing: [],
+      duplicated: [],
+      unexpected: [],
+      mismatched: [],
+      problems: { missing: 0, duplicated: 0, unexpected: 0, mismatched: 0 },
+    },
+    gates: [],
+    curated: null,
+    audit: null,
+    clusters: { count: 0, by_disposition: {}, by_tier: {} },
+    model_calls: { expected: 0, actual: 0 },
+    model_call_reduction: 0,
     quarantine_reasons: { [reason ?? 'object-quarantined']: 1 },
   };
 }
@@ -173,7 +216,11 @@ function objectQuarantinedManifest(batch: string, stream: string, stamp: string,
 async function fetchLanes(store: ObjectStore, dir: string, ingest: IngestManifest, results: ClusterResult[]): Promise<LaneFiles> {
   let n = 0;
   const fetch = (objectKeys: (string | null)[]) =>
-    Promise.all(objectKeys.filter((k): k is string => k !== null).map(async (k) => (await downloadObject(store, k, undefined, join(dir, `${n++}.parquet`))).path));
+    Promise.all(
+      objectKeys
+        .filter((k): k is string => k !== null)
+        .map(async (k) => (await downloadObject(store, k, undefined, join(dir, `${n++}.parquet`))).path),
+    );
   return {
     clean: await fetch(ingest.outputs.clean),
     suspect: await fetch(ingest.outputs.suspect),
@@ -192,20 +239,34 @@ export function modelCallReduction(suspectRows: number, modelCalls: number): num
 /** What the ledger found wrong, in one line (counts in full, ids as listed). */
 function ledgerProblems(ledger: LedgerCheck): string {
   const p = ledger.problems;
-  return `row ids missing ${p.missing} ${JSON.stringify(ledger.missing)}, duplicated ${p.duplicated} ${JSON.stringify(ledger.duplicated)}, `
-    + `unknown ${p.unexpected} ${JSON.stringify(ledger.unexpected)}, on a fix with another pk_hash ${p.mismatched} ${JSON.stringify(ledger.mismatched)}`;
+  return (
+    `row ids missing ${p.missing} ${JSON.stringify(ledger.missing)}, duplicated ${p.duplicated} ${JSON.stringify(ledger.duplicated)}, ` +
+    `unknown ${p.unexpected} ${JSON.stringify(ledger.unexpected)}, on a fix with another pk_hash ${p.mismatched} ${JSON.stringify(ledger.mismatched)}`
+  );
 }
 
 /** The SEV1 alert's summary and details for a batch whose ledger failed. */
 function ledgerAlert(batch: string, ledger: LedgerCheck): { summary: string; details: Record<string, unknown> } {
   return {
     summary: `batch ${batch}: ${ledgerProblems(ledger)}; nothing promoted`,
-    details: { missing: ledger.missing, duplicated: ledger.duplicated, unexpected: ledger.unexpected, mismatched: ledger.mismatched, problems: ledger.problems, counts: ledger.counts },
+    details: {
+      missing: ledger.missing,
+      duplicated: ledger.duplicated,
+      unexpected: ledger.unexpected,
+      mismatched: ledger.mismatched,
+      problems: ledger.problems,
+      counts: ledger.counts,
+    },
   };
 }
 
 /** Table `curated` (clean + fixed rows, by row id) and the promotion gates run on it. */
-async function curateAndGate(engine: Engine, contract: Contract, clean: string[], counts: { source: number; quarantined: number }): Promise<ReconcileManifest['gates']> {
+async function curateAndGate(
+  engine: Engine,
+  contract: Contract,
+  clean: string[],
+  counts: { source: number; quarantined: number },
+): Promise<ReconcileManifest['gates']> {
   const cleanRows = clean.length ? `SELECT * FROM read_parquet([${clean.map(literal).join(', ')}]) UNION ALL BY NAME ` : '';
   await engine.run(`CREATE OR REPLACE TABLE curated AS SELECT * FROM (${cleanRows}SELECT * FROM fixed_typed) ORDER BY row_id`);
   return runGates(engine, contract, counts);
@@ -216,7 +277,13 @@ async function curateAndGate(engine: Engine, contract: Contract, clean: string[]
  * audit is locked: a re-run after a crash finds it written and leaves it as it is; the manifest
  * then records what the store holds (its first version), never a recomputed root.
  */
-async function writeAudit(deps: ReconcileDeps, stream: string, batch: string, stamp: string, entries: AuditEntry[]): Promise<NonNullable<ReconcileManifest['audit']>> {
+async function writeAudit(
+  deps: ReconcileDeps,
+  stream: string,
+  batch: string,
+  stamp: string,
+  entries: AuditEntry[],
+): Promise<NonNullable<ReconcileManifest['audit']>> {
   const chained = chainEntries(stream, batch, entries);
   const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
   const key = keys.audit(stream, batch);

@@ -4,9 +4,7 @@ import { batchReadiness } from './batch-readiness.ts';
 import { reconcileBatch, type ReconcileDeps, type ReconcileOutcome } from './reconcile-batch.ts';
 
 /** What one delivery of a result did: the reconcile outcome, or found another delivery reconciling the batch. */
-export type ReconcileDelivery =
-  | ReconcileOutcome
-  | { status: 'claimed-elsewhere'; batch: string; holder: string; lease_until: string };
+export type ReconcileDelivery = ReconcileOutcome | { status: 'claimed-elsewhere'; batch: string; holder: string; lease_until: string };
 
 /**
  * A batch is reconciled once, however many of its results land at the same moment and however

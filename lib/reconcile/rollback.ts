@@ -36,7 +36,8 @@ export interface RollbackOutcome {
 
 export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<RollbackOutcome> {
   const manifest = await readObject(deps.store, vaultObjects.reconcileManifest.at(batch));
-  if (!manifest.curated || !manifest.audit) throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
+  if (!manifest.curated || !manifest.audit)
+    throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
   const registered = await loadContract(deps.store, manifest.stream);
   if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);
   const columns = registered.contract.columns.map((c) => c.name);
@@ -73,8 +74,15 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
   try {
     const curated = await downloadObject(deps.store, manifest.curated, undefined, join(dir, 'curated.parquet'));
     await engine.loadTextTable('reverts', ['row_id', 'column_name', 'old'], reverts);
-    const pivot = columns.map((c, i) => `bool_or(column_name = ${literal(c)}) AS "$has${i}", any_value(old) FILTER (WHERE column_name = ${literal(c)}) AS "$old${i}"`).join(', ');
-    const select = columns.map((c, i) => `CASE WHEN r."$has${i}" THEN r."$old${i}" ELSE CAST(c.${ident(c)} AS VARCHAR) END AS ${ident(c)}`).join(', ');
+    const pivot = columns
+      .map(
+        (c, i) =>
+          `bool_or(column_name = ${literal(c)}) AS "$has${i}", any_value(old) FILTER (WHERE column_name = ${literal(c)}) AS "$old${i}"`,
+      )
+      .join(', ');
+    const select = columns
+      .map((c, i) => `CASE WHEN r."$has${i}" THEN r."$old${i}" ELSE CAST(c.${ident(c)} AS VARCHAR) END AS ${ident(c)}`)
+      .join(', ');
     const local = join(dir, 'rollback.parquet');
     await engine.run(`COPY (SELECT c.row_id, ${select} FROM read_parquet(${literal(curated.path)}) c
       LEFT JOIN (SELECT CAST(row_id AS BIGINT) AS row_id, ${pivot} FROM reverts GROUP BY ALL) r USING (row_id) ORDER BY c.row_id) TO ${literal(local)} (FORMAT parquet)`);

@@ -33,7 +33,11 @@ export interface LaneFiles {
 const files = (paths: string[]) => `[${paths.map(literal).join(', ')}]`;
 
 async function tableFrom(engine: Engine, name: string, paths: string[], empty: string): Promise<void> {
-  await engine.run(paths.length ? `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_parquet(${files(paths)})` : `CREATE OR REPLACE TABLE ${name} AS ${empty}`);
+  await engine.run(
+    paths.length
+      ? `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_parquet(${files(paths)})`
+      : `CREATE OR REPLACE TABLE ${name} AS ${empty}`,
+  );
 }
 
 /** Builds every table of the ledger (see LaneFiles) from the lanes' Parquet files. */
@@ -46,14 +50,36 @@ export async function buildLedger(engine: Engine, contract: Contract, lanes: Lan
 
 async function loadLanes(engine: Engine, contract: Contract, lanes: LaneFiles): Promise<void> {
   const textColumns = contract.columns.map((c) => `NULL::VARCHAR AS ${ident(c.name)}`).join(', ');
-  await tableFrom(engine, 'suspect', lanes.suspect, `SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR[] AS reasons, ${textColumns} WHERE false`);
-  await tableFrom(engine, 'staged', lanes.staged, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS old_value, NULL::VARCHAR AS new_value WHERE false');
-  await tableFrom(engine, 'quarantined_cells', lanes.quarantinedCells, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS value, NULL::VARCHAR AS reason, NULL::VARCHAR AS cluster WHERE false');
-  await tableFrom(engine, 'ingest_quarantine', lanes.ingestQuarantine, 'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS disposition, NULL::VARCHAR[] AS reasons WHERE false');
+  await tableFrom(
+    engine,
+    'suspect',
+    lanes.suspect,
+    `SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR[] AS reasons, ${textColumns} WHERE false`,
+  );
+  await tableFrom(
+    engine,
+    'staged',
+    lanes.staged,
+    'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS old_value, NULL::VARCHAR AS new_value WHERE false',
+  );
+  await tableFrom(
+    engine,
+    'quarantined_cells',
+    lanes.quarantinedCells,
+    'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS column_name, NULL::VARCHAR AS value, NULL::VARCHAR AS reason, NULL::VARCHAR AS cluster WHERE false',
+  );
+  await tableFrom(
+    engine,
+    'ingest_quarantine',
+    lanes.ingestQuarantine,
+    'SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash, NULL::VARCHAR AS disposition, NULL::VARCHAR[] AS reasons WHERE false',
+  );
   await tableFrom(engine, 'clean_rows', lanes.clean, `SELECT NULL::BIGINT AS row_id WHERE false`);
-  await engine.run(lanes.auditParts.length
-    ? `CREATE OR REPLACE TABLE audit_identities AS SELECT row_id, pk_hash FROM read_parquet(${files(lanes.auditParts)})`
-    : 'CREATE OR REPLACE TABLE audit_identities AS SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash WHERE false');
+  await engine.run(
+    lanes.auditParts.length
+      ? `CREATE OR REPLACE TABLE audit_identities AS SELECT row_id, pk_hash FROM read_parquet(${files(lanes.auditParts)})`
+      : 'CREATE OR REPLACE TABLE audit_identities AS SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash WHERE false',
+  );
 }
 
 /**
@@ -74,9 +100,14 @@ function identityMismatchSql(): string {
 async function patchSuspectRows(engine: Engine, contract: Contract): Promise<void> {
   // One row per suspect row: which columns a fix changed, and to what (a fix may set NULL).
   const pivot = contract.columns
-    .map((c, i) => `bool_or(column_name = ${literal(c.name)}) AS "$has${i}", any_value(new_value) FILTER (WHERE column_name = ${literal(c.name)}) AS "$new${i}"`)
+    .map(
+      (c, i) =>
+        `bool_or(column_name = ${literal(c.name)}) AS "$has${i}", any_value(new_value) FILTER (WHERE column_name = ${literal(c.name)}) AS "$new${i}"`,
+    )
     .join(', ');
-  const patchedColumns = contract.columns.map((c, i) => `CASE WHEN p."$has${i}" THEN p."$new${i}" ELSE s.${ident(c.name)} END AS ${ident(c.name)}`).join(', ');
+  const patchedColumns = contract.columns
+    .map((c, i) => `CASE WHEN p."$has${i}" THEN p."$new${i}" ELSE s.${ident(c.name)} END AS ${ident(c.name)}`)
+    .join(', ');
   // One cell fixed by two clusters (it broke two rules) with different values: no fix is trusted.
   await engine.run(`CREATE OR REPLACE TABLE conflicting_fixes AS
     SELECT DISTINCT row_id FROM staged GROUP BY row_id, column_name HAVING count(DISTINCT COALESCE(new_value, chr(0))) > 1`);
@@ -92,7 +123,9 @@ async function patchSuspectRows(engine: Engine, contract: Contract): Promise<voi
   await engine.run(`CREATE OR REPLACE TABLE patched AS
     SELECT p.*, p."$cell_fails" OR COALESCE(e."$expr_fails", false) AS "$still_fails" FROM patched p
     LEFT JOIN (SELECT row_id, ${anyRuleFails(expressions)} AS "$expr_fails" FROM (SELECT row_id, ${typedProjection(contract)} FROM patched)) e USING (row_id)`);
-  await engine.run(`CREATE OR REPLACE TABLE fixed_typed AS SELECT row_id, ${typedProjection(contract)} FROM patched WHERE NOT "$still_fails"`);
+  await engine.run(
+    `CREATE OR REPLACE TABLE fixed_typed AS SELECT row_id, ${typedProjection(contract)} FROM patched WHERE NOT "$still_fails"`,
+  );
 }
 
 /** `ledger`: every row id with its lane; `quarantine_reasons`: why each quarantined row is. */
@@ -138,7 +171,8 @@ const SHOWN = 100;
  * rows were swapped), and every fix on the row whose identity it names.
  */
 export async function checkLedger(engine: Engine, source: number): Promise<LedgerCheck> {
-  const ids = async (sql: string) => (await engine.rows<{ row_id: string }>(`${sql} ORDER BY row_id LIMIT ${SHOWN}`)).map((r) => Number(r.row_id));
+  const ids = async (sql: string) =>
+    (await engine.rows<{ row_id: string }>(`${sql} ORDER BY row_id LIMIT ${SHOWN}`)).map((r) => Number(r.row_id));
   const count = async (sql: string) => Number((await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM (${sql})`))[0]?.n ?? 0);
   const expected = `SELECT range AS row_id FROM range(1, ${source + 1})`;
   const missing = `SELECT row_id FROM (${expected}) ANTI JOIN ledger USING (row_id)`;
@@ -153,6 +187,11 @@ export async function checkLedger(engine: Engine, source: number): Promise<Ledge
     duplicated: await ids(duplicated),
     unexpected: await ids(unexpected),
     mismatched: await ids(mismatched),
-    problems: { missing: await count(missing), duplicated: await count(duplicated), unexpected: await count(unexpected), mismatched: await count(mismatched) },
+    problems: {
+      missing: await count(missing),
+      duplicated: await count(duplicated),
+      unexpected: await count(unexpected),
+      mismatched: await count(mismatched),
+    },
   };
 }

@@ -28,7 +28,13 @@ export async function stuckBatches(store: ObjectStore, afterSeconds: number, now
     if (waiting < afterSeconds) continue;
     const readiness = await batchReadiness(store, batch);
     if (readiness.status !== 'waiting') continue;
-    stuck.push({ batch, stream: readiness.clusters.stream, clustered_at: clusteredAt.toISOString(), waiting_seconds: waiting, missing: readiness.missing });
+    stuck.push({
+      batch,
+      stream: readiness.clusters.stream,
+      clustered_at: clusteredAt.toISOString(),
+      waiting_seconds: waiting,
+      missing: readiness.missing,
+    });
   }
   return stuck;
 }

@@ -49,7 +49,12 @@ export async function applyDecision(
   const wCols = writes.map((_, i) => ident(`w${i}`));
 
   if (fn && measurement) {
-    const rows = measurement.outcomes.map((o) => [o.input.value, ...reads.map((r) => o.input.row?.[r] ?? null), o.verdict, ...writes.map((_, i) => o.writes[i] ?? null)]);
+    const rows = measurement.outcomes.map((o) => [
+      o.input.value,
+      ...reads.map((r) => o.input.row?.[r] ?? null),
+      o.verdict,
+      ...writes.map((_, i) => o.writes[i] ?? null),
+    ]);
     await engine.loadTextTable('decided', ['value', ...reads.map((_, i) => `r${i}`), 'verdict', ...writes.map((_, i) => `w${i}`)], rows);
     const on = ['j."$value" IS NOT DISTINCT FROM d.value', ...rCols.map((c) => `j.${c} IS NOT DISTINCT FROM d.${c}`)].join(' AND ');
     await engine.run(`CREATE OR REPLACE TABLE applied AS
@@ -58,15 +63,19 @@ export async function applyDecision(
       FROM (${await pattern.joined(reads)}) j LEFT JOIN decided d ON ${on}`);
   } else {
     const reason = decision.disposition === 'llm-unavailable' ? 'llm-unavailable' : 'needs-review';
-    await engine.run(`CREATE OR REPLACE TABLE applied AS SELECT row_id, pk_hash, column_name, value, ${literal(reason)} AS verdict FROM cells`);
+    await engine.run(
+      `CREATE OR REPLACE TABLE applied AS SELECT row_id, pk_hash, column_name, value, ${literal(reason)} AS verdict FROM cells`,
+    );
   }
 
   // One staged row per changed cell; a row-level function may change several columns of a row.
   const oldOf = (i: number) => (i === 0 ? 'value' : ident(`r${readIndex(writes[i]!)}`));
   const staged = fn
     ? writes
-        .map((name, i) => `SELECT row_id, pk_hash, ${literal(name)} AS column_name, ${oldOf(i)} AS old_value, ${ident(`w${i}`)} AS new_value
-          FROM applied WHERE verdict = 'ok' AND ${ident(`w${i}`)} IS DISTINCT FROM ${oldOf(i)}`)
+        .map(
+          (name, i) => `SELECT row_id, pk_hash, ${literal(name)} AS column_name, ${oldOf(i)} AS old_value, ${ident(`w${i}`)} AS new_value
+          FROM applied WHERE verdict = 'ok' AND ${ident(`w${i}`)} IS DISTINCT FROM ${oldOf(i)}`,
+        )
         .join(' UNION ALL ')
     : undefined;
   const quarantined = `SELECT row_id, pk_hash, column_name, value, ${fn ? `'fix-failed:' || verdict` : 'verdict'} AS reason, ${literal(spec.cluster)} AS cluster
@@ -83,13 +92,15 @@ export async function applyDecision(
     outputs.audit = keys.auditPart(spec.batch, spec.cluster);
     const model = decision.model;
     await copyOut(
-      engine, store,
+      engine,
+      store,
       `SELECT row_id, pk_hash, column_name AS "column", old_value AS old, new_value AS new, ${literal(fn!.source)} AS function,
          ${literal(fn!.name)} AS function_name, ${literal(decision.tier)} AS tier, ${decision.confidence}::DOUBLE AS confidence,
          ${model ? literal(model.name) : 'NULL::VARCHAR'} AS model, ${model ? literal(model.digest) : 'NULL::VARCHAR'} AS model_version,
          ${literal(decision.decided_at)}::TIMESTAMPTZ AS timestamp, ${literal(spec.batch)} AS batch, ${literal(spec.cluster)} AS cluster
        FROM (${staged}) ORDER BY row_id, column_name`,
-      join(dir, 'audit.parquet'), outputs.audit,
+      join(dir, 'audit.parquet'),
+      outputs.audit,
     );
   }
   const failed = Number(counted?.failed ?? 0);
@@ -100,7 +111,10 @@ export async function applyDecision(
 
   const mask = (v: string | null) => (v !== null && spec.pii ? maskValue(v, `${spec.batch}/${spec.cluster}`) : v);
   const examples = measurement
-    ? [...measurement.outcomes.filter((o) => o.verdict === 'ok').slice(0, EXAMPLES / 2), ...measurement.outcomes.filter((o) => o.verdict !== 'ok').slice(0, EXAMPLES / 2)].map((o) => ({
+    ? [
+        ...measurement.outcomes.filter((o) => o.verdict === 'ok').slice(0, EXAMPLES / 2),
+        ...measurement.outcomes.filter((o) => o.verdict !== 'ok').slice(0, EXAMPLES / 2),
+      ].map((o) => ({
         before: mask(o.input.value),
         after: o.writes.map(mask),
         verdict: o.verdict,

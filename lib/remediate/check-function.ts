@@ -30,7 +30,9 @@ export interface WriteRefusal {
 export function refuseWrites(contract: Contract, writes: readonly string[]): WriteRefusal | undefined {
   const keys = new Set(contract.columns.filter((c) => c.primary_key).map((c) => c.name.toLowerCase()));
   const key = writes.find((name) => keys.has(name.toLowerCase()));
-  return key === undefined ? undefined : { reason: 'writes-primary-key', detail: `${key} is the primary key: identity, not data to repair` };
+  return key === undefined
+    ? undefined
+    : { reason: 'writes-primary-key', detail: `${key} is the primary key: identity, not data to repair` };
 }
 
 /** The contract and the columns a checked function would write (the cluster's column first). */

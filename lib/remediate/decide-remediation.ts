@@ -44,7 +44,12 @@ async function modelTierStanding(deps: DecideDeps, batch: string): Promise<z.inf
   return findObject(deps.store, vaultObjects.modelTier.at(batch));
 }
 
-async function markModelTier(deps: DecideDeps, batch: string, status: z.infer<typeof ModelTierSchema>['status'], reason: string): Promise<void> {
+async function markModelTier(
+  deps: DecideDeps,
+  batch: string,
+  status: z.infer<typeof ModelTierSchema>['status'],
+  reason: string,
+): Promise<void> {
   const written = await putObjectIfAbsent(deps.store, vaultObjects.modelTier.at(batch), { status, reason, at: deps.now().toISOString() });
   if (!written.created) return;
   deps.notice(`model tier skipped for batch ${batch}: ${reason}`, { batch, status });
@@ -53,13 +58,32 @@ async function markModelTier(deps: DecideDeps, batch: string, status: z.infer<ty
 export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: PatternTable): Promise<Decided> {
   const decidedAt = deps.now().toISOString();
   const base = { schema_version: 1 as const, model: null, model_calls: 0, rounds: [] as RoundRecord[], decided_at: decidedAt };
-  const fix = (tier: Decision['tier'], m: Measurement, confidence: number, extra: Partial<Decision>, tried: Decision['tried']): Decided => ({
-    decision: { ...base, tier, disposition: 'fix', function: asFunction(m.candidate), confidence, reason: `${tier}: ${m.candidate.name} measured at ${(m.pass_rate * 100).toFixed(1)}%`, tried, ...extra },
+  const fix = (
+    tier: Decision['tier'],
+    m: Measurement,
+    confidence: number,
+    extra: Partial<Decision>,
+    tried: Decision['tried'],
+  ): Decided => ({
+    decision: {
+      ...base,
+      tier,
+      disposition: 'fix',
+      function: asFunction(m.candidate),
+      confidence,
+      reason: `${tier}: ${m.candidate.name} measured at ${(m.pass_rate * 100).toFixed(1)}%`,
+      tried,
+      ...extra,
+    },
     measurement: m,
   });
 
   // 1. Registry.
-  const signature = patternSignature(spec.column, spec.rule, spec.shapes.map((s) => s.shape));
+  const signature = patternSignature(
+    spec.column,
+    spec.rule,
+    spec.shapes.map((s) => s.shape),
+  );
   const registered = await findRegistered(deps.store, spec.stream, signature);
   const tried: Decision['tried'] = [];
   if (registered) {
@@ -79,12 +103,28 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
 
   // 3. Model.
   const review = (disposition: 'needs-review' | 'llm-unavailable', reason: string, extra: Partial<Decision> = {}): Decided => ({
-    decision: { ...base, tier: 'review', disposition, function: null, confidence: Math.max(synthConfidence, 0), reason, tried, ...ambiguity, ...extra },
+    decision: {
+      ...base,
+      tier: 'review',
+      disposition,
+      function: null,
+      confidence: Math.max(synthConfidence, 0),
+      reason,
+      tried,
+      ...ambiguity,
+      ...extra,
+    },
     measurement: undefined,
   });
-  const bestSoFar = best ? `best synthesized function ${best.candidate.name} measured ${(best.pass_rate * 100).toFixed(1)}%` : 'no synthesized function made any value pass';
+  const bestSoFar = best
+    ? `best synthesized function ${best.candidate.name} measured ${(best.pass_rate * 100).toFixed(1)}%`
+    : 'no synthesized function made any value pass';
   // A key is identity, not data to repair: no function may write it (writes-primary-key), so no model is asked.
-  if (pattern.column.primary_key) return review('needs-review', `${bestSoFar}; ${pattern.column.name} is the primary key: identity, not data to repair (writes-primary-key)`);
+  if (pattern.column.primary_key)
+    return review(
+      'needs-review',
+      `${bestSoFar}; ${pattern.column.name} is the primary key: identity, not data to repair (writes-primary-key)`,
+    );
   if (!deps.model) {
     await markModelTier(deps, spec.batch, 'not-configured', 'no model host configured (OLLAMA_HOST)');
     return review('needs-review', `${bestSoFar}; model tier not configured`);
@@ -101,20 +141,37 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
     return review('needs-review', `${bestSoFar}; model unreachable: ${error.message}`);
   }
   const outcome = await askModel(
-    { model: deps.model.model, identity, breaker: deps.model.breaker, rounds: deps.model.rounds, threshold: deps.threshold, maskKey: randomBytes(16).toString('hex') },
+    {
+      model: deps.model.model,
+      identity,
+      breaker: deps.model.breaker,
+      rounds: deps.model.rounds,
+      threshold: deps.threshold,
+      maskKey: randomBytes(16).toString('hex'),
+    },
     deps,
     Object.assign(pattern, { rule: spec.rule, pii: spec.pii, samples: spec.samples.map((s) => ({ value: s.value, shape: s.shape })) }),
   );
   const modelFields = { model: identity, model_calls: outcome.calls, rounds: outcome.rounds };
   if (outcome.status === 'accepted') {
-    return fix('model', outcome.measurement, outcome.confidence, { ...modelFields, reason: `model: ${outcome.answer.reasoning.slice(0, 300)}` }, tried);
+    return fix(
+      'model',
+      outcome.measurement,
+      outcome.confidence,
+      { ...modelFields, reason: `model: ${outcome.answer.reasoning.slice(0, 300)}` },
+      tried,
+    );
   }
   if (outcome.status === 'unavailable') {
     if (deps.model.breaker.open) await markModelTier(deps, spec.batch, 'unavailable', outcome.reason);
     return review('llm-unavailable', `model unavailable: ${outcome.reason}`, modelFields);
   }
   const last = outcome.best ? `; best model function measured confidence ${outcome.best.confidence.toFixed(2)}` : '';
-  return review('needs-review', `${bestSoFar}; ${outcome.calls} model call(s) gave no function at or above ${deps.threshold}${last}`, modelFields);
+  return review(
+    'needs-review',
+    `${bestSoFar}; ${outcome.calls} model call(s) gave no function at or above ${deps.threshold}${last}`,
+    modelFields,
+  );
 }
 
 /** The stored decision for a cluster, if an earlier invocation took one (the first one written stands). */

@@ -30,7 +30,8 @@ export function checkEgress(target: string | URL, allowList: readonly string[] =
   } catch {
     throw new EgressRefusedError(String(target), 'not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new EgressRefusedError(url.href, `protocol ${url.protocol} is not http(s)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new EgressRefusedError(url.href, `protocol ${url.protocol} is not http(s)`);
   if (url.username || url.password) throw new EgressRefusedError(url.host, 'credentials in the URL');
   const host = hostOf(url);
   if (allowList.some((allowed) => allowed.toLowerCase() === host)) return url;

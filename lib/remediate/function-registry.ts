@@ -24,7 +24,10 @@ export type RegistryEntry = z.infer<typeof RegistryEntrySchema>;
 
 /** The pattern signature: column, rule and the sorted shapes of the cluster. */
 export function patternSignature(column: string, rule: string, shapes: string[]): string {
-  return createHash('sha256').update(JSON.stringify([column, rule, [...shapes].sort()])).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(JSON.stringify([column, rule, [...shapes].sort()]))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 /** `registry/<stream>/<signature>.json`, first writer wins: the first approval stands until an operator changes it. */

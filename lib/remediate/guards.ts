@@ -9,7 +9,22 @@ import { EMAIL, PHONE } from '../contract/rules-sql.ts';
 export type GuardName = 'invented-null' | 'new-characters' | 'new-number' | 'moved-into-undescribed' | 'split-not-a-pattern';
 
 /** Text that means "no value" in most sources, besides the contract's own null tokens. */
-export const COMMON_NULL_TOKENS = ['', 'n/a', 'na', 'null', 'none', 'nil', '-', '--', '?', 'unknown', 'not available', '#n/a', 'nan', 'missing'];
+export const COMMON_NULL_TOKENS = [
+  '',
+  'n/a',
+  'na',
+  'null',
+  'none',
+  'nil',
+  '-',
+  '--',
+  '?',
+  'unknown',
+  'not available',
+  '#n/a',
+  'nan',
+  'missing',
+];
 
 function isNullToken(value: string, contract: Contract): boolean {
   const k = value.trim().toLowerCase();
@@ -18,7 +33,13 @@ function isNullToken(value: string, contract: Contract): boolean {
 
 /** Columns whose contract documents a re-format (a date format, a list of values, a pattern): letters may change. */
 function documentsFormat(column: Column): boolean {
-  return column.type === 'date' || column.type === 'timestamp' || column.type === 'boolean' || column.allowed !== undefined || column.pattern !== undefined;
+  return (
+    column.type === 'date' ||
+    column.type === 'timestamp' ||
+    column.type === 'boolean' ||
+    column.allowed !== undefined ||
+    column.pattern !== undefined
+  );
 }
 
 const asciiAlnum = (text: string) => new Set(text.toLowerCase().replace(/[^a-z0-9]/g, ''));
@@ -27,7 +48,7 @@ const asciiAlnum = (text: string) => new Set(text.toLowerCase().replace(/[^a-z0-
 export function guardFor(column: Column, contract: Contract, input: string | null, output: string | null): GuardName | undefined {
   if (input === null) return undefined;
   // The rules read an empty text or a null token as null too: turning a value into one is inventing a null.
-  if (output === null || isNullToken(output, contract) && output.trim().toLowerCase() !== input.trim().toLowerCase()) {
+  if (output === null || (isNullToken(output, contract) && output.trim().toLowerCase() !== input.trim().toLowerCase())) {
     return isNullToken(input, contract) ? undefined : 'invented-null';
   }
   if (column.type === 'integer' || column.type === 'decimal') return numberGuard(column, input, output);
@@ -203,7 +224,13 @@ export function describesValue(column: Column, value: string): boolean {
 }
 
 /** Text compared for "whose is it": case, diacritics and runs of white space do not count. */
-const comparable = (text: string | null) => (text ?? '').normalize('NFKD').replace(/[\u0300-\u036f]/g, '').trim().replace(/\s+/g, ' ').toLowerCase();
+const comparable = (text: string | null) =>
+  (text ?? '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 
 /** Whether `after` holds text that is not part of `before`: a token that came from another column. */
 export function receivesForeignText(before: string | null, after: string | null): boolean {

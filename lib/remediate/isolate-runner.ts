@@ -274,7 +274,9 @@ interface Spent {
 }
 
 /** One try of an application: its answer, or the stop that says the machine was too busy to judge it. */
-type Attempt = { kind: 'done'; result: ChunkResults; cpuMs: number; maxCallCpuMs: number } | { kind: 'starved'; stop: Starved; cpuMs: number; maxCallCpuMs: number };
+type Attempt =
+  | { kind: 'done'; result: ChunkResults; cpuMs: number; maxCallCpuMs: number }
+  | { kind: 'starved'; stop: Starved; cpuMs: number; maxCallCpuMs: number };
 
 /** One isolate, reused across functions (each in a fresh context) until a limit disposes it. */
 export class IsolateRunner {
@@ -336,7 +338,12 @@ export class IsolateRunner {
         // Nothing of the stopped run is left for the next one to pay for.
         this.dispose();
         if (attempt >= maxTries) {
-          return { stopped: true, limit: 'overloaded', message: `the machine was too busy to judge the time limit: ${attempt} tries, the last ${outcome.stop.message} (limit ${timeoutMs} ms of CPU time)`, usage };
+          return {
+            stopped: true,
+            limit: 'overloaded',
+            message: `the machine was too busy to judge the time limit: ${attempt} tries, the last ${outcome.stop.message} (limit ${timeoutMs} ms of CPU time)`,
+            usage,
+          };
         }
         const share = Math.max(outcome.stop.cpuMs, 1) / Math.max(outcome.stop.wallMs, 1);
         wallMs = Math.ceil(Math.min(timeoutMs * maxWallFactor, Math.max(2 * wallMs, (headroom * timeoutMs) / share)));
@@ -405,13 +412,21 @@ export class IsolateRunner {
       } catch (error) {
         if (error instanceof Starved || error instanceof CpuBudgetSpent) throw error;
         const classified = classify(error);
-        return done({ stopped: true, ...(classified.limit === 'sandbox-error' ? { limit: 'compile-error' as const, message: classified.message } : classified) });
+        return done({
+          stopped: true,
+          ...(classified.limit === 'sandbox-error' ? { limit: 'compile-error' as const, message: classified.message } : classified),
+        });
       }
-      if (fn.typeof !== 'function') return done({ stopped: true, limit: 'compile-error', message: `evaluates to ${fn.typeof}, not a function` });
+      if (fn.typeof !== 'function')
+        return done({ stopped: true, limit: 'compile-error', message: `evaluates to ${fn.typeof}, not a function` });
       const results = chunks.map(
         (chunk) =>
           this.timed(wallMs, spent, (options) =>
-            run.applySync(undefined, [fn.derefInto(), chunk.values, chunk.rows, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE], options),
+            run.applySync(
+              undefined,
+              [fn.derefInto(), chunk.values, chunk.rows, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE],
+              options,
+            ),
           ) as string,
       );
       return done({ stopped: false, results });

@@ -33,48 +33,189 @@ const MAX_DEPTH = 48;
 const MAX_REGEX_LENGTH = 200;
 
 const ALLOWED_NODES = new Set([
-  'ArrowFunctionExpression', 'BlockStatement', 'ReturnStatement', 'IfStatement', 'ExpressionStatement',
-  'VariableDeclaration', 'VariableDeclarator', 'ArrayPattern', 'Identifier', 'Literal', 'TemplateLiteral',
-  'TemplateElement', 'BinaryExpression', 'LogicalExpression', 'UnaryExpression', 'ConditionalExpression',
-  'CallExpression', 'MemberExpression', 'ChainExpression', 'ArrayExpression', 'ObjectExpression', 'Property',
-  'AssignmentExpression', 'UpdateExpression', 'NewExpression', 'SequenceExpression', 'EmptyStatement',
+  'ArrowFunctionExpression',
+  'BlockStatement',
+  'ReturnStatement',
+  'IfStatement',
+  'ExpressionStatement',
+  'VariableDeclaration',
+  'VariableDeclarator',
+  'ArrayPattern',
+  'Identifier',
+  'Literal',
+  'TemplateLiteral',
+  'TemplateElement',
+  'BinaryExpression',
+  'LogicalExpression',
+  'UnaryExpression',
+  'ConditionalExpression',
+  'CallExpression',
+  'MemberExpression',
+  'ChainExpression',
+  'ArrayExpression',
+  'ObjectExpression',
+  'Property',
+  'AssignmentExpression',
+  'UpdateExpression',
+  'NewExpression',
+  'SequenceExpression',
+  'EmptyStatement',
 ]);
 
 /** Names a function may use without declaring them: pure, deterministic built-ins. */
-const GLOBALS = new Set(['Math', 'Number', 'String', 'Boolean', 'parseInt', 'parseFloat', 'isNaN', 'isFinite', 'Date', 'Array', 'undefined', 'NaN', 'Infinity']);
+const GLOBALS = new Set([
+  'Math',
+  'Number',
+  'String',
+  'Boolean',
+  'parseInt',
+  'parseFloat',
+  'isNaN',
+  'isFinite',
+  'Date',
+  'Array',
+  'undefined',
+  'NaN',
+  'Infinity',
+]);
 const CALLABLE_GLOBALS = new Set(['Number', 'String', 'Boolean', 'parseInt', 'parseFloat', 'isNaN', 'isFinite']);
 
 /** Methods a function may call: text, number, array, regular-expression and UTC date work. */
 const CALLABLE_METHODS = new Set([
   // strings
-  'trim', 'trimStart', 'trimEnd', 'toLowerCase', 'toUpperCase', 'normalize', 'replace', 'replaceAll', 'split', 'slice',
-  'substring', 'substr', 'padStart', 'padEnd', 'startsWith', 'endsWith', 'includes', 'indexOf', 'lastIndexOf', 'match',
-  'search', 'charAt', 'charCodeAt', 'codePointAt', 'at', 'concat', 'repeat', 'toString', 'localeCompare',
+  'trim',
+  'trimStart',
+  'trimEnd',
+  'toLowerCase',
+  'toUpperCase',
+  'normalize',
+  'replace',
+  'replaceAll',
+  'split',
+  'slice',
+  'substring',
+  'substr',
+  'padStart',
+  'padEnd',
+  'startsWith',
+  'endsWith',
+  'includes',
+  'indexOf',
+  'lastIndexOf',
+  'match',
+  'search',
+  'charAt',
+  'charCodeAt',
+  'codePointAt',
+  'at',
+  'concat',
+  'repeat',
+  'toString',
+  'localeCompare',
   // arrays
-  'map', 'filter', 'join', 'every', 'some', 'find', 'findIndex', 'reduce', 'reverse', 'isArray',
+  'map',
+  'filter',
+  'join',
+  'every',
+  'some',
+  'find',
+  'findIndex',
+  'reduce',
+  'reverse',
+  'isArray',
   // regular expressions
-  'test', 'exec',
+  'test',
+  'exec',
   // numbers and Math
-  'toFixed', 'toPrecision', 'isInteger', 'isSafeInteger', 'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'round', 'floor', 'ceil', 'trunc', 'abs', 'min', 'max', 'pow', 'sign', 'log10', 'sqrt',
+  'toFixed',
+  'toPrecision',
+  'isInteger',
+  'isSafeInteger',
+  'isFinite',
+  'isNaN',
+  'parseFloat',
+  'parseInt',
+  'round',
+  'floor',
+  'ceil',
+  'trunc',
+  'abs',
+  'min',
+  'max',
+  'pow',
+  'sign',
+  'log10',
+  'sqrt',
   // dates, in UTC only (local-time methods depend on the machine's zone)
-  'UTC', 'parse', 'toISOString', 'getTime', 'getUTCFullYear', 'getUTCMonth', 'getUTCDate', 'getUTCDay', 'getUTCHours', 'getUTCMinutes', 'getUTCSeconds',
+  'UTC',
+  'parse',
+  'toISOString',
+  'getTime',
+  'getUTCFullYear',
+  'getUTCMonth',
+  'getUTCDate',
+  'getUTCDay',
+  'getUTCHours',
+  'getUTCMinutes',
+  'getUTCSeconds',
 ]);
 
 /** Property names that reach prototypes, constructors, or the clock and randomness. */
 const FORBIDDEN_PROPERTIES = new Set([
-  'constructor', 'prototype', '__proto__', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__',
-  'caller', 'callee', 'arguments', 'call', 'apply', 'bind', 'valueOf', 'now', 'random', 'raw', 'fromCharCode',
-  'getPrototypeOf', 'setPrototypeOf', 'defineProperty', 'assign', 'freeze', 'eval', 'Function', 'globalThis',
+  'constructor',
+  'prototype',
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'caller',
+  'callee',
+  'arguments',
+  'call',
+  'apply',
+  'bind',
+  'valueOf',
+  'now',
+  'random',
+  'raw',
+  'fromCharCode',
+  'getPrototypeOf',
+  'setPrototypeOf',
+  'defineProperty',
+  'assign',
+  'freeze',
+  'eval',
+  'Function',
+  'globalThis',
 ]);
 
 /** Binding names refused even as local names, so no reader mistakes them for the real thing. */
-const FORBIDDEN_BINDINGS = new Set(['eval', 'arguments', 'globalThis', 'global', 'self', 'window', 'process', 'require', 'module', 'exports', 'Function', 'undefined', 'NaN', 'Infinity']);
+const FORBIDDEN_BINDINGS = new Set([
+  'eval',
+  'arguments',
+  'globalThis',
+  'global',
+  'self',
+  'window',
+  'process',
+  'require',
+  'module',
+  'exports',
+  'Function',
+  'undefined',
+  'NaN',
+  'Infinity',
+]);
 
 const SAFE_UNARY = new Set(['-', '+', '!', '~', 'typeof']);
 const NUMERIC_BINARY = new Set(['-', '*', '/', '%']);
 
 class Refusal extends Error {
-  constructor(readonly reason: GateReason, readonly detail: string) {
+  constructor(
+    readonly reason: GateReason,
+    readonly detail: string,
+  ) {
     super(detail);
   }
 }
@@ -143,7 +284,10 @@ function checkCall(walk: Walk, call: AnyNode): void {
     const local = lookup(walk, name);
     if (local === 'arrow') return;
     if (local === undefined && CALLABLE_GLOBALS.has(name)) return;
-    throw new Refusal('forbidden-call', `${name}() (only local arrow functions and ${[...CALLABLE_GLOBALS].join(', ')} may be called by name)`);
+    throw new Refusal(
+      'forbidden-call',
+      `${name}() (only local arrow functions and ${[...CALLABLE_GLOBALS].join(', ')} may be called by name)`,
+    );
   }
   if (callee.type === 'MemberExpression') {
     const name = propertyName(callee);
@@ -218,7 +362,8 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
       break;
     }
     case 'Property': {
-      if (node.kind !== 'init' || node.method || node.computed) throw new Refusal('forbidden-syntax', 'getters, setters, methods and computed keys');
+      if (node.kind !== 'init' || node.method || node.computed)
+        throw new Refusal('forbidden-syntax', 'getters, setters, methods and computed keys');
       const key = node.key as AnyNode;
       const name = key.type === 'Identifier' ? (key.name as string) : String(key.value);
       if (FORBIDDEN_PROPERTIES.has(name)) throw new Refusal('forbidden-property', name);
@@ -250,8 +395,10 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
 export function gateFunction(source: string): GateVerdict {
   const text = source.trim();
   if (text === '') return { accepted: false, reason: 'empty', detail: 'no function' };
-  if (text.length > MAX_FUNCTION_LENGTH) return { accepted: false, reason: 'too-long', detail: `${text.length} characters (at most ${MAX_FUNCTION_LENGTH})` };
-  if (/^lambda\b[^:]*:/.test(text)) return { accepted: false, reason: 'python-lambda', detail: 'a Python lambda; a JavaScript arrow function is required' };
+  if (text.length > MAX_FUNCTION_LENGTH)
+    return { accepted: false, reason: 'too-long', detail: `${text.length} characters (at most ${MAX_FUNCTION_LENGTH})` };
+  if (/^lambda\b[^:]*:/.test(text))
+    return { accepted: false, reason: 'python-lambda', detail: 'a Python lambda; a JavaScript arrow function is required' };
   let program: AnyNode;
   try {
     program = parse(text, { ecmaVersion: 2024, sourceType: 'script', allowHashBang: false }) as unknown as AnyNode;
@@ -260,7 +407,11 @@ export function gateFunction(source: string): GateVerdict {
   }
   const body = program.body as AnyNode[];
   const statement = body[0];
-  if (body.length !== 1 || statement?.type !== 'ExpressionStatement' || (statement.expression as AnyNode).type !== 'ArrowFunctionExpression') {
+  if (
+    body.length !== 1 ||
+    statement?.type !== 'ExpressionStatement' ||
+    (statement.expression as AnyNode).type !== 'ArrowFunctionExpression'
+  ) {
     return { accepted: false, reason: 'not-one-arrow-function', detail: 'the text must be exactly one arrow function' };
   }
   const arrow = statement.expression as AnyNode;

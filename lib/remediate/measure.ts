@@ -84,7 +84,9 @@ function beforeOf(outcome: Outcome, writes: string[], i: number): string | null 
 
 /** Whether the row holds text outside column `writes[i]` (the function's own value included) that could have moved into it. */
 function hasOtherText(outcome: Outcome, writes: string[], i: number): boolean {
-  const others = Object.entries(outcome.input.row ?? {}).filter(([name]) => name !== writes[i]).map(([, v]) => v);
+  const others = Object.entries(outcome.input.row ?? {})
+    .filter(([name]) => name !== writes[i])
+    .map(([, v]) => v);
   return [...(i === 0 ? [] : [outcome.input.value]), ...others].some((v) => !blank(v));
 }
 
@@ -108,13 +110,22 @@ function refuseInconsistentMoves(outcomes: Outcome[], writes: string[]): void {
 function writtenTexts(candidate: Candidate, writes: string[], output: Output | undefined): (string | null)[] | undefined {
   if (candidate.writes && (output === null || output === undefined || typeof output !== 'object')) return undefined;
   const texts = candidate.writes
-    ? writes.map((name) => (output !== null && typeof output === 'object' && Object.hasOwn(output, name) ? asText(output[name]) : undefined))
+    ? writes.map((name) =>
+        output !== null && typeof output === 'object' && Object.hasOwn(output, name) ? asText(output[name]) : undefined,
+      )
     : [asText(output ?? null)];
   return texts.some((t) => t === undefined) ? undefined : (texts as (string | null)[]);
 }
 
 /** The outcome of one input: what the function wrote and the first guard it trips (the rules come later, all at once). */
-function judge(contract: Contract, columns: Map<string, Column>, candidate: Candidate, writes: string[], input: DistinctInput, output: Output | undefined): Outcome {
+function judge(
+  contract: Contract,
+  columns: Map<string, Column>,
+  candidate: Candidate,
+  writes: string[],
+  input: DistinctInput,
+  output: Output | undefined,
+): Outcome {
   const values = writtenTexts(candidate, writes, output);
   if (!values) return { input, writes: [], verdict: 'bad-output' };
   const before = writes.map((name, i) => (i === 0 ? input.value : (input.row?.[name] ?? null)));
@@ -155,7 +166,12 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
   const refused = refuseWrites(deps.contract, writes);
   if (refused) return { ...base, gate: { accepted: false, ...refused }, failures: { [`refused:${refused.reason}`]: cells } };
   const verdict = gateFunction(candidate.source);
-  if (!verdict.accepted) return { ...base, gate: { accepted: false, reason: verdict.reason, detail: verdict.detail }, failures: { [`gate:${verdict.reason}`]: cells } };
+  if (!verdict.accepted)
+    return {
+      ...base,
+      gate: { accepted: false, reason: verdict.reason, detail: verdict.detail },
+      failures: { [`gate:${verdict.reason}`]: cells },
+    };
 
   const applied = await deps.sandbox.apply(
     verdict.source,
@@ -165,7 +181,12 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
   // Load is not a property of the function: no measurement (so no decision) comes of it.
   if (applied.stopped && applied.limit === 'overloaded') throw new SandboxOverloadedError(`${candidate.name}: ${applied.message}`);
   if (applied.stopped) {
-    return { ...base, gate: { accepted: true }, stopped: { limit: applied.limit, message: applied.message }, failures: { [`stopped:${applied.limit}`]: cells } };
+    return {
+      ...base,
+      gate: { accepted: true },
+      stopped: { limit: applied.limit, message: applied.message },
+      failures: { [`stopped:${applied.limit}`]: cells },
+    };
   }
   const thrown = new Map(applied.errors);
   const columns = new Map(deps.contract.columns.map((c) => [c.name, c]));
@@ -176,7 +197,12 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
   });
   if (candidate.writes) refuseInconsistentMoves(outcomes, writes);
   const checked = outcomes.filter((o) => o.verdict === 'ok');
-  const broken = await failingRules(deps.engine, deps.contract, writes, checked.map((o) => o.writes));
+  const broken = await failingRules(
+    deps.engine,
+    deps.contract,
+    writes,
+    checked.map((o) => o.writes),
+  );
   checked.forEach((o, i) => {
     const rules = broken[i] ?? [];
     if (rules.length) o.verdict = `rule:${rules[0]}`;

@@ -35,7 +35,12 @@ export type RoundRecord = {
 
 export type ModelTierOutcome =
   | { status: 'accepted'; measurement: Measurement; answer: ModelAnswer; confidence: number; calls: number; rounds: RoundRecord[] }
-  | { status: 'no-good-function'; best: { measurement: Measurement; answer: ModelAnswer; confidence: number } | undefined; calls: number; rounds: RoundRecord[] }
+  | {
+      status: 'no-good-function';
+      best: { measurement: Measurement; answer: ModelAnswer; confidence: number } | undefined;
+      calls: number;
+      rounds: RoundRecord[];
+    }
   | { status: 'unavailable'; reason: string; calls: number; rounds: RoundRecord[] };
 
 const FAILING_EXAMPLES = 5;
@@ -52,7 +57,8 @@ export async function askModel(
   let repair: RepairContext | undefined;
   let best: { measurement: Measurement; answer: ModelAnswer; confidence: number } | undefined;
   for (let round = 1; round <= deps.rounds; round++) {
-    if (deps.breaker.open) return { status: 'unavailable', reason: 'circuit breaker open: the model failed too many times in a row', calls, rounds };
+    if (deps.breaker.open)
+      return { status: 'unavailable', reason: 'circuit breaker open: the model failed too many times in a row', calls, rounds };
     let content: string;
     try {
       calls += 1;
@@ -67,7 +73,11 @@ export async function askModel(
     const parsed = parseModelAnswer(content);
     if ('problem' in parsed) {
       rounds.push({ round, problem: `${parsed.problem}: ${parsed.detail}` });
-      repair = { transformation: content.slice(0, 500), problem: `the answer was not JSON in the required shape (${parsed.problem}: ${parsed.detail})`, failing: [] };
+      repair = {
+        transformation: content.slice(0, 500),
+        problem: `the answer was not JSON in the required shape (${parsed.problem}: ${parsed.detail})`,
+        failing: [],
+      };
       continue;
     }
     const { answer } = parsed;
@@ -75,8 +85,12 @@ export async function askModel(
     const measurement = await measure(measureDeps, pattern, candidate);
     const confidence = Math.min(answer.confidence_score, measurement.pass_rate);
     const record: RoundRecord = {
-      round, transformation: answer.transformation, pattern_type: answer.pattern_type, model_score: answer.confidence_score,
-      pass_rate: measurement.pass_rate, confidence,
+      round,
+      transformation: answer.transformation,
+      pattern_type: answer.pattern_type,
+      model_score: answer.confidence_score,
+      pass_rate: measurement.pass_rate,
+      confidence,
     };
     if (!best || confidence > best.confidence) best = { measurement, answer, confidence };
     if (confidence >= deps.threshold) {

@@ -25,7 +25,15 @@ export class PatternTable implements PatternInputs {
     readonly column: Column,
   ) {}
 
-  static async load(engine: Engine, store: ObjectStore, dir: string, batch: string, contract: Contract, column: Column, cellsKey: string): Promise<PatternTable> {
+  static async load(
+    engine: Engine,
+    store: ObjectStore,
+    dir: string,
+    batch: string,
+    contract: Contract,
+    column: Column,
+    cellsKey: string,
+  ): Promise<PatternTable> {
     const local = await downloadObject(store, cellsKey, undefined, join(dir, 'cells.parquet'));
     await engine.run(`CREATE OR REPLACE TABLE cells AS SELECT * FROM read_parquet(${literal(local.path)}) ORDER BY row_id`);
     return new PatternTable(engine, store, dir, batch, contract, column);
@@ -36,7 +44,9 @@ export class PatternTable implements PatternInputs {
     if (this.rowsLoaded) return;
     const manifest = await readObject(this.store, vaultObjects.ingestManifest.at(this.batch));
     const paths = await Promise.all(
-      manifest.outputs.suspect.map(async (key, i) => (await downloadObject(this.store, key, undefined, join(this.dir, `suspect-${i}.parquet`))).path),
+      manifest.outputs.suspect.map(
+        async (key, i) => (await downloadObject(this.store, key, undefined, join(this.dir, `suspect-${i}.parquet`))).path,
+      ),
     );
     const columns = this.contract.columns.map((c) => `s.${ident(c.name)}`).join(', ');
     await this.engine.run(`CREATE OR REPLACE TABLE cluster_rows AS

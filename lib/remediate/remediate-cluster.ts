@@ -46,10 +46,10 @@ export type RemediateOutcome =
 
 /** The cluster result of an outcome; a delivery that found the cluster claimed elsewhere has none (an error that says so). */
 export function settledResult(outcome: RemediateOutcome): ClusterResult {
-  if (outcome.status === 'claimed-elsewhere') throw new Error(`cluster ${outcome.cluster} is held by ${outcome.holder} until ${outcome.lease_until}`);
+  if (outcome.status === 'claimed-elsewhere')
+    throw new Error(`cluster ${outcome.cluster} is held by ${outcome.holder} until ${outcome.lease_until}`);
   return outcome.result;
 }
-
 
 export async function remediateCluster(deps: RemediateDeps, clusterKey: string): Promise<RemediateOutcome> {
   const { batch, cluster } = parseClusterKey(clusterKey);
@@ -59,7 +59,8 @@ export async function remediateCluster(deps: RemediateDeps, clusterKey: string):
   }
   // Once only: of any number of deliveries of this cluster, one holds it; the rest exit here.
   const claimed = await withClaim(deps.store, `${batch}/remediate/${cluster}`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
-    remediateClaimed(deps, clusterKey, batch, cluster));
+    remediateClaimed(deps, clusterKey, batch, cluster),
+  );
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, cluster, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }
@@ -81,25 +82,56 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
   const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
   try {
     // A pattern over several columns or a whole row (a unique or expression test) has no one column to fix.
-    const pattern = await PatternTable.load(engine, deps.store, dir, batch, contract, column ?? { name: spec.column, type: 'string', nullable: true, primary_key: false, pii: spec.pii }, spec.cells_object);
+    const pattern = await PatternTable.load(
+      engine,
+      deps.store,
+      dir,
+      batch,
+      contract,
+      column ?? { name: spec.column, type: 'string', nullable: true, primary_key: false, pii: spec.pii },
+      spec.cells_object,
+    );
     const measureDeps = { engine, sandbox: deps.sandbox, contract };
     const now = deps.now ?? (() => new Date());
     // A retry, or a delivery that lost the race to store a decision: the first decision stands,
     // and its function is measured again (deterministic), which gives the same outputs.
     const remeasure = async (standing: Decision): Promise<Decided> => {
       const fn = standing.function;
-      return { decision: standing, measurement: fn ? await measure(measureDeps, pattern, { name: fn.name, source: fn.source, ...(fn.reads.length ? { reads: fn.reads } : {}), ...(fn.writes.length ? { writes: fn.writes } : {}) }) : undefined };
+      return {
+        decision: standing,
+        measurement: fn
+          ? await measure(measureDeps, pattern, {
+              name: fn.name,
+              source: fn.source,
+              ...(fn.reads.length ? { reads: fn.reads } : {}),
+              ...(fn.writes.length ? { writes: fn.writes } : {}),
+            })
+          : undefined,
+      };
     };
     const stored = await storedDecision(deps.store, batch, cluster);
     let decided: Decided;
     if (stored) decided = await remeasure(stored);
     else {
       decided = column
-        ? await decide({ ...measureDeps, store: deps.store, threshold: deps.threshold, model: deps.model, now, notice: deps.notice ?? (() => {}) }, spec, pattern)
+        ? await decide(
+            { ...measureDeps, store: deps.store, threshold: deps.threshold, model: deps.model, now, notice: deps.notice ?? (() => {}) },
+            spec,
+            pattern,
+          )
         : {
             decision: {
-              schema_version: 1, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, model: null, model_calls: 0,
-              reason: `${spec.column}:${spec.rule} is not about one column's value`, tried: [], rounds: [], decided_at: now().toISOString(),
+              schema_version: 1,
+              tier: 'review',
+              disposition: 'needs-review',
+              function: null,
+              confidence: 0,
+              model: null,
+              model_calls: 0,
+              reason: `${spec.column}:${spec.rule} is not about one column's value`,
+              tried: [],
+              rounds: [],
+              decided_at: now().toISOString(),
             },
             measurement: undefined,
           };
@@ -113,19 +145,46 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
       throw new DataLossError(`cluster ${cluster}: ${applied.counts.cells} cells applied, the cluster holds ${spec.cells}`);
     }
     if (decision.function && (decision.tier === 'synthesizer' || decision.tier === 'model')) {
-      await register(deps.store, patternSignature(spec.column, spec.rule, spec.shapes.map((s) => s.shape)), {
-        schema_version: 1, stream: spec.stream, column: spec.column, rule: spec.rule, shapes: spec.shapes.map((s) => s.shape),
-        function: decision.function, approved_by: 'measured',
-        origin: { tier: decision.tier, batch, cluster, confidence: decision.confidence, model: decision.model?.name ?? null },
-      });
+      await register(
+        deps.store,
+        patternSignature(
+          spec.column,
+          spec.rule,
+          spec.shapes.map((s) => s.shape),
+        ),
+        {
+          schema_version: 1,
+          stream: spec.stream,
+          column: spec.column,
+          rule: spec.rule,
+          shapes: spec.shapes.map((s) => s.shape),
+          function: decision.function,
+          approved_by: 'measured',
+          origin: { tier: decision.tier, batch, cluster, confidence: decision.confidence, model: decision.model?.name ?? null },
+        },
+      );
     }
     const disposition: ClusterResult['disposition'] =
       decision.disposition === 'fix' ? (applied.counts.quarantined_cells === 0 ? 'fixed' : 'partly-fixed') : decision.disposition;
     const result: ClusterResult = {
-      schema_version: 1, batch, stream: spec.stream, cluster, column: spec.column, rule: spec.rule, disposition, tier: decision.tier,
-      function: decision.function, confidence: decision.confidence, threshold: deps.threshold, model: decision.model, model_calls: decision.model_calls,
+      schema_version: 1,
+      batch,
+      stream: spec.stream,
+      cluster,
+      column: spec.column,
+      rule: spec.rule,
+      disposition,
+      tier: decision.tier,
+      function: decision.function,
+      confidence: decision.confidence,
+      threshold: deps.threshold,
+      model: decision.model,
+      model_calls: decision.model_calls,
       measured: {
-        cells: measurement?.cells ?? spec.cells, passed: measurement?.passed ?? 0, pass_rate: measurement?.pass_rate ?? 0, failures: measurement?.failures ?? {},
+        cells: measurement?.cells ?? spec.cells,
+        passed: measurement?.passed ?? 0,
+        pass_rate: measurement?.pass_rate ?? 0,
+        failures: measurement?.failures ?? {},
         ...(decision.ambiguous_with ? { ambiguous_with: decision.ambiguous_with } : {}),
       },
       counts: applied.counts,

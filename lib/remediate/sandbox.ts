@@ -168,7 +168,11 @@ export class Sandbox {
       this.settle(
         running.id,
         used !== undefined && used >= budget
-          ? { stopped: true, limit: 'timeout', message: `the sandbox process used ${used} ms of CPU time in ${silent} ms without answering (limit ${budget} ms)` }
+          ? {
+              stopped: true,
+              limit: 'timeout',
+              message: `the sandbox process used ${used} ms of CPU time in ${silent} ms without answering (limit ${budget} ms)`,
+            }
           : {
               stopped: true,
               limit: 'overloaded',
@@ -177,7 +181,11 @@ export class Sandbox {
       );
     } else {
       for (const p of this.pendingOf(child)) {
-        this.settle(p.request.id, { stopped: true, limit: 'overloaded', message: `the sandbox process did not start a try within ${STARTUP_MS} ms` });
+        this.settle(p.request.id, {
+          stopped: true,
+          limit: 'overloaded',
+          message: `the sandbox process did not start a try within ${STARTUP_MS} ms`,
+        });
       }
     }
     if (this.child === child) this.child = undefined;
@@ -226,10 +234,17 @@ export class Sandbox {
    * As `apply`, with what the application cost in the isolate (CPU and wall time, tries; absent
    * when the sandbox process was killed or ended before it answered).
    */
-  async applyMeasured(source: string, values: (string | null)[], rows?: Record<string, string | null>[]): Promise<{ result: ApplyResult; usage?: SandboxUsage }> {
+  async applyMeasured(
+    source: string,
+    values: (string | null)[],
+    rows?: Record<string, string | null>[],
+  ): Promise<{ result: ApplyResult; usage?: SandboxUsage }> {
     const chunks: JsonChunk[] = [];
     for (let start = 0; start < values.length || start === 0; start += CHUNK) {
-      chunks.push({ values: JSON.stringify(values.slice(start, start + CHUNK)), rows: rows ? JSON.stringify(rows.slice(start, start + CHUNK)) : null });
+      chunks.push({
+        values: JSON.stringify(values.slice(start, start + CHUNK)),
+        rows: rows ? JSON.stringify(rows.slice(start, start + CHUNK)) : null,
+      });
     }
     const { usage, ...answer } = await this.call(source, chunks);
     const measured = <T extends ApplyResult>(result: T) => (usage ? { result, usage } : { result });

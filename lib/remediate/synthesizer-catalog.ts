@@ -25,7 +25,10 @@ function textCandidates(column: Column): Candidate[] {
     },
     { name: 'drop-diacritics', source: String.raw`x => x.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")` },
     { name: 'drop-non-ascii', source: String.raw`x => x.replace(/[^\x20-\x7e]/g, "")` },
-    { name: 'drop-control-characters', source: String.raw`x => x.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/g, "")` },
+    {
+      name: 'drop-control-characters',
+      source: String.raw`x => x.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\ufeff]/g, "")`,
+    },
   ];
   if (column.pattern && patternFindsText(column.pattern)) {
     candidates.push({
@@ -87,21 +90,28 @@ function numberBody(scale: number | undefined, rounding: Rounding | undefined): 
 function oneNumber(name: string, match: string, decimalComma: boolean, column: Column): Candidate {
   const rounding = column.type === 'decimal' ? column.rounding : undefined;
   const text = decimalComma ? 'all[0].replace(",", ".")' : 'all[0]';
-  return { name, source: `x => { const all = x${match}; if (all === null || all.length !== 1) return x; const t = ${text}; ${numberBody(declaredScale(column), rounding)} }` };
+  return {
+    name,
+    source: `x => { const all = x${match}; if (all === null || all.length !== 1) return x; const t = ${text}; ${numberBody(declaredScale(column), rounding)} }`,
+  };
 }
 
 function numberCandidates(column: Column): Candidate[] {
   // Units, currency, percent signs and spaces around one number go; its digits stay.
   const plain = `${UNGROUP}.match(/-?\\d+(?:\\.\\d+)?/g)`;
   if (column.type === 'integer') return [oneNumber('extract-integer', plain, false, column)];
-  return [oneNumber('extract-number', plain, false, column), oneNumber('decimal-comma', String.raw`.match(/-?\d+(?:,\d+)?/g)`, true, column)];
+  return [
+    oneNumber('extract-number', plain, false, column),
+    oneNumber('decimal-comma', String.raw`.match(/-?\d+(?:,\d+)?/g)`, true, column),
+  ];
 }
 
 function booleanCandidates(): Candidate[] {
   return [
     {
       name: 'boolean-words',
-      source: 'x => { const k = x.trim().toLowerCase(); return ["true", "t", "yes", "y", "1", "on"].includes(k) ? "true" : ["false", "f", "no", "n", "0", "off"].includes(k) ? "false" : x; }',
+      source:
+        'x => { const k = x.trim().toLowerCase(); return ["true", "t", "yes", "y", "1", "on"].includes(k) ? "true" : ["false", "f", "no", "n", "0", "off"].includes(k) ? "false" : x; }',
     },
   ];
 }
@@ -129,13 +139,21 @@ function allowedCandidates(allowed: string[]): Candidate[] {
 function emailCandidates(): Candidate[] {
   return [
     { name: 'email-unwrap', source: String.raw`x => x.trim().replace(/^mailto:/i, "").replace(/^<(.*)>$/, "$1").replace(/\s+/g, "")` },
-    { name: 'email-spelled-at', source: String.raw`x => x.trim().replace(/\s*(?:\(at\)|\[at\]|\s+at\s+)\s*/i, "@").replace(/\s*(?:\(dot\)|\[dot\])\s*/gi, ".").replace(/\s+/g, "")` },
+    {
+      name: 'email-spelled-at',
+      source: String.raw`x => x.trim().replace(/\s*(?:\(at\)|\[at\]|\s+at\s+)\s*/i, "@").replace(/\s*(?:\(dot\)|\[dot\])\s*/gi, ".").replace(/\s+/g, "")`,
+    },
   ];
 }
 
 function phoneCandidates(): Candidate[] {
   // Only numbers that carry their country code: adding one would invent digits.
-  return [{ name: 'phone-e164', source: String.raw`x => { const d = x.trim().replace(/[\s().\-\/]/g, ""); return /^(\+|00)[1-9]\d{6,14}$/.test(d) ? "+" + d.replace(/^(\+|00)/, "") : x; }` }];
+  return [
+    {
+      name: 'phone-e164',
+      source: String.raw`x => { const d = x.trim().replace(/[\s().\-\/]/g, ""); return /^(\+|00)[1-9]\d{6,14}$/.test(d) ? "+" + d.replace(/^(\+|00)/, "") : x; }`,
+    },
+  ];
 }
 
 /**
@@ -185,8 +203,10 @@ function splitCandidates(column: Column, contract: Contract): Candidate[] {
       const candidates: Candidate[] = [];
       const write = { reads: [other.name], writes: [column.name, other.name] };
       const otherTest = tokenTest(other);
-      if (isDonor(column) && otherTest) candidates.push({ name: `split-last-word-into:${other.name}`, ...write, source: splitSource(column, other, true, otherTest) });
-      if (isDonor(other) && ownTest) candidates.push({ name: `split-last-word-from:${other.name}`, ...write, source: splitSource(column, other, false, ownTest) });
+      if (isDonor(column) && otherTest)
+        candidates.push({ name: `split-last-word-into:${other.name}`, ...write, source: splitSource(column, other, true, otherTest) });
+      if (isDonor(other) && ownTest)
+        candidates.push({ name: `split-last-word-from:${other.name}`, ...write, source: splitSource(column, other, false, ownTest) });
       return candidates;
     });
 }

@@ -19,14 +19,23 @@ export interface Synthesis {
 }
 
 /** Measures every candidate on the pattern and picks the one that makes the most cells pass (see Synthesis). */
-export async function synthesize(deps: MeasureDeps, pattern: PatternInputs, candidates: Candidate[] = synthesizerCandidates(pattern.column, deps.contract)): Promise<Synthesis> {
+export async function synthesize(
+  deps: MeasureDeps,
+  pattern: PatternInputs,
+  candidates: Candidate[] = synthesizerCandidates(pattern.column, deps.contract),
+): Promise<Synthesis> {
   let best: Measurement | undefined;
   const measured: Measurement[] = [];
   const tried: Synthesis['tried'] = [];
   for (const candidate of candidates) {
     const m = await measure(deps, pattern, candidate);
     measured.push(m);
-    tried.push({ name: candidate.name, pass_rate: m.pass_rate, gate: m.gate.accepted ? 'accepted' : m.gate.reason, ...(m.stopped ? { stopped: m.stopped.limit } : {}) });
+    tried.push({
+      name: candidate.name,
+      pass_rate: m.pass_rate,
+      gate: m.gate.accepted ? 'accepted' : m.gate.reason,
+      ...(m.stopped ? { stopped: m.stopped.limit } : {}),
+    });
     if (m.passed > 0 && (!best || m.passed > best.passed)) best = m;
   }
   tried.sort((a, b) => b.pass_rate - a.pass_rate);

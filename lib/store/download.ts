@@ -15,7 +15,12 @@ export interface DownloadedObject {
  * Streams a vault object to a local file (the engine reads local files; no s3:// reader is
  * linked in), hashing it on the way, without holding it in memory.
  */
-export async function downloadObject(store: ObjectStore, key: string, versionId: string | undefined, path: string): Promise<DownloadedObject> {
+export async function downloadObject(
+  store: ObjectStore,
+  key: string,
+  versionId: string | undefined,
+  path: string,
+): Promise<DownloadedObject> {
   const hash = createHash('sha256');
   const out = createWriteStream(path);
   const head: Buffer[] = [];

@@ -107,7 +107,8 @@ export class FileObjectStore implements ObjectStore {
 
   private async refuseIfLocked(key: string, what: string): Promise<void> {
     const lock = await this.retention(key);
-    if (lock && lock.retainUntil > new Date()) throw new StoreError(`${what} of ${key} refused: locked until ${lock.retainUntil.toISOString()}`);
+    if (lock && lock.retainUntil > new Date())
+      throw new StoreError(`${what} of ${key} refused: locked until ${lock.retainUntil.toISOString()}`);
   }
 
   async exists(key: string): Promise<boolean> {

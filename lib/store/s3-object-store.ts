@@ -102,11 +102,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private async send(key: string, body: PutObjectCommandInput['Body'], length: number | undefined, options: PutOptions, ifAbsent = false): Promise<PutResult> {
+  private async send(
+    key: string,
+    body: PutObjectCommandInput['Body'],
+    length: number | undefined,
+    options: PutOptions,
+    ifAbsent = false,
+  ): Promise<PutResult> {
     try {
       const out = await this.client.send(
         new PutObjectCommand({
-          Bucket: this.bucket, Key: key, Body: body, ContentLength: length, ContentType: options.contentType,
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: length,
+          ContentType: options.contentType,
           ...(ifAbsent ? { IfNoneMatch: '*' } : {}),
           ...(options.retainUntil ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: options.retainUntil } : {}),
         }),
@@ -126,9 +136,7 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined;
     try {
       do {
-        const out = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
+        const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
         for (const item of out.Contents ?? []) if (item.Key) found.push(item.Key);
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);
@@ -161,7 +169,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Every version and delete marker of exactly this key, as the store lists them (newest first), all pages. */
-  private async listVersionEntries(key: string): Promise<{ versionId: string | undefined; modifiedAt: Date | undefined; deleteMarker: boolean }[]> {
+  private async listVersionEntries(
+    key: string,
+  ): Promise<{ versionId: string | undefined; modifiedAt: Date | undefined; deleteMarker: boolean }[]> {
     const found: { versionId: string | undefined; modifiedAt: Date | undefined; deleteMarker: boolean }[] = [];
     try {
       let keyMarker: string | undefined;
@@ -171,7 +181,9 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
         );
         const entry = (deleteMarker: boolean) => (v: { Key?: string; VersionId?: string; LastModified?: Date }) =>
-          v.Key === key ? [{ versionId: v.VersionId, modifiedAt: v.LastModified ? new Date(v.LastModified) : undefined, deleteMarker }] : [];
+          v.Key === key
+            ? [{ versionId: v.VersionId, modifiedAt: v.LastModified ? new Date(v.LastModified) : undefined, deleteMarker }]
+            : [];
         found.push(...(out.Versions ?? []).flatMap(entry(false)), ...(out.DeleteMarkers ?? []).flatMap(entry(true)));
         keyMarker = out.IsTruncated ? out.NextKeyMarker : undefined;
         versionMarker = out.IsTruncated ? out.NextVersionIdMarker : undefined;
@@ -242,7 +254,6 @@ export class S3ObjectStore implements ObjectStore {
       throw wrap(error, `head s3://${this.bucket}/${key}`);
     }
   }
-
 }
 
 /** 412: the object exists (If-None-Match); 409: AWS's answer to a conditional write racing another. */

@@ -29,7 +29,11 @@ export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: 
   await putJson(store, keys.driftReport(info.stream, info.batch), report);
   await setStreamState(store, { stream: info.stream, state: 'halted', reason: 'schema-drift', batch: info.batch, since: report.halted_at });
   await alerts.post({
-    severity: 'SEV1', component: 'ingest', stream: info.stream, batch: info.batch, reason: 'schema-drift',
+    severity: 'SEV1',
+    component: 'ingest',
+    stream: info.stream,
+    batch: info.batch,
+    reason: 'schema-drift',
     summary: `schema drift in stream ${info.stream}: the stream is halted until an operator resumes it`,
     details: { key: info.key, report: keys.driftReport(info.stream, info.batch), drift: info.drift },
   });

@@ -29,7 +29,10 @@ export async function haltForFailures(store: ObjectStore, alerts: AlertSink, fai
   await setStreamState(store, { stream: failure.stream, state: 'halted', reason: failure.reason, batch: failure.batch, since });
   await recordWaiting(store, failure.stream, { key: failure.key, version_id: failure.versionId, batch: failure.batch ?? 'unknown', since });
   await alerts.post({
-    severity: 'SEV1', component: 'ingest', stream: failure.stream, reason: failure.reason,
+    severity: 'SEV1',
+    component: 'ingest',
+    stream: failure.stream,
+    reason: failure.reason,
     ...(failure.batch ? { batch: failure.batch } : {}),
     summary: `${failure.summary}; stream ${failure.stream} is halted until an operator resumes it (the raw object is kept)`,
     details: { key: failure.key, ...failure.details },

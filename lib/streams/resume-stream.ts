@@ -18,13 +18,21 @@ export interface ResumeResult {
  * the new schema): the stream runs again and every waiting file is replayed, in arrival
  * order, by writing its vault version again, which notifies the flow as an upload does.
  */
-export async function resumeStream(store: ObjectStore, stream: string, now = new Date(), options: { accept?: boolean } = {}): Promise<ResumeResult> {
+export async function resumeStream(
+  store: ObjectStore,
+  stream: string,
+  now = new Date(),
+  options: { accept?: boolean } = {},
+): Promise<ResumeResult> {
   const state = await streamState(store, stream);
   // Accepting: the batch that tripped the breaker goes through on its replay.
   if (options.accept && state.state === 'halted' && state.batch) await acceptBatch(store, stream, state.batch, now);
   // A replayed file gets a fresh retry budget: its earlier failures were the halt's cause.
   const attempts = await Promise.all(
-    (await store.list('control/_attempts/')).map(async (key) => ({ key, record: await readObject(store, vaultObjects.ingestAttempts.at(key)) })),
+    (await store.list('control/_attempts/')).map(async (key) => ({
+      key,
+      record: await readObject(store, vaultObjects.ingestAttempts.at(key)),
+    })),
   );
   await setStreamState(store, { stream, state: 'running', reason: null, batch: null, since: now.toISOString() });
   const replayed: string[] = [];

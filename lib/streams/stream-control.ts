@@ -34,7 +34,15 @@ export const waitingFileObject = objectKind('waiting file', (key: string) => key
 
 /** The stream's state; a stream never halted is running. */
 export async function streamState(store: ObjectStore, stream: string): Promise<StreamState> {
-  return (await findObject(store, streamStateObject.at(stream))) ?? { stream, state: 'running', reason: null, batch: null, since: new Date(0).toISOString() };
+  return (
+    (await findObject(store, streamStateObject.at(stream))) ?? {
+      stream,
+      state: 'running',
+      reason: null,
+      batch: null,
+      since: new Date(0).toISOString(),
+    }
+  );
 }
 
 /** Sets the stream's state (halted by drift or the breaker, running again on resume). */
@@ -44,7 +52,10 @@ export async function setStreamState(store: ObjectStore, state: StreamState): Pr
 
 /** One marker per raw object version: recording the same arrival twice is harmless. */
 export function waitingKey(stream: string, key: string, versionId: string | null): string {
-  const id = createHash('sha256').update(`${key}\n${versionId ?? ''}`).digest('hex').slice(0, 32);
+  const id = createHash('sha256')
+    .update(`${key}\n${versionId ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
   return keys.waiting(stream, id);
 }
 

@@ -52,8 +52,12 @@ export async function claimWork(store: ObjectStore, scope: string, options: Clai
   for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
     const at = now();
     const mine: Claim = {
-      schema_version: 1, scope, generation, holder,
-      claimed_at: at.toISOString(), lease_until: new Date(at.getTime() + options.leaseMs).toISOString(),
+      schema_version: 1,
+      scope,
+      generation,
+      holder,
+      claimed_at: at.toISOString(),
+      lease_until: new Date(at.getTime() + options.leaseMs).toISOString(),
     };
     const written = await putObjectIfAbsent(store, claimObject.at(scope, generation), mine);
     if (written.created) return { held: true, claim: mine, takenOver: previous };
@@ -68,7 +72,9 @@ export async function claimWork(store: ObjectStore, scope: string, options: Clai
 
 /** Gives a claim up (its holder failed and the platform will retry): the next delivery takes it over at once. */
 export async function releaseClaim(store: ObjectStore, claim: Claim): Promise<void> {
-  await store.put(keys.claimRelease(claim.scope, claim.generation), jsonText({ holder: claim.holder }), { contentType: 'application/json' });
+  await store.put(keys.claimRelease(claim.scope, claim.generation), jsonText({ holder: claim.holder }), {
+    contentType: 'application/json',
+  });
 }
 
 /**
@@ -78,7 +84,11 @@ export async function releaseClaim(store: ObjectStore, claim: Claim): Promise<vo
  * be replayed), and kept otherwise (the step's outputs then tell later deliveries it is done).
  */
 export async function withClaim<T>(
-  store: ObjectStore, scope: string, options: ClaimOptions, work: (claim: Claim) => Promise<T>, finished: (value: T) => boolean = () => true,
+  store: ObjectStore,
+  scope: string,
+  options: ClaimOptions,
+  work: (claim: Claim) => Promise<T>,
+  finished: (value: T) => boolean = () => true,
 ): Promise<{ held: true; value: T; takenOver: Claim | undefined } | { held: false; by: Claim }> {
   const outcome = await claimWork(store, scope, options);
   if (!outcome.held) return outcome;

@@ -13,7 +13,9 @@ const ClusterManifestV2 = z.object({
   suspect_rows: z.number().int().nonnegative(),
   cells: z.number().int().nonnegative(),
   exact_groups: z.number().int().nonnegative(),
-  clusters: z.array(z.object({ cluster: z.string(), column: z.string(), rule: z.string(), shapes: z.number().int(), cells: z.number().int() })),
+  clusters: z.array(
+    z.object({ cluster: z.string(), column: z.string(), rule: z.string(), shapes: z.number().int(), cells: z.number().int() }),
+  ),
   /** One per cluster: the most the model tier can be asked, before repair rounds. */
   expected_model_calls: z.number().int().nonnegative(),
   /**

@@ -21,9 +21,7 @@ export const ClusterResultSchema = z.object({
   disposition: z.enum(DISPOSITIONS),
   tier: z.enum(TIERS),
   /** The function applied (null when the cluster went to review). */
-  function: z
-    .object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) })
-    .nullable(),
+  function: z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) }).nullable(),
   confidence: z.number().min(0).max(1),
   threshold: z.number(),
   model: z.object({ name: z.string(), digest: z.string(), server_version: z.string() }).nullable(),

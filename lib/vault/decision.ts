@@ -24,5 +24,8 @@ export const DecisionSchema = z.object({
 export type Decision = z.infer<typeof DecisionSchema>;
 
 /** The model tier's standing for a batch, shared by its clusters through the store. */
-export const ModelTierSchema = z.object({ status: z.enum(['not-configured', 'unreachable', 'unavailable']), reason: z.string(), at: z.string() });
-
+export const ModelTierSchema = z.object({
+  status: z.enum(['not-configured', 'unreachable', 'unavailable']),
+  reason: z.string(),
+  at: z.string(),
+});

@@ -33,7 +33,9 @@ export const vaultObjects = {
   clusterResult: objectKind('cluster result', keys.clusterResult, ClusterResultSchema, { serialise: serialiseClusterResult }),
   decision: objectKind('decision', keys.decision, DecisionSchema, { once: true }),
   modelTier: objectKind('model-tier standing', keys.modelTier, ModelTierSchema, { once: true }),
-  reconcileManifest: objectKind('reconcile manifest', keys.reconcileManifest, ReconcileManifestSchema, { serialise: serialiseReconcileManifest }),
+  reconcileManifest: objectKind('reconcile manifest', keys.reconcileManifest, ReconcileManifestSchema, {
+    serialise: serialiseReconcileManifest,
+  }),
   claim: claimObject,
   /** When reconcile first ran for a batch without clusters: every run stamps its outputs with it. */
   reconcileStart: objectKind('reconcile start', keys.reconcileStart, z.object({ as_of: z.iso.datetime() }), { once: true }),

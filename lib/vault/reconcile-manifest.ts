@@ -28,12 +28,29 @@ const ReconcileManifestV2 = z.object({
     unexpected: z.array(z.number().int()),
     /** Rows that a staged fix, quarantined cell or audit change names with a `pk_hash` other than the row's. */
     mismatched: z.array(z.number().int()),
-    problems: z.object({ missing: z.number().int(), duplicated: z.number().int(), unexpected: z.number().int(), mismatched: z.number().int() }),
+    problems: z.object({
+      missing: z.number().int(),
+      duplicated: z.number().int(),
+      unexpected: z.number().int(),
+      mismatched: z.number().int(),
+    }),
   }),
-  gates: z.array(z.object({ gate: z.string(), passed: z.boolean(), failing_rows: z.number().int(), sample_row_ids: z.array(z.number().int()), detail: z.string().optional() })),
+  gates: z.array(
+    z.object({
+      gate: z.string(),
+      passed: z.boolean(),
+      failing_rows: z.number().int(),
+      sample_row_ids: z.array(z.number().int()),
+      detail: z.string().optional(),
+    }),
+  ),
   curated: z.string().nullable(),
   audit: z.object({ key: z.string(), lines: z.number().int(), root_hash: z.string(), retain_until: z.string() }).nullable(),
-  clusters: z.object({ count: z.number().int(), by_disposition: z.record(z.string(), z.number().int()), by_tier: z.record(z.string(), z.number().int()) }),
+  clusters: z.object({
+    count: z.number().int(),
+    by_disposition: z.record(z.string(), z.number().int()),
+    by_tier: z.record(z.string(), z.number().int()),
+  }),
   model_calls: z.object({ expected: z.number().int(), actual: z.number().int() }),
   /**
    * 1 - (model calls actually made) / (suspect rows), at least 0; 0 when there are no suspect
@@ -54,9 +71,10 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 export function upgradeReconcileManifestV1(input: unknown): unknown {
   if (!isObject(input) || input['schema_version'] !== 1) return input;
   const { reduction, ledger, ...rest } = input;
-  const upgradedLedger = isObject(ledger) && isObject(ledger['problems'])
-    ? { ...ledger, mismatched: [], problems: { ...ledger['problems'], mismatched: 0 } }
-    : ledger;
+  const upgradedLedger =
+    isObject(ledger) && isObject(ledger['problems'])
+      ? { ...ledger, mismatched: [], problems: { ...ledger['problems'], mismatched: 0 } }
+      : ledger;
   return { ...rest, schema_version: 2, ledger: upgradedLedger, model_call_reduction: reduction };
 }
 

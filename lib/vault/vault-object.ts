@@ -52,7 +52,12 @@ function parse<T>(ref: ObjectRef<T>, text: string): T {
     throw new VaultObjectError(ref.kind, ref.key, 'not JSON', { cause: error });
   }
   const parsed = ref.schema.safeParse(json);
-  if (!parsed.success) throw new VaultObjectError(ref.kind, ref.key, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw new VaultObjectError(
+      ref.kind,
+      ref.key,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+    );
   return parsed.data;
 }
 

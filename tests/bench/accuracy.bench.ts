@@ -60,10 +60,15 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
     // Long form: one row per cell; NULL and the empty string are the same missing value.
     for (const side of ['dirty', 'clean']) {
       await engine.run(`CREATE TABLE ${side}_wide AS ${read(`${side}.csv`)}`);
-      await engine.run(`CREATE TABLE ${side}_long AS SELECT row_id, col, COALESCE(v, '') AS v FROM (SELECT * FROM ${side}_wide UNPIVOT INCLUDE NULLS (v FOR col IN (${names.map(ident).join(', ')})))`);
+      await engine.run(
+        `CREATE TABLE ${side}_long AS SELECT row_id, col, COALESCE(v, '') AS v FROM (SELECT * FROM ${side}_wide UNPIVOT INCLUDE NULLS (v FOR col IN (${names.map(ident).join(', ')})))`,
+      );
     }
-    await engine.run(`CREATE TABLE cells AS SELECT d.row_id, d.col, d.v AS dirty, c.v AS clean FROM dirty_long d JOIN clean_long c USING (row_id, col)`);
-    const same = (a: string, b: string) => `(trim(${a}) = trim(${b}) OR (TRY_CAST(trim(${a}) AS DOUBLE) IS NOT NULL AND TRY_CAST(trim(${a}) AS DOUBLE) = TRY_CAST(trim(${b}) AS DOUBLE)))`;
+    await engine.run(
+      `CREATE TABLE cells AS SELECT d.row_id, d.col, d.v AS dirty, c.v AS clean FROM dirty_long d JOIN clean_long c USING (row_id, col)`,
+    );
+    const same = (a: string, b: string) =>
+      `(trim(${a}) = trim(${b}) OR (TRY_CAST(trim(${a}) AS DOUBLE) IS NOT NULL AND TRY_CAST(trim(${a}) AS DOUBLE) = TRY_CAST(trim(${b}) AS DOUBLE)))`;
     const staged = results.flatMap((r) => (r.outputs.staged ? [join(batch.root, r.outputs.staged)] : []));
     await engine.run(
       staged.length
@@ -71,12 +76,14 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
         : 'CREATE TABLE repairs (row_id BIGINT, col VARCHAR, new_value VARCHAR)',
     );
     const flaggedFiles = batch.clusters.map((c) => join(batch.root, c.cells_object));
-    await engine.run(`CREATE TABLE flagged AS SELECT DISTINCT row_id, column_name AS col FROM read_parquet([${flaggedFiles.map(literal).join(', ')}])`);
+    await engine.run(
+      `CREATE TABLE flagged AS SELECT DISTINCT row_id, column_name AS col FROM read_parquet([${flaggedFiles.map(literal).join(', ')}])`,
+    );
     // The clean value's letters and digits, each as often as it appears, are all in the dirty cell.
     const chars = (v: string) => `list_sort(regexp_extract_all(lower(${v}), '[a-z0-9]'))`;
     const [row] = await engine.rows<Record<string, string>>(`
       WITH wrong AS (SELECT * FROM cells WHERE NOT ${same('dirty', 'clean')}),
-      judged AS (SELECT r.*, ${same('COALESCE(r.new_value, \'\')', 'c.clean')} AS correct, NOT ${same('c.dirty', 'c.clean')} AS was_wrong
+      judged AS (SELECT r.*, ${same("COALESCE(r.new_value, '')", 'c.clean')} AS correct, NOT ${same('c.dirty', 'c.clean')} AS was_wrong
                  FROM repairs r JOIN cells c USING (row_id, col))
       SELECT (SELECT count(*) FROM cells WHERE col = ${literal(names[0]!)}) AS rows,
         (SELECT count(*) FROM wrong) AS wrong_cells,
@@ -116,7 +123,11 @@ try {
   const datasets: Record<string, Scores & { share_flagged: number; share_fixable_from_cell: number }> = {};
   for (const dataset of ACCURACY_DATASETS) {
     const s = await score(dataset, sandbox);
-    datasets[dataset.name] = { ...s, share_flagged: ratio(s.flagged_wrong_cells, s.wrong_cells), share_fixable_from_cell: ratio(s.fixable_from_cell, s.wrong_cells) };
+    datasets[dataset.name] = {
+      ...s,
+      share_flagged: ratio(s.flagged_wrong_cells, s.wrong_cells),
+      share_fixable_from_cell: ratio(s.fixable_from_cell, s.wrong_cells),
+    };
   }
   writeBenchResult('accuracy', {
     bench: 'accuracy',

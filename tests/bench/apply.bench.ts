@@ -14,7 +14,10 @@ const TARGET = 500_000;
 const FUNCTION = "x => { const n = parseFloat(x.replace(/[^0-9.\\-]/g, '')); return Number.isFinite(n) ? Number(n.toFixed(2)) : null; }";
 
 function values(): string[] {
-  return Array.from({ length: VALUES }, (_, i) => `  ${((i * 7919) % 1_000_000).toLocaleString('en-US')}.${String(i % 100).padStart(2, '0')} USD`);
+  return Array.from(
+    { length: VALUES },
+    (_, i) => `  ${((i * 7919) % 1_000_000).toLocaleString('en-US')}.${String(i % 100).padStart(2, '0')} USD`,
+  );
 }
 
 async function best(run: () => unknown): Promise<number> {
@@ -52,7 +55,11 @@ writeBenchResult('apply', {
   runs: RUNS,
   seconds: Number(sandboxSeconds.toFixed(3)),
   values_per_s: valuesPerS,
-  baseline: { what: 'the same function as Array.map in the host, no isolation', seconds: Number(baselineSeconds.toFixed(3)), values_per_s: Math.round(VALUES / baselineSeconds) },
+  baseline: {
+    what: 'the same function as Array.map in the host, no isolation',
+    seconds: Number(baselineSeconds.toFixed(3)),
+    values_per_s: Math.round(VALUES / baselineSeconds),
+  },
   overhead_ratio: Number((sandboxSeconds / baselineSeconds).toFixed(2)),
   target_values_per_s: TARGET,
   target_met: valuesPerS >= TARGET,

@@ -33,12 +33,22 @@ async function main(): Promise<void> {
     const store = new FileObjectStore(root);
     await registerContract(store, PAYMENTS_CONTRACT);
     const engine = { memoryLimit: '512MB', threads: 2 };
-    const ingested = await ingestObject({ store, alerts: new LogAlertSink(() => {}), workDir: join(dir, 'work'), engine }, { bucket: 'bench', key: 'raw/payments/bench.csv' });
+    const ingested = await ingestObject(
+      { store, alerts: new LogAlertSink(() => {}), workDir: join(dir, 'work'), engine },
+      { bucket: 'bench', key: 'raw/payments/bench.csv' },
+    );
     if (ingested.status !== 'ingested') throw new Error(`bench file was not ingested: ${ingested.status}`);
 
     const started = performance.now();
     const outcome = await clusterBatch(
-      { store, workDir: join(dir, 'work'), engine, embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, mergeSimilarity: SIMILARITY },
+      {
+        store,
+        workDir: join(dir, 'work'),
+        engine,
+        embedder: new HashingEmbedder(),
+        makeIndex: faissIndexFactory,
+        mergeSimilarity: SIMILARITY,
+      },
       ingested.manifestKey,
     );
     const seconds = (performance.now() - started) / 1000;

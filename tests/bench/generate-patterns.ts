@@ -21,7 +21,23 @@ export const PAYMENTS_CONTRACT = {
 const FIRST = ['john', 'mary', 'ahmed', 'li', 'sofia', 'peter', 'amina', 'carlos', 'yuki', 'olga', 'ravi', 'emma'];
 const LAST = ['smith', 'doe', 'khan', 'wang', 'garcia', 'jones', 'okafor', 'silva', 'tanaka', 'ivanova', 'patel', 'brown'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const WORDS = ['call', 'customer', 'later', 'pending', 'see', 'note', 'ask', 'billing', 'refund', 'wrong', 'field', 'check', 'manager', 'unknown', 'missing'];
+const WORDS = [
+  'call',
+  'customer',
+  'later',
+  'pending',
+  'see',
+  'note',
+  'ask',
+  'billing',
+  'refund',
+  'wrong',
+  'field',
+  'check',
+  'manager',
+  'unknown',
+  'missing',
+];
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -36,7 +52,11 @@ interface Good {
 }
 
 /** The 12 patterns: the column each breaks and how it breaks a good value. */
-export const PATTERNS: ReadonlyArray<{ name: string; column: keyof Good; make: (random: Random, d: { y: number; m: number; day: number; cents: number; first: string; last: string; phone: string }) => string }> = [
+export const PATTERNS: ReadonlyArray<{
+  name: string;
+  column: keyof Good;
+  make: (random: Random, d: { y: number; m: number; day: number; cents: number; first: string; last: string; phone: string }) => string;
+}> = [
   { name: 'amount-currency-suffix', column: 'amount', make: (_, d) => `${(d.cents / 100).toFixed(2)} USD` },
   { name: 'amount-dollar-sign', column: 'amount', make: (_, d) => `$${(d.cents / 100).toFixed(2)}` },
   { name: 'amount-decimal-comma', column: 'amount', make: (_, d) => (d.cents / 100).toFixed(2).replace('.', ',') },
@@ -48,7 +68,11 @@ export const PATTERNS: ReadonlyArray<{ name: string; column: keyof Good; make: (
   { name: 'email-angle-brackets', column: 'email', make: (_, d) => `<${d.first}.${d.last}@example.org>` },
   { name: 'phone-us-parentheses', column: 'phone', make: (_, d) => `(${d.phone.slice(0, 3)}) ${d.phone.slice(3, 6)}-${d.phone.slice(6)}` },
   { name: 'phone-dots', column: 'phone', make: (_, d) => `${d.phone.slice(0, 3)}.${d.phone.slice(3, 6)}.${d.phone.slice(6)}` },
-  { name: 'phone-spaced-international', column: 'phone', make: (_, d) => `+1 ${d.phone.slice(0, 3)} ${d.phone.slice(3, 6)} ${d.phone.slice(6)}` },
+  {
+    name: 'phone-spaced-international',
+    column: 'phone',
+    make: (_, d) => `+1 ${d.phone.slice(0, 3)} ${d.phone.slice(3, 6)} ${d.phone.slice(6)}`,
+  },
 ];
 const COLUMNS: ReadonlyArray<keyof Good> = ['amount', 'paid_on', 'email', 'phone'];
 
@@ -68,12 +92,19 @@ export async function writePaymentsCsv(path: string, rows: number, noiseShare: n
   const labels: string[] = [];
   for (let i = 1; i <= rows; i++) {
     const d = {
-      y: 2020 + Math.floor(random() * 7), m: 1 + Math.floor(random() * 12), day: 1 + Math.floor(random() * 28),
-      cents: 1 + Math.floor(random() * 10_000_000), first: pick(random, FIRST), last: pick(random, LAST), phone: `${2 + Math.floor(random() * 8)}${digits(random, 9)}`,
+      y: 2020 + Math.floor(random() * 7),
+      m: 1 + Math.floor(random() * 12),
+      day: 1 + Math.floor(random() * 28),
+      cents: 1 + Math.floor(random() * 10_000_000),
+      first: pick(random, FIRST),
+      last: pick(random, LAST),
+      phone: `${2 + Math.floor(random() * 8)}${digits(random, 9)}`,
     };
     const good: Good = {
-      amount: (d.cents / 100).toFixed(2), paid_on: `${d.y}-${pad(d.m)}-${pad(d.day)}`,
-      email: `${d.first}.${d.last}@example.org`, phone: `+1${d.phone}`,
+      amount: (d.cents / 100).toFixed(2),
+      paid_on: `${d.y}-${pad(d.m)}-${pad(d.day)}`,
+      email: `${d.first}.${d.last}@example.org`,
+      phone: `+1${d.phone}`,
     };
     if (random() < noiseShare) {
       good[pick(random, COLUMNS)] = freeText(random);

@@ -9,7 +9,7 @@ export async function writeOrdersCsv(path: string, rows: number, suspectShare: n
   const out = new LineFile(path);
   await out.line('order_id,customer,email,amount,ordered_at,note');
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   let suspects = 0;
   for (let i = 1; i <= rows; i++) {
     const day = String((i % 28) + 1).padStart(2, '0');
@@ -21,10 +21,17 @@ export async function writeOrdersCsv(path: string, rows: number, suspectShare: n
     if (random() < suspectShare) {
       suspects++;
       switch (i % 4) {
-        case 0: amount = `${amount} USD`; break;
-        case 1: date = `${month}/${day}/2026`; break;
-        case 2: email = `user${i}-at-example.org`; break;
-        default: customer = '';
+        case 0:
+          amount = `${amount} USD`;
+          break;
+        case 1:
+          date = `${month}/${day}/2026`;
+          break;
+        case 2:
+          email = `user${i}-at-example.org`;
+          break;
+        default:
+          customer = '';
       }
     }
     await out.line(`${i},${customer},${email},${amount},${date},"note, ${i % 97}"`);

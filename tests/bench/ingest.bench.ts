@@ -105,7 +105,12 @@ async function main(): Promise<void> {
       peak_rss_mb: Math.max(...runs.map((r) => r.ours.peak_rss_mb)),
       baseline_peak_rss_mb: baseline.peak_rss_mb,
       timings_ms: ours['timings_ms'],
-      low_memory: { memory_limit: LOW_MEMORY_LIMIT, seconds: round(constrained.seconds), peak_rss_mb: constrained.peak_rss_mb, rows: constrained['rows'] },
+      low_memory: {
+        memory_limit: LOW_MEMORY_LIMIT,
+        seconds: round(constrained.seconds),
+        peak_rss_mb: constrained.peak_rss_mb,
+        rows: constrained['rows'],
+      },
       runs: RUNS,
       all_seconds: runs.map((r) => ({ ours: round(r.ours.seconds), baseline: round(r.baseline.seconds) })),
       engine: { memory_limit: MEMORY_LIMIT, threads: THREADS },

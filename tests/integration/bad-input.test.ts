@@ -32,8 +32,13 @@ async function expectQuarantined(stream: string, name: string, bytes: string | U
 describe('bad input: the object is kept, quarantined whole with a reason code, and counted', () => {
   beforeAll(async () => {
     await registerContract(vaultStore(), {
-      stream: 'pq', version: 1, format: { type: 'parquet' },
-      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'label', type: 'string' }],
+      stream: 'pq',
+      version: 1,
+      format: { type: 'parquet' },
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'label', type: 'string' },
+      ],
     });
   });
 
@@ -42,14 +47,26 @@ describe('bad input: the object is kept, quarantined whole with a reason code, a
     ['header only', `${HEADER}\n`, 'no-rows'],
     ['a ragged row', `${HEADER}\n1,a,a@x.org,1.00,2026-01-01,${unique()}\n2,b,b@x.org,2.00\n`, 'csv-ragged-row'],
     ['a row with too many fields', `${HEADER}\n1,a,a@x.org,1.00,2026-01-01,${unique()},extra\n`, 'csv-ragged-row'],
-    ['an unterminated quote', `${HEADER}\n1,a,a@x.org,1.00,2026-01-01,"${unique()}\n2,b,b@x.org,2.00,2026-01-02,x\n`, 'csv-unterminated-quote'],
-    ['a duplicated header column', `order_id,customer,email,amount,amount,note\n1,a,a@x.org,1.00,2.00,${unique()}\n`, 'csv-duplicate-header'],
+    [
+      'an unterminated quote',
+      `${HEADER}\n1,a,a@x.org,1.00,2026-01-01,"${unique()}\n2,b,b@x.org,2.00,2026-01-02,x\n`,
+      'csv-unterminated-quote',
+    ],
+    [
+      'a duplicated header column',
+      `order_id,customer,email,amount,amount,note\n1,a,a@x.org,1.00,2.00,${unique()}\n`,
+      'csv-duplicate-header',
+    ],
   ])('%s', async (label, text, reason) => {
     await expectQuarantined('orders', `bad-${label.replace(/\W+/g, '-')}-${unique()}.csv`, text, reason);
   });
 
   it('invalid UTF-8', async () => {
-    const bytes = Buffer.concat([Buffer.from(`${HEADER}\n1,`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(`,a@x.org,1.00,2026-01-01,${unique()}\n`)]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${HEADER}\n1,`),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from(`,a@x.org,1.00,2026-01-01,${unique()}\n`),
+    ]);
     await expectQuarantined('orders', `latin-${unique()}.csv`, bytes, 'invalid-encoding');
   });
 
@@ -63,7 +80,9 @@ describe('bad input: the object is kept, quarantined whole with a reason code, a
   });
 
   it('a truncated gzip', async () => {
-    const gz = gzipSync(Buffer.from(`${HEADER}\n${Array.from({ length: 2000 }, (_, i) => `${i + 1},a,a@x.org,1.00,2026-01-01,${unique()}`).join('\n')}\n`));
+    const gz = gzipSync(
+      Buffer.from(`${HEADER}\n${Array.from({ length: 2000 }, (_, i) => `${i + 1},a,a@x.org,1.00,2026-01-01,${unique()}`).join('\n')}\n`),
+    );
     await expectQuarantined('orders', `cut-${unique()}.csv.gz`, gz.subarray(0, gz.length >> 1), 'not-gzip');
   });
 
@@ -98,7 +117,14 @@ describe('bad input: the object is kept, quarantined whole with a reason code, a
     await eventually('a SEV2 alert', async () => alertsPosted().find((a) => a['reason'] === 'unknown-stream' && a['stream'] === stream));
     expect(await readText(key)).toBe(body);
 
-    await registerContract(vaultStore(), { stream, version: 1, columns: [{ name: 'id', type: 'integer' }, { name: 'v', type: 'string' }] });
+    await registerContract(vaultStore(), {
+      stream,
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 'v', type: 'string' },
+      ],
+    });
     await vaultStore().replay(key);
     expect((await manifestOf(batchId(stream, sha256(body)))).rows?.clean).toBe(1);
   });

@@ -17,8 +17,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 describe('the circuit breaker', () => {
   it('halts the stream when too much of a file fails, and a replay after resume completes the batch', async () => {
     await registerContract(vaultStore(), {
-      stream: STREAM, version: 1, max_failing_share: 0.5,
-      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', scale: 2 }],
+      stream: STREAM,
+      version: 1,
+      max_failing_share: 0.5,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'amount', type: 'decimal', scale: 2 },
+      ],
     });
     const tag = randomUUID().slice(0, 8);
     const csv = `id,amount\n1,1.00\n2,2.00 EUR\n3,3.00 EUR\n4,4.00 EUR\n5,${tag.length}.00\n`;
@@ -26,7 +31,9 @@ describe('the circuit breaker', () => {
     await upload(key, csv);
     const batch = batchId(STREAM, sha256(csv));
 
-    const alert = await eventually('failing-share alert', async () => alertsPosted().find((a) => a['batch'] === batch && a['reason'] === 'failing-share'));
+    const alert = await eventually('failing-share alert', async () =>
+      alertsPosted().find((a) => a['batch'] === batch && a['reason'] === 'failing-share'),
+    );
     expect(alert).toMatchObject({ severity: 'SEV1' });
     expect(await streamState(vaultStore(), STREAM)).toMatchObject({ state: 'halted', reason: 'failing-share', batch });
     expect(await readText(keys.ingestManifest(batch))).toBeUndefined();
@@ -49,7 +56,11 @@ describe('the circuit breaker', () => {
     expect(text.length).toBeGreaterThan(65_536);
     await upload(key, text);
     const batch = batchId(STREAM, sha256(text));
-    await eventually('failing-share alert', async () => alertsPosted().find((a) => a['batch'] === batch && a['reason'] === 'failing-share'), 120_000);
+    await eventually(
+      'failing-share alert',
+      async () => alertsPosted().find((a) => a['batch'] === batch && a['reason'] === 'failing-share'),
+      120_000,
+    );
     expect(await streamState(vaultStore(), STREAM)).toMatchObject({ state: 'halted', reason: 'failing-share', batch });
     expect(await readText(keys.ingestManifest(batch))).toBeUndefined();
     await resumeStream(vaultStore(), STREAM, new Date(), { accept: true });

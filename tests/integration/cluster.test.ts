@@ -74,7 +74,9 @@ describe('cluster (through upload notifications, on the real stack)', () => {
       `102,Jon Doe,Jon Doe ID:102,1.00,2026-01-01,${tag}`,
     ]);
     expect(manifest.clusters).toHaveLength(1);
-    const spec = ClusterSpecSchema.parse(JSON.parse(await eventually('cluster object', () => readText(keys.cluster(batch, manifest.clusters[0]!.cluster)))));
+    const spec = ClusterSpecSchema.parse(
+      JSON.parse(await eventually('cluster object', () => readText(keys.cluster(batch, manifest.clusters[0]!.cluster)))),
+    );
     const cells = await readParquet<{ row_id: string; pk_hash: string; value: string }>(spec.cells_object);
     expect(cells.map((c) => [Number(c.row_id), c.value, c.pk_hash])).toEqual([
       [1, 'John Doe ID:101', sha256('101')],
@@ -99,8 +101,12 @@ describe('cluster (through upload notifications, on the real stack)', () => {
     ]);
     const again = await clusterBatch(
       {
-        store: vaultStore(), workDir: tmpdir(), engine: { memoryLimit: '256MB', threads: 1 },
-        embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, mergeSimilarity: manifest.merge_similarity,
+        store: vaultStore(),
+        workDir: tmpdir(),
+        engine: { memoryLimit: '256MB', threads: 1 },
+        embedder: new HashingEmbedder(),
+        makeIndex: faissIndexFactory,
+        mergeSimilarity: manifest.merge_similarity,
       },
       keys.ingestManifest(batch),
     );

@@ -40,7 +40,9 @@ describe('a decimal without a scale, on the real stack', () => {
     const csv = `id,lat,lon\n${rows.join('\n')}\n`;
     const batch = batchId(STREAM, sha256(csv));
     await upload(`raw/${STREAM}/points.csv`, csv);
-    const manifest = ReconcileManifestSchema.parse(JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)));
+    const manifest = ReconcileManifestSchema.parse(
+      JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)),
+    );
     expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 50_000, clean: 50_000, fixed: 0, quarantined: 0 } });
     const dir = mkdtempSync(join(tmpdir(), 'vm-decimals-'));
     const engine = await Engine.open({ memoryLimit: '512MB', threads: 2, spillDir: join(dir, 'spill') });
@@ -48,7 +50,9 @@ describe('a decimal without a scale, on the real stack', () => {
       const out = await s3().send(new GetObjectCommand({ Bucket: stack().bucket, Key: manifest.curated! }));
       writeFileSync(join(dir, 'curated.parquet'), await out.Body!.transformToByteArray());
       writeFileSync(join(dir, 'source.csv'), csv);
-      const [types] = await engine.rows<{ lat: string; lon: string }>(`SELECT typeof(lat) AS lat, typeof(lon) AS lon FROM read_parquet('${join(dir, 'curated.parquet')}') LIMIT 1`);
+      const [types] = await engine.rows<{ lat: string; lon: string }>(
+        `SELECT typeof(lat) AS lat, typeof(lon) AS lon FROM read_parquet('${join(dir, 'curated.parquet')}') LIMIT 1`,
+      );
       expect(types).toEqual({ lat: 'DECIMAL(38,18)', lon: 'DECIMAL(38,18)' });
       const [diff] = await engine.rows<{ rows: bigint; changed: bigint }>(`
         SELECT count(*) AS rows, count(*) FILTER (WHERE c.lat <> CAST(s.lat AS DECIMAL(38, 18)) OR c.lon <> CAST(s.lon AS DECIMAL(38, 18))) AS changed

@@ -47,7 +47,9 @@ describe('schema drift halts the stream until an operator resumes it', () => {
     );
     expect(await readText(keys.ingestManifest(batchId('drifty', sha256(later))))).toBeUndefined();
     // Listings of a versioned RGW bucket can trail a write by a moment.
-    await eventually('both files to be listed as waiting', async () => ((await store.list(keys.waitingPrefix('drifty'))).length === 2 ? true : undefined));
+    await eventually('both files to be listed as waiting', async () =>
+      (await store.list(keys.waitingPrefix('drifty'))).length === 2 ? true : undefined,
+    );
 
     // Other streams go on.
     const orders = `order_id,customer,email,amount,ordered_at,note\n9,Zed,z@example.org,1.00,2026-01-01,${randomUUID()}\n`;

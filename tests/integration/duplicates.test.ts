@@ -21,10 +21,17 @@ describe('rows with the same primary key', () => {
     const manifest = await manifestOf(batchId('orders', sha256(`${csv}\n`)));
     expect(manifest.rows).toEqual({ source: 6, clean: 2, suspect: 1, quarantined: 2, duplicates_collapsed: 1 });
 
-    const held = await readParquet<{ row_id: string; pk_hash: string; disposition: string; reasons: string[]; duplicate_of: string | null; amount: string }>(
-      manifest.outputs.quarantine[0]!,
-    );
-    expect(held.map((r) => [Number(r.row_id), r.disposition, r.reasons, r.duplicate_of === null ? null : Number(r.duplicate_of), r.amount])).toEqual([
+    const held = await readParquet<{
+      row_id: string;
+      pk_hash: string;
+      disposition: string;
+      reasons: string[];
+      duplicate_of: string | null;
+      amount: string;
+    }>(manifest.outputs.quarantine[0]!);
+    expect(
+      held.map((r) => [Number(r.row_id), r.disposition, r.reasons, r.duplicate_of === null ? null : Number(r.duplicate_of), r.amount]),
+    ).toEqual([
       [3, 'collapsed', ['pk:duplicate'], 1, '1.00'],
       [4, 'quarantined', ['pk:conflict'], null, '3.00'],
       [5, 'quarantined', ['pk:conflict'], null, '30.00'],

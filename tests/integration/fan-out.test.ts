@@ -35,15 +35,24 @@ describe('a file too large for one invocation fans out into parts (test stack: I
     expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 4002 }, (_, i) => i + 1));
 
     const held = [];
-    for (const key of manifest.outputs.quarantine) held.push(...(await readParquet<{ row_id: string; disposition: string; duplicate_of: string | null }>(key)));
-    expect(held.map((r) => [Number(r.row_id), r.disposition, r.duplicate_of === null ? null : Number(r.duplicate_of)]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([
+    for (const key of manifest.outputs.quarantine)
+      held.push(...(await readParquet<{ row_id: string; disposition: string; duplicate_of: string | null }>(key)));
+    expect(
+      held
+        .map((r) => [Number(r.row_id), r.disposition, r.duplicate_of === null ? null : Number(r.duplicate_of)])
+        .sort((a, b) => (a[0] as number) - (b[0] as number)),
+    ).toEqual([
       [5, 'quarantined', null],
       [4001, 'collapsed', 1],
       [4002, 'quarantined', null],
     ]);
     // The batch manifest, written once by the last part, hands the batch on.
-    await eventually('the cluster invocation', async () =>
-      logLines('event-bridge').some((l) => l['function'] === `vaultmend-${stack().stage}-cluster` && (l['keys'] as string[]).includes(keys.ingestManifest(batch))) || undefined,
+    await eventually(
+      'the cluster invocation',
+      async () =>
+        logLines('event-bridge').some(
+          (l) => l['function'] === `vaultmend-${stack().stage}-cluster` && (l['keys'] as string[]).includes(keys.ingestManifest(batch)),
+        ) || undefined,
     );
   });
 });

@@ -55,7 +55,10 @@ describe('formats', () => {
     expect(manifest.rows).toMatchObject({ source: 3, clean: 1, suspect: 2 });
     expect(manifest.reasons).toEqual({ 'amount:type': 1, 'day:type': 1 });
     const suspect = await readParquet<{ amount: string; day: string }>(manifest.outputs.suspect[0]!);
-    expect(suspect.map((r) => [r.amount, r.day])).toEqual([['12.0 oz.', '2026-01-02'], ['3', '01/03/2026']]);
+    expect(suspect.map((r) => [r.amount, r.day])).toEqual([
+      ['12.0 oz.', '2026-01-02'],
+      ['3', '01/03/2026'],
+    ]);
   });
 
   it('JSON Lines that are not objects, or not JSON', async () => {
@@ -67,19 +70,24 @@ describe('formats', () => {
     expect((await manifestOf(batchId('fmt-jsonl', sha256(broken)))).rejected?.reason).toBe('jsonl-invalid');
   });
 
-  it('Parquet with the contract\'s types', async () => {
+  it("Parquet with the contract's types", async () => {
     const bytes = await parquetBytes(
       `SELECT range::BIGINT AS id, 'row ' || range AS label, (range / 4)::DECIMAL(10,2) AS amount, DATE '2026-01-01' + range::INTEGER AS day FROM range(1, 101)`,
     );
     await upload('raw/fmt-parquet/typed.parquet', bytes);
     const manifest = await manifestOf(batchId('fmt-parquet', sha256(bytes)));
     expect(manifest.rows).toMatchObject({ source: 100, clean: 100, suspect: 0 });
-    const [stats] = await readParquet<{ n: string; total: string }>(manifest.outputs.clean[0]!, 'SELECT count(*) AS n, sum(amount)::VARCHAR AS total FROM t');
+    const [stats] = await readParquet<{ n: string; total: string }>(
+      manifest.outputs.clean[0]!,
+      'SELECT count(*) AS n, sum(amount)::VARCHAR AS total FROM t',
+    );
     expect(stats).toEqual({ n: '100', total: '1262.50' });
   });
 
   it('Parquet with a retyped column is drift', async () => {
-    const bytes = await parquetBytes(`SELECT range::VARCHAR AS id, 'x' AS label, 1.5::DECIMAL(10,2) AS amount, DATE '2026-01-01' AS day FROM range(3)`);
+    const bytes = await parquetBytes(
+      `SELECT range::VARCHAR AS id, 'x' AS label, 1.5::DECIMAL(10,2) AS amount, DATE '2026-01-01' AS day FROM range(3)`,
+    );
     await upload('raw/fmt-parquet-retyped/retyped.parquet', bytes);
     const batch = batchId('fmt-parquet-retyped', sha256(bytes));
     const report = JSON.parse(await eventually('the drift report', () => readText(keys.driftReport('fmt-parquet-retyped', batch))));

@@ -27,7 +27,7 @@ function ingestLogged(message: string, key: string): Record<string, unknown> | u
   return logLines('serverless-offline').find((l) => l['message'] === message && l['key'] === key);
 }
 
-describe('ingest through the store\'s own upload notification', () => {
+describe("ingest through the store's own upload notification", () => {
   it('writes the batch manifest after an upload to raw/<stream>/', async () => {
     const csv = uniqueCsv();
     const key = `raw/orders/upload ${randomUUID()}.csv`; // a space: keys must survive encoding
@@ -41,7 +41,15 @@ describe('ingest through the store\'s own upload notification', () => {
       batch,
       stream: 'orders',
       status: 'ingested',
-      source: { bucket: stack().bucket, key, version_id: versionId ?? null, size: Buffer.byteLength(csv), sha256: sha256(csv), format: 'csv', gzip: false },
+      source: {
+        bucket: stack().bucket,
+        key,
+        version_id: versionId ?? null,
+        size: Buffer.byteLength(csv),
+        sha256: sha256(csv),
+        format: 'csv',
+        gzip: false,
+      },
       rows: { source: 3, clean: 2, suspect: 1, quarantined: 0, duplicates_collapsed: 0 },
       reasons: { 'amount:type': 1 },
       rejected: null,
@@ -67,8 +75,9 @@ describe('ingest through the store\'s own upload notification', () => {
     const second = `raw/orders/again-copy-${randomUUID()}.csv`;
     await upload(second, csv);
     await eventually('the re-upload to be seen', async () => ingestLogged('batch already ingested', second));
-    await eventually('the retry to be seen', async () =>
-      logLines('serverless-offline').filter((l) => l['key'] === first).length >= 2 || undefined,
+    await eventually(
+      'the retry to be seen',
+      async () => logLines('serverless-offline').filter((l) => l['key'] === first).length >= 2 || undefined,
     );
 
     expect(await readText(manifestKey)).toBe(before);

@@ -18,10 +18,20 @@ describe('the bouncer on the real stack', () => {
     const batch = batchId('rules', sha256(csv));
     const manifest = await manifestOf(batch);
     const suspects = RULE_ROWS.filter(([, r]) => r.length > 0);
-    expect(manifest.rows).toEqual({ source: RULE_ROWS.length, clean: RULE_ROWS.length - suspects.length, suspect: suspects.length, quarantined: 0, duplicates_collapsed: 0 });
+    expect(manifest.rows).toEqual({
+      source: RULE_ROWS.length,
+      clean: RULE_ROWS.length - suspects.length,
+      suspect: suspects.length,
+      quarantined: 0,
+      duplicates_collapsed: 0,
+    });
 
-    const suspect = await readParquet<{ row_id: string; reasons: string[]; pk_hash: string; price: string | null }>(manifest.outputs.suspect[0]!);
-    const expected = RULE_ROWS.map(([, reasons], i) => ({ row_id: i + 1, reasons: [...reasons].sort() })).filter((r) => r.reasons.length > 0);
+    const suspect = await readParquet<{ row_id: string; reasons: string[]; pk_hash: string; price: string | null }>(
+      manifest.outputs.suspect[0]!,
+    );
+    const expected = RULE_ROWS.map(([, reasons], i) => ({ row_id: i + 1, reasons: [...reasons].sort() })).filter(
+      (r) => r.reasons.length > 0,
+    );
     expect(suspect.map((r) => ({ row_id: Number(r.row_id), reasons: [...r.reasons].sort() }))).toEqual(expected);
     // The original text is kept exactly, rounding noise included.
     expect(suspect.find((r) => Number(r.row_id) === 7)!.price).toBe('0.052000000000000005');

@@ -52,7 +52,12 @@ describe('sample events with osls invoke local', () => {
   it('ingest-unsafe-key.json is refused with a reason code', async () => {
     const result = await invokeLocal('ingest', 'ingest-unsafe-key.json');
     expect(result).toEqual([
-      { status: 'refused', key: 'raw/orders/../../manifests/x.csv', reason: 'key-unsafe', record: expect.stringMatching(/^quarantine\/_refused\/[0-9a-f]{32}\.json$/) },
+      {
+        status: 'refused',
+        key: 'raw/orders/../../manifests/x.csv',
+        reason: 'key-unsafe',
+        record: expect.stringMatching(/^quarantine\/_refused\/[0-9a-f]{32}\.json$/),
+      },
     ]);
   });
 });

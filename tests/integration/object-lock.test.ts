@@ -1,9 +1,4 @@
-import {
-  DeleteObjectCommand,
-  GetObjectRetentionCommand,
-  PutObjectCommand,
-  PutObjectRetentionCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectRetentionCommand, PutObjectCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readText, s3, stack, versionsOf } from '../support/vault.ts';

@@ -33,23 +33,34 @@ beforeAll(async () => {
 /** The store's own notification for an object, as RGW posts it to the bridge. */
 function notification(key: string): string {
   return JSON.stringify({
-    Records: [{
-      eventVersion: '2.2', eventSource: 'ceph:s3', awsRegion: '', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
-      userIdentity: { principalId: 'vaultmend' }, requestParameters: { sourceIPAddress: '' }, responseElements: { 'x-amz-request-id': 'dup', 'x-amz-id-2': 'dup' },
-      s3: {
-        s3SchemaVersion: '1.0', configurationId: 'duplicate',
-        bucket: { name: stack().bucket, ownerIdentity: { principalId: 'vaultmend' }, arn: `arn:aws:s3:::${stack().bucket}` },
-        object: { key, size: 1, eTag: '0', sequencer: '0' },
+    Records: [
+      {
+        eventVersion: '2.2',
+        eventSource: 'ceph:s3',
+        awsRegion: '',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'vaultmend' },
+        requestParameters: { sourceIPAddress: '' },
+        responseElements: { 'x-amz-request-id': 'dup', 'x-amz-id-2': 'dup' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'duplicate',
+          bucket: { name: stack().bucket, ownerIdentity: { principalId: 'vaultmend' }, arn: `arn:aws:s3:::${stack().bucket}` },
+          object: { key, size: 1, eTag: '0', sequencer: '0' },
+        },
       },
-    }],
+    ],
   });
 }
 
 async function deliver(key: string, times: number): Promise<void> {
-  await Promise.all(Array.from({ length: times }, async () => {
-    const res = await fetch(stack().bridgeUrl, { method: 'POST', body: notification(key), signal: AbortSignal.timeout(30_000) });
-    expect(res.status).toBe(200);
-  }));
+  await Promise.all(
+    Array.from({ length: times }, async () => {
+      const res = await fetch(stack().bridgeUrl, { method: 'POST', body: notification(key), signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(200);
+    }),
+  );
 }
 
 describe('once only on the real store', () => {
@@ -69,12 +80,25 @@ describe('once only on the real store', () => {
     const csv = `id,amount,email,code\n1,1.00,a.${tag}@example.org,ABC-0001\n2,12.50 USD,<b.${tag}@example.org>,ABC-0002\n3,7.25 USD,c.${tag}@example.org,abc 7\n4,2.00,<d.${tag}@example.org>,ABC-0004\n5,N/A,e.${tag}@example.org,xyz 0042\n`;
     const batch = batchId(STREAM, sha256(csv));
     await upload(`raw/${STREAM}/dup-${tag}.csv`, csv);
-    const clusters = ClusterManifestSchema.parse(JSON.parse(await eventually('cluster manifest', () => readText(keys.clusterManifest(batch)), 60_000))).clusters;
+    const clusters = ClusterManifestSchema.parse(
+      JSON.parse(await eventually('cluster manifest', () => readText(keys.clusterManifest(batch)), 60_000)),
+    ).clusters;
     expect(clusters.length).toBeGreaterThan(1);
     // Duplicates race the store's own delivery of each cluster object.
-    await Promise.all(clusters.map((c) => eventually('cluster object', async () => (await readText(keys.cluster(batch, c.cluster))) && true).then(() => deliver(keys.cluster(batch, c.cluster), 5))));
+    await Promise.all(
+      clusters.map((c) =>
+        eventually('cluster object', async () => (await readText(keys.cluster(batch, c.cluster))) && true).then(() =>
+          deliver(keys.cluster(batch, c.cluster), 5),
+        ),
+      ),
+    );
     await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000);
-    const skipped = () => logLines('serverless-offline').filter((l) => l['batch'] === batch && ['batch already-reconciled', 'batch is reconciled by another delivery: skipped'].includes(String(l['message']))).length;
+    const skipped = () =>
+      logLines('serverless-offline').filter(
+        (l) =>
+          l['batch'] === batch &&
+          ['batch already-reconciled', 'batch is reconciled by another delivery: skipped'].includes(String(l['message'])),
+      ).length;
     const before = skipped();
     await Promise.all(clusters.map((c) => deliver(keys.clusterResult(batch, c.cluster), 5)));
     await eventually('every duplicate result handled', async () => (skipped() >= before + clusters.length * 5 ? true : undefined), 120_000);
@@ -96,10 +120,20 @@ describe('once only on the real store', () => {
     const csv = `id,amount,email,code\n1,1.00,k.${tag}@example.org,ABC-0001\n2,9.99 USD,<l.${tag}@example.org>,ABC-0002\n3,4.00,m.${tag}@example.org,ABC-0003\n`;
     const batch = batchId(STREAM, sha256(csv));
     // Holders that claimed ingest, cluster and reconcile of this batch and died (their leases ran out long ago).
-    const dead = (step: string) => ({ schema_version: 1, scope: `${batch}/${step}`, generation: 0, holder: 'killed', claimed_at: '2026-11-01T00:00:00.000Z', lease_until: '2026-11-01T00:06:00.000Z' });
-    for (const step of ['ingest', 'cluster', 'reconcile']) await vaultStore().putIfAbsent(keys.claim(`${batch}/${step}`, 0), jsonText(dead(step)));
+    const dead = (step: string) => ({
+      schema_version: 1,
+      scope: `${batch}/${step}`,
+      generation: 0,
+      holder: 'killed',
+      claimed_at: '2026-11-01T00:00:00.000Z',
+      lease_until: '2026-11-01T00:06:00.000Z',
+    });
+    for (const step of ['ingest', 'cluster', 'reconcile'])
+      await vaultStore().putIfAbsent(keys.claim(`${batch}/${step}`, 0), jsonText(dead(step)));
     await upload(`raw/${STREAM}/killed-${tag}.csv`, csv);
-    const manifest = ReconcileManifestSchema.parse(JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)));
+    const manifest = ReconcileManifestSchema.parse(
+      JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)),
+    );
     expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 3, quarantined: 0 } });
     for (const step of ['ingest', 'cluster', 'reconcile']) {
       const taker = ClaimSchema.parse(JSON.parse((await readText(keys.claim(`${batch}/${step}`, 1)))!));

@@ -18,15 +18,21 @@ describe('a poison object is not retried forever', () => {
     // The contract's expression fails at run time on this data (a cast that cannot succeed):
     // not bad input the bouncer knows, but a failure every attempt will repeat.
     await registerContract(vaultStore(), {
-      stream: 'poison', version: 1,
-      columns: [{ name: 'id', type: 'integer' }, { name: 'label', type: 'string' }],
+      stream: 'poison',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 'label', type: 'string' },
+      ],
       tests: [{ type: 'expression', name: 'label_is_number', expression: 'CAST(label AS INTEGER) > 0' }],
     });
     const key = 'raw/poison/always-fails.csv';
     const body = 'id,label\n1,not a number\n';
     await upload(key, body);
     await eventually('the first failed attempt', async () => ((await attemptsOf(key)) === 1 ? true : undefined));
-    const failure = logLines('serverless-offline').find((l) => l['message'] === 'invocation failed' && (l['keys'] as string[] | undefined)?.includes(key));
+    const failure = logLines('serverless-offline').find(
+      (l) => l['message'] === 'invocation failed' && (l['keys'] as string[] | undefined)?.includes(key),
+    );
     expect(failure?.['error']).toMatch(/Conversion Error/);
     // The value that failed never reaches the logs (it may be PII).
     expect(JSON.stringify(failure)).not.toContain('not a number');

@@ -33,12 +33,17 @@ beforeAll(async () => {
       { name: 'seen_on', type: 'date' },
       { name: 'ward', type: 'string', pattern: '[A-Z]-[0-9]{2}' },
     ],
-    tests: [{ type: 'unique', columns: ['email'] }, { type: 'range', column: 'weight_kg', max: 400 }],
+    tests: [
+      { type: 'unique', columns: ['email'] },
+      { type: 'range', column: 'weight_kg', max: 400 },
+    ],
   });
 });
 
 async function reconciled(batch: string): Promise<ReconcileManifest> {
-  return ReconcileManifestSchema.parse(JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)));
+  return ReconcileManifestSchema.parse(
+    JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)),
+  );
 }
 
 async function uploadBatch(name: string, rows: string[]): Promise<string> {
@@ -75,7 +80,10 @@ describe('reconcile (end to end through upload notifications, on the real stack)
       'SELECT row_id, weight_kg::DOUBLE AS weight_kg, CAST(seen_on AS VARCHAR) AS seen_on FROM t ORDER BY row_id',
     );
     expect(curated.map((r) => [Number(r.row_id), r.weight_kg, r.seen_on])).toEqual([
-      [1, 61.5, '2026-03-01'], [2, 72, '2026-03-02'], [3, 80, '2026-03-15'], [5, 90, '2026-03-05'],
+      [1, 61.5, '2026-03-01'],
+      [2, 72, '2026-03-02'],
+      [3, 80, '2026-03-15'],
+      [5, 90, '2026-03-05'],
     ]);
     expect(manifest.quarantine_reasons).toEqual({ 'needs-review': 1 });
     const report = JSON.parse((await readText(keys.report(batch)))!);
@@ -90,7 +98,9 @@ describe('reconcile (end to end through upload notifications, on the real stack)
     const version = head.VersionId!;
     const retention = await s3().send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId: version }));
     expect(retention.Retention?.Mode).toBe('COMPLIANCE');
-    await expect(s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: version }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(s3().send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: version }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
     const original = await readText(key, version);
     await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, VersionId: version, Body: 'tampered\n' } as never));
     expect(await readText(key, version)).toBe(original);
@@ -108,16 +118,24 @@ describe('reconcile (end to end through upload notifications, on the real stack)
 
   it('gives identical objects when reconcile runs again', async () => {
     const deps = {
-      store: vaultStore(), alerts: { post: async () => {} }, keys: new VaultKeyStore(vaultStore()), workDir: tmpdir(),
-      engine: { memoryLimit: '256MB', threads: 1 }, auditRetentionDays: 1,
+      store: vaultStore(),
+      alerts: { post: async () => {} },
+      keys: new VaultKeyStore(vaultStore()),
+      workDir: tmpdir(),
+      engine: { memoryLimit: '256MB', threads: 1 },
+      auditRetentionDays: 1,
     };
-    const before = await Promise.all([keys.reconcileManifest(batch), manifest.curated!].map((k) => s3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: k }))));
+    const before = await Promise.all(
+      [keys.reconcileManifest(batch), manifest.curated!].map((k) => s3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: k }))),
+    );
     expect((await reconcileBatch(deps, batch)).status).toBe('already-reconciled');
     // Forget the manifest and reconcile from scratch: the same bytes again.
     await vaultStore().remove(keys.reconcileManifest(batch));
     const again = await reconcileBatch(deps, batch);
     expect(again.status).toBe('reconciled');
-    const after = await Promise.all([keys.reconcileManifest(batch), manifest.curated!].map((k) => s3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: k }))));
+    const after = await Promise.all(
+      [keys.reconcileManifest(batch), manifest.curated!].map((k) => s3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: k }))),
+    );
     expect(after.map((h) => h.ETag)).toEqual(before.map((h) => h.ETag));
     expect(alertsPosted().filter((a) => a['batch'] === batch)).toEqual([]);
   });
@@ -141,7 +159,10 @@ describe('reconcile (end to end through upload notifications, on the real stack)
 
   it('blocks promotion when a gate fails, and says so to the alert webhook', async () => {
     const tag = randomUUID().slice(0, 8);
-    const gated = await uploadBatch(`gate-${tag}`, [`1,same.${tag}@example.org,61.5,2026-03-01,A-01`, `2,<same.${tag}@example.org>,70.0,2026-03-02,A-02`]);
+    const gated = await uploadBatch(`gate-${tag}`, [
+      `1,same.${tag}@example.org,61.5,2026-03-01,A-01`,
+      `2,<same.${tag}@example.org>,70.0,2026-03-02,A-02`,
+    ]);
     const m = await reconciled(gated);
     expect(m.status).toBe('gates-failed');
     expect(m.curated).toBeNull();
@@ -152,11 +173,16 @@ describe('reconcile (end to end through upload notifications, on the real stack)
 
   it('catches a row lost between stages: the reconcile function alerts SEV1 with the row id and promotes nothing', async () => {
     const tag = randomUUID().slice(0, 8);
-    const lossy = await uploadBatch(`loss-${tag}`, [`1,a.${tag}@example.org,61.5,2026-03-01,A-01`, `2,b.${tag}@example.org,70 kg,2026-03-02,A-02`, `3,c.${tag}@example.org,80.0,2026-03-03,A-03`]);
+    const lossy = await uploadBatch(`loss-${tag}`, [
+      `1,a.${tag}@example.org,61.5,2026-03-01,A-01`,
+      `2,b.${tag}@example.org,70 kg,2026-03-02,A-02`,
+      `3,c.${tag}@example.org,80.0,2026-03-03,A-03`,
+    ]);
     const first = await reconciled(lossy);
     expect(first.status).toBe('promoted');
     // Undo the promotion (the audit stays: it is locked), then lose row 3 from the clean lane.
-    for (const key of [keys.reconcileManifest(lossy), first.curated!, keys.report(lossy), keys.reportPage(lossy)]) await vaultStore().remove(key);
+    for (const key of [keys.reconcileManifest(lossy), first.curated!, keys.report(lossy), keys.reportPage(lossy)])
+      await vaultStore().remove(key);
     // The reconcile claim goes too (every version: a claim stands by its first), so the replay may reconcile again.
     await vaultStore().removeAllVersions(keys.claim(`${lossy}/reconcile`, 0));
     const cleanKey = keys.clean(STREAM, lossy);
@@ -168,7 +194,9 @@ describe('reconcile (end to end through upload notifications, on the real stack)
       const original = join(dir, 'clean.parquet');
       const out = await s3().send(new (await import('@aws-sdk/client-s3')).GetObjectCommand({ Bucket: stack().bucket, Key: cleanKey }));
       writeFileSync(original, await out.Body!.transformToByteArray());
-      await engine.run(`COPY (SELECT * FROM read_parquet('${original}') WHERE row_id <> 3) TO '${join(dir, 'lossy.parquet')}' (FORMAT parquet)`);
+      await engine.run(
+        `COPY (SELECT * FROM read_parquet('${original}') WHERE row_id <> 3) TO '${join(dir, 'lossy.parquet')}' (FORMAT parquet)`,
+      );
       await vaultStore().putFile(cleanKey, join(dir, 'lossy.parquet'));
     } finally {
       engine.close();
@@ -179,7 +207,11 @@ describe('reconcile (end to end through upload notifications, on the real stack)
     expect(results).toBeGreaterThan(0);
     const resultKey = (await vaultStore().list(`results/${lossy}/`))[0]!;
     await vaultStore().replay(resultKey);
-    const alert = await eventually('data-loss alert', async () => alertsPosted().find((a) => a['batch'] === lossy && a['reason'] === 'data-loss'), 90_000);
+    const alert = await eventually(
+      'data-loss alert',
+      async () => alertsPosted().find((a) => a['batch'] === lossy && a['reason'] === 'data-loss'),
+      90_000,
+    );
     expect(alert).toMatchObject({ severity: 'SEV1', custom_details: { missing: [3] } });
     const m = await reconciled(lossy);
     expect(m).toMatchObject({ status: 'data-loss', curated: null, ledger: { missing: [3] } });

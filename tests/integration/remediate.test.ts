@@ -32,9 +32,15 @@ beforeAll(async () => {
 });
 
 async function resultsOf(batch: string): Promise<ClusterResult[]> {
-  const manifest = ClusterManifestSchema.parse(JSON.parse(await eventually('cluster manifest', () => readText(keys.clusterManifest(batch)), 90_000)));
+  const manifest = ClusterManifestSchema.parse(
+    JSON.parse(await eventually('cluster manifest', () => readText(keys.clusterManifest(batch)), 90_000)),
+  );
   return Promise.all(
-    manifest.clusters.map(async (c) => ClusterResultSchema.parse(JSON.parse(await eventually(`result of ${c.cluster}`, () => readText(keys.clusterResult(batch, c.cluster)), 120_000)))),
+    manifest.clusters.map(async (c) =>
+      ClusterResultSchema.parse(
+        JSON.parse(await eventually(`result of ${c.cluster}`, () => readText(keys.clusterResult(batch, c.cluster)), 120_000)),
+      ),
+    ),
   );
 }
 
@@ -60,8 +66,10 @@ describe('remediate (through upload notifications, on the real stack)', () => {
 
     // A column's values may fall into several clusters (one per shape): gather them.
     const of = (column: string) => results.filter((r) => r.column === column);
-    const parquetOf = async <T,>(column: string, output: 'staged' | 'audit' | 'quarantine') =>
-      (await Promise.all(of(column).map((r) => readParquet<T & { row_id: string }>(r.outputs[output]!)))).flat().sort((a, b) => Number(a.row_id) - Number(b.row_id));
+    const parquetOf = async <T>(column: string, output: 'staged' | 'audit' | 'quarantine') =>
+      (await Promise.all(of(column).map((r) => readParquet<T & { row_id: string }>(r.outputs[output]!))))
+        .flat()
+        .sort((a, b) => Number(a.row_id) - Number(b.row_id));
     const staged = await parquetOf<{ old_value: string; new_value: string }>('weight_kg', 'staged');
     expect(staged.map((s) => [Number(s.row_id), s.old_value, s.new_value])).toEqual([
       [1, '72.5 kg', '72.5'],
@@ -69,13 +77,18 @@ describe('remediate (through upload notifications, on the real stack)', () => {
       [3, '61 kg', '61'],
     ]);
     const audit = await parquetOf<{ tier: string; function_name: string }>('weight_kg', 'audit');
-    expect(audit.map((a) => [Number(a.row_id), a.tier, a.function_name])).toEqual([1, 2, 3].map((r) => [r, 'synthesizer', 'extract-number']));
+    expect(audit.map((a) => [Number(a.row_id), a.tier, a.function_name])).toEqual(
+      [1, 2, 3].map((r) => [r, 'synthesizer', 'extract-number']),
+    );
 
     const dates = await parquetOf<{ new_value: string }>('visited_on', 'staged');
     expect(dates.map((d) => d.new_value)).toEqual(['2026-03-15', '2025-12-01']);
 
     const quarantined = await parquetOf<{ reason: string }>('site', 'quarantine');
-    expect(quarantined.map((q) => [Number(q.row_id), q.reason])).toEqual([[6, 'needs-review'], [7, 'needs-review']]);
+    expect(quarantined.map((q) => [Number(q.row_id), q.reason])).toEqual([
+      [6, 'needs-review'],
+      [7, 'needs-review'],
+    ]);
     expect(of('site').every((r) => r.reason.includes('model tier not configured'))).toBe(true);
 
     // Said once for the batch, not once per cluster.

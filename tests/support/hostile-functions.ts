@@ -281,7 +281,7 @@ export const HOSTILE_FUNCTIONS: HostileFunction[] = [
   {
     name: 'string-raw-tagged-names',
     category: 'template-trick',
-    source: "x => x[String.raw`constructor`][String.raw`constructor`](String.raw`return process.env.VAULTMEND_CANARY`)()",
+    source: 'x => x[String.raw`constructor`][String.raw`constructor`](String.raw`return process.env.VAULTMEND_CANARY`)()',
   },
   {
     name: 'nested-template-holes',
@@ -291,22 +291,24 @@ export const HOSTILE_FUNCTIONS: HostileFunction[] = [
   {
     name: 'tagged-template-function-call',
     category: 'template-trick',
-    source: "x => x.constructor.constructor`return process.env.VAULTMEND_CANARY```",
+    source: 'x => x.constructor.constructor`return process.env.VAULTMEND_CANARY```',
   },
   {
     name: 'tag-function-reads-raw',
     category: 'template-trick',
-    source: "x => (s => x.constructor.constructor(s.raw[0])())`return process.env.VAULTMEND_CANARY`",
+    source: 'x => (s => x.constructor.constructor(s.raw[0])())`return process.env.VAULTMEND_CANARY`',
   },
   {
     name: 'template-hole-try-catch',
     category: 'template-trick',
-    source: "x => `${(() => { try { return process.env.VAULTMEND_CANARY; } catch (e) { return e.constructor.constructor('return process.env.VAULTMEND_CANARY')(); } })()}`",
+    source:
+      "x => `${(() => { try { return process.env.VAULTMEND_CANARY; } catch (e) { return e.constructor.constructor('return process.env.VAULTMEND_CANARY')(); } })()}`",
   },
   {
     name: 'template-tostring-object',
     category: 'template-trick',
-    source: "x => `${{ toString: () => x.constructor.constructor('return process.mainModule.require(\"fs\").readFileSync(\"/proc/self/environ\", \"utf8\")')() }}`",
+    source:
+      'x => `${{ toString: () => x.constructor.constructor(\'return process.mainModule.require("fs").readFileSync("/proc/self/environ", "utf8")\')() }}`',
   },
   {
     name: 'unicode-escape-constructor-identifier',
@@ -361,7 +363,8 @@ export const HOSTILE_FUNCTIONS: HostileFunction[] = [
   {
     name: 'char-shift-decoder',
     category: 'template-trick',
-    source: "x => { const d = s => s.replace(/./g, c => String.fromCharCode(c.charCodeAt(0) - 1)); return x[d('dpotusvdups')][d('dpotusvdups')](d('sfuvso!qspdftt/fow/WBVMUNFOE`DBOBSZ'))(); }",
+    source:
+      "x => { const d = s => s.replace(/./g, c => String.fromCharCode(c.charCodeAt(0) - 1)); return x[d('dpotusvdups')][d('dpotusvdups')](d('sfuvso!qspdftt/fow/WBVMUNFOE`DBOBSZ'))(); }",
   },
   {
     name: 'json-parse-unicode-key',

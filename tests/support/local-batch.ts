@@ -34,13 +34,18 @@ export async function ingestAndCluster(contract: unknown, stream: string, csv: s
   writeFileSync(join(root, 'raw', stream, name), csv);
   const store = new FileObjectStore(root);
   await registerContract(store, contract);
-  const ingested = await ingestObject({ store, alerts: new LogAlertSink(() => {}), workDir, engine: ENGINE }, { bucket: 'local', key: `raw/${stream}/${name}` });
+  const ingested = await ingestObject(
+    { store, alerts: new LogAlertSink(() => {}), workDir, engine: ENGINE },
+    { bucket: 'local', key: `raw/${stream}/${name}` },
+  );
   if (ingested.status !== 'ingested') throw new Error(`not ingested: ${ingested.status}`);
   const outcome = await clusterBatch(
     { store, workDir, engine: ENGINE, embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, mergeSimilarity: 0.85 },
     ingested.manifestKey,
   );
   const ids = outcome.status === 'clustered' ? outcome.clusters : [];
-  const clusters = await Promise.all(ids.map(async (id) => ClusterSpecSchema.parse(JSON.parse(await store.readText(keys.cluster(ingested.batch, id))))));
+  const clusters = await Promise.all(
+    ids.map(async (id) => ClusterSpecSchema.parse(JSON.parse(await store.readText(keys.cluster(ingested.batch, id))))),
+  );
   return { store, root, workDir, batch: ingested.batch, clusters, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

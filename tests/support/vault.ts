@@ -1,10 +1,4 @@
-import {
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  S3ServiceException,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,9 +42,7 @@ export async function readText(key: string, versionId?: string): Promise<string 
 
 export async function versionsOf(key: string): Promise<Array<{ versionId: string; eTag: string }>> {
   const out = await s3().send(new ListObjectVersionsCommand({ Bucket: stack().bucket, Prefix: key }));
-  return (out.Versions ?? [])
-    .filter((v) => v.Key === key)
-    .map((v) => ({ versionId: v.VersionId!, eTag: v.ETag! }));
+  return (out.Versions ?? []).filter((v) => v.Key === key).map((v) => ({ versionId: v.VersionId!, eTag: v.ETag! }));
 }
 
 /** Polls until `probe` returns a value (not undefined), or fails naming `what`. */

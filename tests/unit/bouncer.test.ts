@@ -37,14 +37,24 @@ describe('bouncer', () => {
     const got = rows.map((r) => [...r.reasons].sort());
     expect(got).toEqual(RULE_ROWS.map(([, reasons]) => [...reasons].sort()));
     const suspects = RULE_ROWS.filter(([, r]) => r.length > 0).length;
-    expect(result.counts).toEqual({ source: RULE_ROWS.length, clean: RULE_ROWS.length - suspects, suspect: suspects, quarantined: 0, duplicates_collapsed: 0 });
+    expect(result.counts).toEqual({
+      source: RULE_ROWS.length,
+      clean: RULE_ROWS.length - suspects,
+      suspect: suspects,
+      quarantined: 0,
+      duplicates_collapsed: 0,
+    });
     expect(result.reasons['email:unique']).toBe(2);
   });
 
   it('collapses exact duplicates and quarantines conflicting rows of one primary key', async () => {
     const contract = parseContract({
-      stream: 'dups', version: 1,
-      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'v', type: 'string' }],
+      stream: 'dups',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'v', type: 'string' },
+      ],
     });
     await load(contract, 'id,v\n1,a\n2,b\n1,a\n3,c\n3,d\n1,a\n4,\n');
     const result = await classifyRows(engine, contract);
@@ -53,13 +63,25 @@ describe('bouncer', () => {
       'SELECT row_id, disposition, duplicate_of FROM verdicts ORDER BY row_id',
     );
     expect(rows.map((r) => [Number(r.row_id), r.disposition, r.duplicate_of === null ? null : Number(r.duplicate_of)])).toEqual([
-      [1, 'clean', null], [2, 'clean', null], [3, 'collapsed', 1], [4, 'quarantined', null],
-      [5, 'quarantined', null], [6, 'collapsed', 1], [7, 'clean', null],
+      [1, 'clean', null],
+      [2, 'clean', null],
+      [3, 'collapsed', 1],
+      [4, 'quarantined', null],
+      [5, 'quarantined', null],
+      [6, 'collapsed', 1],
+      [7, 'clean', null],
     ]);
   });
 
   it('keeps every original value, byte for byte, in the suspect output', async () => {
-    const contract = parseContract({ stream: 'raw', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'when', type: 'date' }] });
+    const contract = parseContract({
+      stream: 'raw',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'when', type: 'date' },
+      ],
+    });
     const odd = ['  2024-01-01', '"quoted, with comma"', 'tab\there', 'ünïcødé 🚀', '""'];
     await load(contract, `id,when\n${odd.map((v, i) => `${i + 1},"${v.replace(/"/g, '""')}"`).join('\n')}\n`);
     const { counts } = await classifyRows(engine, contract);
@@ -76,8 +98,13 @@ describe('bouncer', () => {
     await writeOutputs(engine, RULES_CONTRACT, counts, { clean: out, suspect: join(dir, 's.parquet'), quarantine: join(dir, 'q.parquet') });
     const types = await engine.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
     expect(Object.fromEntries(types.map((t) => [t.column_name, t.column_type]))).toMatchObject({
-      row_id: 'BIGINT', id: 'BIGINT', price: 'DECIMAL(18,2)', active: 'BOOLEAN', born: 'DATE',
-      seen: 'TIMESTAMP WITH TIME ZONE', paid: 'DATE',
+      row_id: 'BIGINT',
+      id: 'BIGINT',
+      price: 'DECIMAL(18,2)',
+      active: 'BOOLEAN',
+      born: 'DATE',
+      seen: 'TIMESTAMP WITH TIME ZONE',
+      paid: 'DATE',
     });
     expect(types.map((t) => t.column_name)).not.toContain('pk_hash');
     expect(types.filter((t) => t.column_name.startsWith('$'))).toEqual([]);
@@ -90,9 +117,13 @@ describe('bouncer', () => {
 });
 
 describe('engine errors', () => {
-  it('that are the input\'s fault get a reason code; others (out of memory) are not blamed on the file', async () => {
+  it("that are the input's fault get a reason code; others (out of memory) are not blamed on the file", async () => {
     const { rejectFromEngineError } = await import('../../lib/ingest/input-rejected.ts');
-    expect(rejectFromEngineError(new Error('Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 1,secret\nExpected Number of Columns: 2 Found: 3'))).toMatchObject({
+    expect(
+      rejectFromEngineError(
+        new Error('Invalid Input Error: CSV Error on Line: 3\nOriginal Line: 1,secret\nExpected Number of Columns: 2 Found: 3'),
+      ),
+    ).toMatchObject({
       reason: 'csv-ragged-row',
       detail: 'a row has a different number of fields than the header (line 3)',
     });

@@ -29,7 +29,9 @@ describe('putIfAbsent', () => {
 
 describe('claimWork', () => {
   it('gives the work to one of many racing deliveries; the others learn who holds it', async () => {
-    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => claimWork(store, 'b1/reconcile', { leaseMs: 60_000, holder: `h${i}` })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => claimWork(store, 'b1/reconcile', { leaseMs: 60_000, holder: `h${i}` })),
+    );
     const held = outcomes.filter((o) => o.held);
     expect(held).toHaveLength(1);
     const holder = held[0]!.held ? held[0]!.claim.holder : '';
@@ -52,9 +54,11 @@ describe('claimWork', () => {
   });
 
   it('is free at once when its holder released it after a failure', async () => {
-    await expect(withClaim(store, 'b3/remediate/c1', { leaseMs: 600_000, holder: 'failing' }, async () => {
-      throw new Error('store outage');
-    })).rejects.toThrow('store outage');
+    await expect(
+      withClaim(store, 'b3/remediate/c1', { leaseMs: 600_000, holder: 'failing' }, async () => {
+        throw new Error('store outage');
+      }),
+    ).rejects.toThrow('store outage');
     const retry = await claimWork(store, 'b3/remediate/c1', { leaseMs: 600_000, holder: 'retry' });
     expect(retry.held && retry.claim.generation).toBe(1);
   });

@@ -8,10 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 function vaultmend(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   const base: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of ['S3_ENDPOINT', 'VAULT_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'RGW_PORT']) if (!(name in env)) delete base[name];
+  for (const name of ['S3_ENDPOINT', 'VAULT_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'RGW_PORT'])
+    if (!(name in env)) delete base[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', ...args], { timeout: 60_000, killSignal: 'SIGKILL', env: base },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', ...args],
+      { timeout: 60_000, killSignal: 'SIGKILL', env: base },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -32,7 +37,11 @@ async function emptyS3(): Promise<{ server: Server; endpoint: string; requests: 
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated><KeyCount>0</KeyCount></ListBucketResult>');
+    res
+      .writeHead(200, { 'content-type': 'application/xml' })
+      .end(
+        '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><IsTruncated>false</IsTruncated><KeyCount>0</KeyCount></ListBucketResult>',
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
@@ -40,12 +49,29 @@ async function emptyS3(): Promise<{ server: Server; endpoint: string; requests: 
 
 function stateFile(dir: string, endpoint: string, pids: Array<{ name: string; pid: number }>): string {
   const file = join(dir, 'stack.json');
-  writeFileSync(file, JSON.stringify({
-    version: 1, started_at: '2026-12-01T10:00:00.000Z', backend: 'rgw', s3Endpoint: endpoint, bucket: 'state-bucket',
-    bridgeUrl: 'http://127.0.0.1:1/events', lambdaEndpoint: 'http://127.0.0.1:1', stage: 'local', logDir: join(dir, 'logs'),
-    ports: { RGW_PORT: Number(new URL(endpoint).port) }, pids,
-    env: { S3_ENDPOINT: endpoint, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'state-key', S3_SECRET_ACCESS_KEY: 'state-secret-123', VAULT_BUCKET: 'state-bucket' },
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      version: 1,
+      started_at: '2026-12-01T10:00:00.000Z',
+      backend: 'rgw',
+      s3Endpoint: endpoint,
+      bucket: 'state-bucket',
+      bridgeUrl: 'http://127.0.0.1:1/events',
+      lambdaEndpoint: 'http://127.0.0.1:1',
+      stage: 'local',
+      logDir: join(dir, 'logs'),
+      ports: { RGW_PORT: Number(new URL(endpoint).port) },
+      pids,
+      env: {
+        S3_ENDPOINT: endpoint,
+        S3_REGION: 'us-east-1',
+        S3_ACCESS_KEY_ID: 'state-key',
+        S3_SECRET_ACCESS_KEY: 'state-secret-123',
+        VAULT_BUCKET: 'state-bucket',
+      },
+    }),
+  );
   return file;
 }
 
@@ -97,7 +123,9 @@ describe('the CLI with no stack to talk to', () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'vaultmend-nostack-'));
     const { code, stderr } = await vaultmend(['stream', 'status', 'orders'], { STACK_DIR: dir, RGW_PORT: String(port) });
-    expect(stderr).toContain(`no stack is running: there is no ${join(dir, 'stack.json')}, and no S3 store answers at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(stderr).toContain(
+      `no stack is running: there is no ${join(dir, 'stack.json')}, and no S3 store answers at http://127.0.0.1:${port} (ECONNREFUSED)`,
+    );
     expect(stderr).toContain('npm run stack:up');
     expect(stderr).not.toMatch(/^Error|at .*\.ts:\d+/m);
     expect(code).toBe(1);
@@ -108,14 +136,19 @@ describe('the CLI with no stack to talk to', () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     stateFile(dir, endpoint, [{ name: 'radosgw', pid: 2 ** 22 + 7 }]);
     const { code, stderr } = await vaultmend(['stream', 'status', 'orders'], { STACK_DIR: dir });
-    expect(stderr).toContain(`the stack recorded in ${join(dir, 'stack.json')} (started 2026-12-01T10:00:00.000Z) is no longer running: no S3 store answers at ${endpoint}`);
+    expect(stderr).toContain(
+      `the stack recorded in ${join(dir, 'stack.json')} (started 2026-12-01T10:00:00.000Z) is no longer running: no S3 store answers at ${endpoint}`,
+    );
     expect(stderr).toContain('npm run stack:down');
     expect(code).toBe(1);
   }, 60_000);
 
   it('names S3_ENDPOINT when that is what does not answer', async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
-    const { code, stderr } = await vaultmend(['stream', 'status', 'orders'], { STACK_DIR: mkdtempSync(join(tmpdir(), 'vaultmend-ep-')), S3_ENDPOINT: endpoint });
+    const { code, stderr } = await vaultmend(['stream', 'status', 'orders'], {
+      STACK_DIR: mkdtempSync(join(tmpdir(), 'vaultmend-ep-')),
+      S3_ENDPOINT: endpoint,
+    });
     expect(stderr).toContain(`no S3 store answers at ${endpoint} (S3_ENDPOINT): ECONNREFUSED`);
     expect(code).toBe(1);
   }, 60_000);

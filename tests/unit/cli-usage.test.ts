@@ -10,8 +10,12 @@ function vaultmend(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   delete base['S3_ENDPOINT'];
   delete base['VAULT_BUCKET'];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', ...args], { timeout: 60_000, killSignal: 'SIGKILL', env: base },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', ...args],
+      { timeout: 60_000, killSignal: 'SIGKILL', env: base },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -27,11 +31,15 @@ describe('vaultmend with wrong arguments', () => {
     [['erase', 'orders'], /name the record: --pk VALUE\.\.\. or --record HASH\.\.\./],
     [['erase', 'orders', '--record', 'xyz'], /--record "xyz" is not a primary-key hash/],
     [['contracts', 'register', '/nonexistent/orders.json'], /no such file: \/nonexistent\/orders\.json/],
-  ])('%j exits 2 with a message that says what is wrong', async (args, why) => {
-    const { code, stderr } = await vaultmend(args);
-    expect(stderr).toMatch(why);
-    expect(code).toBe(2);
-  }, 60_000);
+  ])(
+    '%j exits 2 with a message that says what is wrong',
+    async (args, why) => {
+      const { code, stderr } = await vaultmend(args);
+      expect(stderr).toMatch(why);
+      expect(code).toBe(2);
+    },
+    60_000,
+  );
 
   it('--help exits 0', async () => {
     const { code, stdout } = await vaultmend(['--help']);
@@ -44,10 +52,21 @@ describe('vaultmend contracts register', () => {
   it('names the file that is not JSON, and registers nothing when one file is wrong', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vaultmend-contracts-'));
     writeFileSync(join(dir, 'broken.json'), '{ "stream": "orders", ');
-    writeFileSync(join(dir, 'nullable-key.json'), JSON.stringify({ stream: 'orders', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true }] }));
-    const { code, stderr } = await vaultmend(['contracts', 'register', join(dir, 'broken.json'), join(dir, 'nullable-key.json'), 'infra/contracts/orders.json']);
+    writeFileSync(
+      join(dir, 'nullable-key.json'),
+      JSON.stringify({ stream: 'orders', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true }] }),
+    );
+    const { code, stderr } = await vaultmend([
+      'contracts',
+      'register',
+      join(dir, 'broken.json'),
+      join(dir, 'nullable-key.json'),
+      'infra/contracts/orders.json',
+    ]);
     expect(stderr).toContain(`${join(dir, 'broken.json')} is not JSON`);
-    expect(stderr).toContain(`invalid contract ${join(dir, 'nullable-key.json')}:\n  columns.id.nullable: a primary-key column cannot be nullable`);
+    expect(stderr).toContain(
+      `invalid contract ${join(dir, 'nullable-key.json')}:\n  columns.id.nullable: a primary-key column cannot be nullable`,
+    );
     expect(stderr).toMatch(/nothing was registered/);
     expect(stderr).not.toMatch(/ECONNREFUSED|no stack/); // refused before any store is asked
     expect(code).toBe(1);

@@ -23,7 +23,13 @@ describe('faiss index (real addon)', () => {
 });
 
 describe('merging exact groups', () => {
-  const group = (column: string, rule: string, shape: string, sample: string, cells = 10): ExactGroup => ({ column, rule, shape, sample, cells });
+  const group = (column: string, rule: string, shape: string, sample: string, cells = 10): ExactGroup => ({
+    column,
+    rule,
+    shape,
+    sample,
+    cells,
+  });
   const options = { embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, similarity: 0.85 };
 
   it('merges near shapes of one column and rule, keeps distinct patterns apart', async () => {

@@ -47,7 +47,10 @@ describe('stack configuration', () => {
       /S3_ENDPOINT is set \(http:\/\/10\.0\.0\.5:9000\) but the stack starts its own S3 server \(rgw\)[\s\S]*S3_BACKEND=external S3_ENDPOINT=http:\/\/10\.0\.0\.5:9000 npm run stack:up[\s\S]*unset S3_ENDPOINT/,
     );
     // Left over from a shell where it named the local server, it means the same thing.
-    expect(loadStackConfig({ S3_ENDPOINT: 'http://127.0.0.1:27480', RGW_PORT: '27480' })).toMatchObject({ S3_BACKEND: 'rgw', S3_ENDPOINT: 'http://127.0.0.1:27480' });
+    expect(loadStackConfig({ S3_ENDPOINT: 'http://127.0.0.1:27480', RGW_PORT: '27480' })).toMatchObject({
+      S3_BACKEND: 'rgw',
+      S3_ENDPOINT: 'http://127.0.0.1:27480',
+    });
   });
 
   it('names the variable a backend is missing', () => {
@@ -63,9 +66,19 @@ describe('stack configuration', () => {
 
 describe('the stack state file', () => {
   const state = (extra: Record<string, unknown> = {}) => ({
-    version: 1, started_at: '2026-12-01T10:00:00.000Z', backend: 'rgw', s3Endpoint: 'http://127.0.0.1:27480', bucket: 'vaultmend-vault',
-    bridgeUrl: 'http://127.0.0.1:28787/events', lambdaEndpoint: 'http://127.0.0.1:23002', stage: 'local', logDir: '/tmp/x/logs',
-    ports: { RGW_PORT: 27480 }, pids: [], env: { S3_ENDPOINT: 'http://127.0.0.1:27480' }, ...extra,
+    version: 1,
+    started_at: '2026-12-01T10:00:00.000Z',
+    backend: 'rgw',
+    s3Endpoint: 'http://127.0.0.1:27480',
+    bucket: 'vaultmend-vault',
+    bridgeUrl: 'http://127.0.0.1:28787/events',
+    lambdaEndpoint: 'http://127.0.0.1:23002',
+    stage: 'local',
+    logDir: '/tmp/x/logs',
+    ports: { RGW_PORT: 27480 },
+    pids: [],
+    env: { S3_ENDPOINT: 'http://127.0.0.1:27480' },
+    ...extra,
   });
 
   it('lives in STACK_DIR and is read back; none there means no stack', async () => {
@@ -77,7 +90,10 @@ describe('the stack state file', () => {
     expect(stackStatePath(dir)).toBe(join(dir, 'stack.json'));
     expect(readStackState({ STACK_DIR: dir })).toBeUndefined();
     writeFileSync(join(dir, 'stack.json'), JSON.stringify(state()));
-    expect(readStackState({ STACK_DIR: dir })).toMatchObject({ file: join(dir, 'stack.json'), state: { s3Endpoint: 'http://127.0.0.1:27480', ports: { RGW_PORT: 27480 } } });
+    expect(readStackState({ STACK_DIR: dir })).toMatchObject({
+      file: join(dir, 'stack.json'),
+      state: { s3Endpoint: 'http://127.0.0.1:27480', ports: { RGW_PORT: 27480 } },
+    });
     writeFileSync(join(dir, 'stack.json'), '{ not json');
     expect(() => readStackState({ STACK_DIR: dir })).toThrow(new RegExp(`${join(dir, 'stack.json')} is not JSON.*stack:down`));
   });
@@ -103,7 +119,9 @@ describe('the stack state file', () => {
 describe('error messages for logs', () => {
   it('drop quoted values and the echoed SQL', async () => {
     const { safeErrorMessage } = await import('../../lib/errors.ts');
-    const engine = new Error("Conversion Error: Could not convert string 'Jane Doe 555-0100' to INT32\n\nLINE 3: SELECT CAST(label AS INTEGER) ...");
+    const engine = new Error(
+      "Conversion Error: Could not convert string 'Jane Doe 555-0100' to INT32\n\nLINE 3: SELECT CAST(label AS INTEGER) ...",
+    );
     expect(safeErrorMessage(engine)).toBe('Error: Conversion Error: Could not convert string <value> to INT32');
     expect(safeErrorMessage('value "x@y.org" bad')).toBe('value <value> bad');
   });
@@ -130,10 +148,17 @@ describe('the install leaves a fresh clone as it was', () => {
   it('npm knows every key of .npmrc, and allowScripts keeps onnxruntime-node from fetching CUDA', async () => {
     const { readFileSync } = await import('node:fs');
     const { execFile } = await import('node:child_process');
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { allowScripts: Record<string, boolean> };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      allowScripts: Record<string, boolean>;
+    };
     expect(pkg.allowScripts['onnxruntime-node']).toBe(false);
     const stderr = await new Promise<string>((resolve) => {
-      execFile('npm', ['config', 'get', 'legacy-peer-deps'], { timeout: 60_000, killSignal: 'SIGKILL', cwd: new URL('../..', import.meta.url) }, (_e, _out, err) => resolve(err));
+      execFile(
+        'npm',
+        ['config', 'get', 'legacy-peer-deps'],
+        { timeout: 60_000, killSignal: 'SIGKILL', cwd: new URL('../..', import.meta.url) },
+        (_e, _out, err) => resolve(err),
+      );
     });
     expect(stderr).not.toMatch(/Unknown (project|user|env|cli) config/);
   }, 60_000);

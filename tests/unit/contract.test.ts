@@ -2,12 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { checkExpression } from '../../lib/contract/expression.ts';
 import { ContractInvalidError, parseContract } from '../../lib/contract/registry.ts';
 
-const base = { stream: 'orders', version: 1, columns: [{ name: 'id', type: 'integer' }, { name: 'amount', type: 'decimal' }] };
+const base = {
+  stream: 'orders',
+  version: 1,
+  columns: [
+    { name: 'id', type: 'integer' },
+    { name: 'amount', type: 'decimal' },
+  ],
+};
 
 describe('contract expressions', () => {
   it('accepts predicates over the contract columns', () => {
     expect(checkExpression('amount >= 0 AND id IS NOT NULL', ['id', 'amount'])).toBeUndefined();
-    expect(checkExpression("CAST(amount AS DOUBLE) < 10 OR lower(\"id\") <> 'x'", ['id', 'amount'])).toBeUndefined();
+    expect(checkExpression('CAST(amount AS DOUBLE) < 10 OR lower("id") <> \'x\'', ['id', 'amount'])).toBeUndefined();
   });
 
   it.each([
@@ -21,7 +28,7 @@ describe('contract expressions', () => {
     ['secret > 0', /unknown name: secret/],
     ['"secret" > 0', /unknown column/],
     ['(amount > 0', /unbalanced/],
-    ['getenv(\'HOME\') = \'x\'', /function not allowed/],
+    ["getenv('HOME') = 'x'", /function not allowed/],
   ])('refuses %j', (expression, why) => {
     expect(checkExpression(expression, ['id', 'amount'])).toMatch(why);
   });
@@ -32,8 +39,18 @@ describe('contracts', () => {
     expect(() => parseContract({ ...base, columns: [...base.columns, { name: 'row_id', type: 'string' }] })).toThrow(/reserved/);
     expect(() => parseContract({ ...base, columns: [{ name: 'tier', type: 'enum' }] })).toThrow(/allowed/);
     expect(() => parseContract({ ...base, tests: [{ type: 'not_null', column: 'nope' }] })).toThrow(/unknown column nope/);
-    expect(() => parseContract({ ...base, columns: [{ name: 'id', type: 'integer' }, { name: 'ID', type: 'string' }] })).toThrow(/duplicate column/);
-    expect(() => parseContract({ ...base, tests: [{ type: 'expression', name: 'x', expression: 'id > (SELECT 1)' }] })).toThrow(ContractInvalidError);
+    expect(() =>
+      parseContract({
+        ...base,
+        columns: [
+          { name: 'id', type: 'integer' },
+          { name: 'ID', type: 'string' },
+        ],
+      }),
+    ).toThrow(/duplicate column/);
+    expect(() => parseContract({ ...base, tests: [{ type: 'expression', name: 'x', expression: 'id > (SELECT 1)' }] })).toThrow(
+      ContractInvalidError,
+    );
   });
 
   it('fill in defaults', () => {
@@ -54,12 +71,27 @@ describe('column names that are SQL keywords', () => {
 });
 
 describe('contradictory contracts', () => {
-  const col = (extra: Record<string, unknown>) => ({ ...base, columns: [{ name: 'id', type: 'integer' }, { name: 'x', type: 'string', ...extra }] });
+  const col = (extra: Record<string, unknown>) => ({
+    ...base,
+    columns: [
+      { name: 'id', type: 'integer' },
+      { name: 'x', type: 'string', ...extra },
+    ],
+  });
   const refused = (json: unknown, why: RegExp) => expect(() => parseContract(json)).toThrow(why);
 
   it('refuse a nullable primary key, and a key defaults to not null', () => {
-    refused({ ...base, columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true }] }, /columns\.id\.nullable: a primary-key column cannot be nullable/);
-    const contract = parseContract({ ...base, columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal' }] });
+    refused(
+      { ...base, columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true }] },
+      /columns\.id\.nullable: a primary-key column cannot be nullable/,
+    );
+    const contract = parseContract({
+      ...base,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'amount', type: 'decimal' },
+      ],
+    });
     expect(contract.columns.map((c) => c.nullable)).toEqual([false, true]);
   });
 
@@ -97,7 +129,10 @@ describe('contradictory contracts', () => {
   ])('refuse allowed values and options the column itself refuses: %j', (extra, why) => refused(col(extra), why));
 
   it('refuse an allowed value that is also a null token', () => {
-    refused({ ...col({ type: 'enum', allowed: ['a', 'NA'] }), format: { null_tokens: ['NA'] } }, /columns\.x\.allowed\.1: allowed value "NA" is also a null token/);
+    refused(
+      { ...col({ type: 'enum', allowed: ['a', 'NA'] }), format: { null_tokens: ['NA'] } },
+      /columns\.x\.allowed\.1: allowed value "NA" is also a null token/,
+    );
   });
 
   it.each([
@@ -123,11 +158,26 @@ describe('contradictory contracts', () => {
     [[{ type: 'range', column: 'id' }], /tests\.0: a range test needs min or max/],
     [[{ type: 'unique', columns: ['id', 'ID'] }], /tests\.0\.columns\.1: column ID is listed twice/],
     [[{ type: 'accepted_values', column: 'id', values: ['1', 'x'] }], /tests\.0\.values\.1: id: accepted value "x" is not an integer/],
-    [[{ type: 'expression', name: 'pos', expression: 'id > 0' }, { type: 'expression', name: 'pos', expression: 'amount > 0' }], /tests\.1\.name: a second expression test named pos/],
+    [
+      [
+        { type: 'expression', name: 'pos', expression: 'id > 0' },
+        { type: 'expression', name: 'pos', expression: 'amount > 0' },
+      ],
+      /tests\.1\.name: a second expression test named pos/,
+    ],
   ])('refuse tests %j', (tests, why) => refused({ ...base, tests }, why));
 
   it('refuse a duplicate column name, named by the field', () => {
-    refused({ ...base, columns: [{ name: 'id', type: 'integer' }, { name: 'Id', type: 'string' }] }, /columns\.Id\.name: duplicate column Id/);
+    refused(
+      {
+        ...base,
+        columns: [
+          { name: 'id', type: 'integer' },
+          { name: 'Id', type: 'string' },
+        ],
+      },
+      /columns\.Id\.name: duplicate column Id/,
+    );
   });
 
   it('list every problem at once', () => {
@@ -152,12 +202,20 @@ describe('contract files', () => {
   it('that are not JSON are named in the message', async () => {
     const { parseContractText } = await import('../../lib/contract/registry.ts');
     expect(() => parseContractText('{ "stream": "orders", ', 'contracts/broken.json')).toThrow(/contracts\/broken\.json is not JSON/);
-    expect(() => parseContractText('{"stream":"orders","version":0,"columns":[]}', 'c.json')).toThrow(/invalid contract c\.json:\n {2}version/);
+    expect(() => parseContractText('{"stream":"orders","version":0,"columns":[]}', 'c.json')).toThrow(
+      /invalid contract c\.json:\n {2}version/,
+    );
   });
 });
 
 describe('rounding', () => {
-  const amount = (extra: Record<string, unknown>) => ({ ...base, columns: [{ name: 'id', type: 'integer' }, { name: 'amount', type: 'decimal', ...extra }] });
+  const amount = (extra: Record<string, unknown>) => ({
+    ...base,
+    columns: [
+      { name: 'id', type: 'integer' },
+      { name: 'amount', type: 'decimal', ...extra },
+    ],
+  });
 
   it('is accepted on a decimal with a declared scale, and absent by default', () => {
     expect(parseContract(amount({ scale: 2, rounding: 'half-even' })).columns[1]).toMatchObject({ rounding: 'half-even', scale: 2 });
@@ -167,7 +225,10 @@ describe('rounding', () => {
 
   it.each([
     [amount({ rounding: 'half-even' }), /columns\.amount\.rounding: rounding needs a declared scale/],
-    [{ ...base, columns: [{ name: 'id', type: 'integer', rounding: 'half-up' }] }, /columns\.id\.rounding: rounding applies to decimal columns only/],
+    [
+      { ...base, columns: [{ name: 'id', type: 'integer', rounding: 'half-up' }] },
+      /columns\.id\.rounding: rounding applies to decimal columns only/,
+    ],
     [amount({ scale: 2, rounding: 'bankers' }), /columns\.amount\.rounding/],
   ])('is refused elsewhere: %j', (json, why) => expect(() => parseContract(json)).toThrow(why));
 });
@@ -176,7 +237,15 @@ describe('stored contracts', () => {
   it('registered with the old nullable default on a key still load, as not null', async () => {
     const { loadContract } = await import('../../lib/contract/registry.ts');
     const { keys } = await import('../../lib/keys.ts');
-    const stored = { contract: { ...base, format: { type: 'csv', quote: '"', null_tokens: [] }, columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true, pii: false }] }, fingerprint: 'f', registered_at: 't' };
+    const stored = {
+      contract: {
+        ...base,
+        format: { type: 'csv', quote: '"', null_tokens: [] },
+        columns: [{ name: 'id', type: 'integer', primary_key: true, nullable: true, pii: false }],
+      },
+      fingerprint: 'f',
+      registered_at: 't',
+    };
     const store = { exists: async (k: string) => k === keys.contract('orders'), readText: async () => JSON.stringify(stored) } as never;
     expect((await loadContract(store, 'orders'))!.contract.columns[0]!.nullable).toBe(false);
   });

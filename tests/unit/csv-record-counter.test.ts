@@ -34,14 +34,22 @@ describe('CSV record counter', () => {
   });
 
   it('gives the same count however the stream is chunked', () => {
-    const field = fc.oneof(fc.stringMatching(/^[a-z0-9 ]{0,6}$/), fc.stringMatching(/^[a-z\n,]{0,6}$/).map((s) => `"${s}"`));
+    const field = fc.oneof(
+      fc.stringMatching(/^[a-z0-9 ]{0,6}$/),
+      fc.stringMatching(/^[a-z\n,]{0,6}$/).map((s) => `"${s}"`),
+    );
     const row = fc.array(field, { minLength: 1, maxLength: 4 }).map((fields) => fields.join(','));
     fc.assert(
       fc.property(fc.array(row, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 8 }), (rows, cuts) => {
         const text = `${rows.join('\n')}\n`;
         const size = Buffer.byteLength(text);
         const whole = count(text);
-        expect(count(text, cuts.map((c) => c % (size + 1)))).toBe(whole);
+        expect(
+          count(
+            text,
+            cuts.map((c) => c % (size + 1)),
+          ),
+        ).toBe(whole);
         // Rows made of only empty fields are blank lines, which are not records.
         expect(whole).toBe(rows.filter((r) => r !== '').length);
       }),

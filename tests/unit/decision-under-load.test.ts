@@ -13,11 +13,19 @@ import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batc
  * The limit is set tight (100 ms) so that a wall-clock limit would trip under this load.
  */
 const CONTRACT = {
-  stream: 'load', version: 1,
-  columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', scale: 2 }, { name: 'ordered_on', type: 'date' }],
+  stream: 'load',
+  version: 1,
+  columns: [
+    { name: 'id', type: 'integer', primary_key: true },
+    { name: 'amount', type: 'decimal', scale: 2 },
+    { name: 'ordered_on', type: 'date' },
+  ],
 };
 // Many distinct failing values, so that one application of a candidate takes a real share of the limit.
-const rows = Array.from({ length: 60_000 }, (_, i) => `${i + 1},${i % 2 === 0 ? `${i + 1}.50 USD` : '1.00'},${i % 4 === 0 ? `0${(i % 9) + 1}/1${i % 9}/2026` : '2026-01-01'}`);
+const rows = Array.from(
+  { length: 60_000 },
+  (_, i) => `${i + 1},${i % 2 === 0 ? `${i + 1}.50 USD` : '1.00'},${i % 4 === 0 ? `0${(i % 9) + 1}/1${i % 9}/2026` : '2026-01-01'}`,
+);
 const CSV = `id,amount,ordered_on\n${rows.join('\n')}\n`;
 const NOW = () => new Date('2026-12-01T00:00:00Z');
 
@@ -35,9 +43,19 @@ afterAll(() => {
   busy.cleanup();
 });
 
-const deps = (b: LocalBatch): RemediateDeps => ({ store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined, now: NOW });
+const deps = (b: LocalBatch): RemediateDeps => ({
+  store: b.store,
+  workDir: b.workDir,
+  engine: ENGINE,
+  sandbox,
+  threshold: 0.75,
+  model: undefined,
+  now: NOW,
+});
 const objectsOf = (b: LocalBatch, cluster: string) =>
-  [keys.decision(b.batch, cluster), keys.clusterResult(b.batch, cluster), keys.staged('load', b.batch, cluster)].map((k) => readFileSync(join(b.root, k)).toString('base64'));
+  [keys.decision(b.batch, cluster), keys.clusterResult(b.batch, cluster), keys.staged('load', b.batch, cluster)].map((k) =>
+    readFileSync(join(b.root, k)).toString('base64'),
+  );
 
 describe('a cluster decided on an idle and on a saturated machine', () => {
   it('gets the same decision and writes the same bytes', async () => {
@@ -47,12 +65,15 @@ describe('a cluster decided on an idle and on a saturated machine', () => {
     const load = await startCpuLoad({ processes: 8, maxMs: 90_000 });
     const loaded = [];
     try {
-      for (const spec of busy.clusters) loaded.push(settledResult(await remediateCluster(deps(busy), keys.cluster(busy.batch, spec.cluster))));
+      for (const spec of busy.clusters)
+        loaded.push(settledResult(await remediateCluster(deps(busy), keys.cluster(busy.batch, spec.cluster))));
     } finally {
       await load.stop();
     }
     expect(calm.map((r) => r.disposition)).toContain('fixed');
-    expect(loaded.map((r) => [r.cluster, r.disposition, r.tier, r.function?.name, r.confidence])).toEqual(calm.map((r) => [r.cluster, r.disposition, r.tier, r.function?.name, r.confidence]));
+    expect(loaded.map((r) => [r.cluster, r.disposition, r.tier, r.function?.name, r.confidence])).toEqual(
+      calm.map((r) => [r.cluster, r.disposition, r.tier, r.function?.name, r.confidence]),
+    );
     for (const r of calm.filter((c) => c.outputs.staged)) expect(objectsOf(busy, r.cluster)).toEqual(objectsOf(idle, r.cluster));
   }, 120_000);
 });

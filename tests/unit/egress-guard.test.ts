@@ -16,9 +16,16 @@ const refused = (url: string, allow: string[] = []) => {
 describe('egress guard', () => {
   it('allows loopback and private addresses', () => {
     for (const url of [
-      'http://127.0.0.1:11434', 'http://localhost:11434', 'http://127.8.9.10', 'http://[::1]:11434',
-      'http://10.1.2.3:11434', 'http://172.16.0.1', 'http://172.31.255.255', 'http://192.168.1.20:11434',
-      'http://[fd12:3456::1]:11434', 'http://[::ffff:127.0.0.1]:11434',
+      'http://127.0.0.1:11434',
+      'http://localhost:11434',
+      'http://127.8.9.10',
+      'http://[::1]:11434',
+      'http://10.1.2.3:11434',
+      'http://172.16.0.1',
+      'http://172.31.255.255',
+      'http://192.168.1.20:11434',
+      'http://[fd12:3456::1]:11434',
+      'http://[::ffff:127.0.0.1]:11434',
     ]) {
       expect(refused(url), url).toBe(false);
     }
@@ -26,10 +33,20 @@ describe('egress guard', () => {
 
   it('refuses public hosts, names not allow-listed, link-local metadata and odd URLs', () => {
     for (const url of [
-      'http://8.8.8.8', 'https://api.openai.com/v1', 'http://ollama.example.com:11434', 'http://172.32.0.1',
-      'http://169.254.169.254/latest/meta-data', 'http://[2001:4860:4860::8888]', 'http://[::ffff:8.8.8.8]',
-      'http://0.0.0.0:11434', 'file:///etc/passwd', 'ftp://10.0.0.1', 'http://user:pw@127.0.0.1', 'not a url',
-      'http://127.0.0.1.nip.io', 'http://localhost.evil.com',
+      'http://8.8.8.8',
+      'https://api.openai.com/v1',
+      'http://ollama.example.com:11434',
+      'http://172.32.0.1',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[2001:4860:4860::8888]',
+      'http://[::ffff:8.8.8.8]',
+      'http://0.0.0.0:11434',
+      'file:///etc/passwd',
+      'ftp://10.0.0.1',
+      'http://user:pw@127.0.0.1',
+      'not a url',
+      'http://127.0.0.1.nip.io',
+      'http://localhost.evil.com',
     ]) {
       expect(refused(url), url).toBe(true);
     }

@@ -6,10 +6,16 @@ const run = promisify(execFile);
 
 /** `vaultmend gate`, as an operator runs it: functions on stdin, one JSON verdict per line on stdout. */
 async function gate(lines: string[], args: string[] = []): Promise<Record<string, unknown>[]> {
-  const child = run(process.execPath, ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', 'gate', ...args], { timeout: 60_000, killSignal: 'SIGKILL' });
+  const child = run(process.execPath, ['--import', 'tsx', '--no-node-snapshot', 'cli/vaultmend.ts', 'gate', ...args], {
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
   child.child.stdin?.end(`${lines.join('\n')}\n`);
   const { stdout } = await child;
-  return stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('vaultmend gate', () => {
@@ -23,7 +29,10 @@ describe('vaultmend gate', () => {
   });
 
   it('with --apply, runs each accepted function on the value in the sandbox, or names the limit that stopped it', async () => {
-    const verdicts = await gate(['x => x.trim().toUpperCase()', 'x => { const f = y => f(y); return f(x); }', 'x => x.nope()', 'x => x.constructor'], ['--apply', ' ab ']);
+    const verdicts = await gate(
+      ['x => x.trim().toUpperCase()', 'x => { const f = y => f(y); return f(x); }', 'x => x.nope()', 'x => x.constructor'],
+      ['--apply', ' ab '],
+    );
     expect(verdicts[0]).toEqual({ accepted: true, reason: 'ok', output: 'AB' });
     expect(verdicts[1]).toMatchObject({ accepted: true, stopped: 'threw', error: 'RangeError' });
     expect(verdicts[2]).toMatchObject({ accepted: false, reason: 'forbidden-call' });

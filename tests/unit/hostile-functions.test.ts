@@ -48,19 +48,23 @@ describe('the hostile-function suite', () => {
     expect(new Set(HOSTILE_FUNCTIONS.map((h) => h.name)).size).toBe(HOSTILE_FUNCTIONS.length);
   });
 
-  it.each(HOSTILE_FUNCTIONS.map((h) => [`${h.category}/${h.name}`, h.source] as const))('%s: refused, stopped, or harmless', async (_, source) => {
-    const verdict = gateFunction(source);
-    if (verdict.accepted) {
-      const first = await run(verdict.source);
-      expect(escaped(first.result)).toBeUndefined();
-      expect(first.ms).toBeLessThan(10_000);
-      if (!first.result.stopped) expect((await run(verdict.source)).result, 'an accepted function must be deterministic').toEqual(first.result);
-    }
-    // The isolate alone, gate bypassed.
-    const direct = await run(source);
-    expect(escaped(direct.result)).toBeUndefined();
-    expect(direct.ms).toBeLessThan(10_000);
-  });
+  it.each(HOSTILE_FUNCTIONS.map((h) => [`${h.category}/${h.name}`, h.source] as const))(
+    '%s: refused, stopped, or harmless',
+    async (_, source) => {
+      const verdict = gateFunction(source);
+      if (verdict.accepted) {
+        const first = await run(verdict.source);
+        expect(escaped(first.result)).toBeUndefined();
+        expect(first.ms).toBeLessThan(10_000);
+        if (!first.result.stopped)
+          expect((await run(verdict.source)).result, 'an accepted function must be deterministic').toEqual(first.result);
+      }
+      // The isolate alone, gate bypassed.
+      const direct = await run(source);
+      expect(escaped(direct.result)).toBeUndefined();
+      expect(direct.ms).toBeLessThan(10_000);
+    },
+  );
 
   it('summary: no escapes, and what stopped each entry', async () => {
     const tally: Record<string, number> = {};

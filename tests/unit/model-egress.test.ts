@@ -32,23 +32,29 @@ describe('the model client and the perimeter', () => {
     expect(() => modelFromConfig(loadRuntimeConfig({ OLLAMA_HOST: 'https://api.example.com' }))).toThrow(ConfigError);
     expect(() => modelFromConfig(loadRuntimeConfig({ OLLAMA_HOST: 'https://api.example.com' }))).toThrow(/OLLAMA_HOST/);
     expect(modelFromConfig(loadRuntimeConfig({}))).toBeUndefined();
-    expect(modelFromConfig(loadRuntimeConfig({ OLLAMA_HOST: 'http://ollama.lan:11434', OLLAMA_ALLOW_HOSTS: 'gpu.lan, ollama.lan' }))).toBeDefined();
+    expect(
+      modelFromConfig(loadRuntimeConfig({ OLLAMA_HOST: 'http://ollama.lan:11434', OLLAMA_ALLOW_HOSTS: 'gpu.lan, ollama.lan' })),
+    ).toBeDefined();
   });
 });
 
 describe('pii masking', () => {
   it('keeps the shape: digits stay digits, letters keep their case, everything else stays', () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789abcXYZ -.@+()/éß'.split('')), maxLength: 40 }), fc.string(), (value, key) => {
-        const masked = maskValue(value, key);
-        expect([...masked]).toHaveLength([...value].length);
-        [...value].forEach((c, i) => {
-          const m = [...masked][i]!;
-          if (/\d/.test(c)) expect(m).toMatch(/\d/);
-          else if (/\p{L}/u.test(c)) expect(m).toBe(c === c.toUpperCase() && c !== c.toLowerCase() ? 'X' : 'x');
-          else expect(m).toBe(c);
-        });
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'0123456789abcXYZ -.@+()/éß'.split('')), maxLength: 40 }),
+        fc.string(),
+        (value, key) => {
+          const masked = maskValue(value, key);
+          expect([...masked]).toHaveLength([...value].length);
+          [...value].forEach((c, i) => {
+            const m = [...masked][i]!;
+            if (/\d/.test(c)) expect(m).toMatch(/\d/);
+            else if (/\p{L}/u.test(c)) expect(m).toBe(c === c.toUpperCase() && c !== c.toLowerCase() ? 'X' : 'x');
+            else expect(m).toBe(c);
+          });
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -19,7 +19,14 @@ import { synthesizerCandidates } from '../../lib/remediate/synthesizer-catalog.t
 
 /** Numbers keep every digit (DESIGN.md): the bouncer's type, the physical type, the new-number guard, the number candidates. */
 const contractWith = (amount: Record<string, unknown>): Contract =>
-  parseContract({ stream: 'digits', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', ...amount }] });
+  parseContract({
+    stream: 'digits',
+    version: 1,
+    columns: [
+      { name: 'id', type: 'integer', primary_key: true },
+      { name: 'amount', type: 'decimal', ...amount },
+    ],
+  });
 const amountOf = (contract: Contract): Column => contract.columns[1]!;
 const UNSCALED = contractWith({});
 
@@ -55,7 +62,14 @@ const exactlyEqual = (a: string, b: string) => sameNumber(parseExactNumber(a)!, 
 
 describe('a decimal without a declared scale', () => {
   it('accepts any fraction length up to 18 digits and keeps every digit in the clean Parquet, as DECIMAL(38,18)', async () => {
-    const amounts = ['4.1988535', '0.052000000000000005', '12345678901234567890.123456789012345678', '-0.5', '7', '-99999999999999999999.999999999999999999'];
+    const amounts = [
+      '4.1988535',
+      '0.052000000000000005',
+      '12345678901234567890.123456789012345678',
+      '-0.5',
+      '7',
+      '-99999999999999999999.999999999999999999',
+    ];
     const { reasons, clean } = await bounce(UNSCALED, amounts);
     expect(reasons).toEqual(amounts.map(() => []));
     const types = await engine.rows<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${clean}')`);
@@ -65,7 +79,8 @@ describe('a decimal without a declared scale', () => {
   });
 
   it('keeps 50,000 values of 7 fraction digits clean and exact', async () => {
-    const amounts = fc.sample(fc.tuple(fc.integer({ min: -999_999, max: 999_999 }), fc.integer({ min: 0, max: 9_999_999 })), { numRuns: 50_000, seed: 11 })
+    const amounts = fc
+      .sample(fc.tuple(fc.integer({ min: -999_999, max: 999_999 }), fc.integer({ min: 0, max: 9_999_999 })), { numRuns: 50_000, seed: 11 })
       .map(([whole, fraction]) => `${whole}.${String(fraction).padStart(7, '0')}`);
     const { reasons, clean } = await bounce(UNSCALED, amounts);
     expect(reasons.filter((r) => r.length > 0)).toEqual([]);
@@ -130,7 +145,9 @@ describe('the new-number guard', () => {
   });
 
   it('property: without a declared scale, only the exact number passes; any digit dropped or changed is refused', () => {
-    const decimal = fc.tuple(fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }), fc.stringMatching(/^[0-9]{1,18}$/)).map(([w, f]) => `${w}.${f}`);
+    const decimal = fc
+      .tuple(fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }), fc.stringMatching(/^[0-9]{1,18}$/))
+      .map(([w, f]) => `${w}.${f}`);
     fc.assert(
       fc.property(decimal, fc.constantFrom('', ' USD', ' kg', '%'), (value, unit) => {
         expect(guard({}, `${value}${unit}`, value)).toBeUndefined();
@@ -159,32 +176,55 @@ describe('the number candidates', () => {
   };
 
   it('extract every digit when no scale is declared', async () => {
-    expect(await apply({}, 'extract-number', ['4.1988535 kg', '$12,345.678901234', '12345678901234567.123 USD', '0007.50 EUR', '-0.000 kg'])).toEqual([
-      '4.1988535', '12345.678901234', '12345678901234567.123', '7.5', '0',
-    ]);
+    expect(
+      await apply({}, 'extract-number', ['4.1988535 kg', '$12,345.678901234', '12345678901234567.123 USD', '0007.50 EUR', '-0.000 kg']),
+    ).toEqual(['4.1988535', '12345.678901234', '12345678901234567.123', '7.5', '0']);
     expect(await apply({}, 'decimal-comma', ['4,1988535 kg'])).toEqual(['4.1988535']);
   });
 
   it('return a value with genuine extra digits unchanged at a declared scale without a named rounding', async () => {
-    expect(await apply({ scale: 2 }, 'extract-number', ['12.345 USD', '12.30 USD', '0.05000000000000001 %', '99.999999999999999'])).toEqual([
-      '12.345 USD', '12.3', '0.05', '100',
-    ]);
+    expect(await apply({ scale: 2 }, 'extract-number', ['12.345 USD', '12.30 USD', '0.05000000000000001 %', '99.999999999999999'])).toEqual(
+      ['12.345 USD', '12.3', '0.05', '100'],
+    );
   });
 
   it('round as the contract names it', async () => {
     const values = ['12.345', '12.355', '-12.345', '9.995', '-0.001', '1.2349'];
-    expect(await apply({ scale: 2, rounding: 'half-up' }, 'extract-number', values)).toEqual(['12.35', '12.36', '-12.35', '10', '0', '1.23']);
-    expect(await apply({ scale: 2, rounding: 'half-even' }, 'extract-number', values)).toEqual(['12.34', '12.36', '-12.34', '10', '0', '1.23']);
+    expect(await apply({ scale: 2, rounding: 'half-up' }, 'extract-number', values)).toEqual([
+      '12.35',
+      '12.36',
+      '-12.35',
+      '10',
+      '0',
+      '1.23',
+    ]);
+    expect(await apply({ scale: 2, rounding: 'half-even' }, 'extract-number', values)).toEqual([
+      '12.34',
+      '12.36',
+      '-12.34',
+      '10',
+      '0',
+      '1.23',
+    ]);
   });
 
   it('property: the sandboxed rounding and the guard agree, digit for digit', async () => {
-    const decimal = fc.tuple(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.stringMatching(/^[0-9]{0,6}[05]?$/)).map(([w, f]) => (f ? `${w}.${f}` : String(w)));
+    const decimal = fc
+      .tuple(fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }), fc.stringMatching(/^[0-9]{0,6}[05]?$/))
+      .map(([w, f]) => (f ? `${w}.${f}` : String(w)));
     const values = fc.sample(decimal, { numRuns: 400, seed: 7 });
-    for (const [scale, rounding] of [[0, 'half-up'], [1, 'half-even'], [2, 'half-up'], [3, 'half-even']] as [number, Rounding][]) {
+    for (const [scale, rounding] of [
+      [0, 'half-up'],
+      [1, 'half-even'],
+      [2, 'half-up'],
+      [3, 'half-even'],
+    ] as [number, Rounding][]) {
       const outputs = await apply({ scale, rounding }, 'extract-number', values);
       values.forEach((v, i) => {
         const expected = roundExact(parseExactNumber(v)!, scale, rounding);
-        expect(sameNumber(parseExactNumber(String(outputs[i]))!, expected), `${v} at ${scale} ${rounding} -> ${String(outputs[i])}`).toBe(true);
+        expect(sameNumber(parseExactNumber(String(outputs[i]))!, expected), `${v} at ${scale} ${rounding} -> ${String(outputs[i])}`).toBe(
+          true,
+        );
         expect(guard(scale, rounding, v, String(outputs[i]))).toBeUndefined();
       });
     }
@@ -208,7 +248,10 @@ describe('the synthesizer on a whole pattern', () => {
   });
 
   it('fixes a unit around a number without a scale, every digit kept', async () => {
-    const synthesis = await synthesize({ engine, sandbox, contract: UNSCALED }, pattern(amountOf(UNSCALED), ['4.1988535 kg', '0.1234567 kg']));
+    const synthesis = await synthesize(
+      { engine, sandbox, contract: UNSCALED },
+      pattern(amountOf(UNSCALED), ['4.1988535 kg', '0.1234567 kg']),
+    );
     expect(synthesis.best?.candidate.name).toBe('extract-number');
     expect(synthesis.best?.outcomes.map((o) => o.writes[0])).toEqual(['4.1988535', '0.1234567']);
   });

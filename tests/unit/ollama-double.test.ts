@@ -27,17 +27,31 @@ describe('Ollama double, driven by the real ollama client', () => {
     const shown = await client.show({ model: MODEL });
     expect(shown.details.family).toBe('qwen2');
     expect(shown.capabilities).toContain('completion');
-    expect(Object.keys(shown)).toEqual(expect.arrayContaining(['license', 'modelfile', 'parameters', 'template', 'model_info', 'modified_at']));
+    expect(Object.keys(shown)).toEqual(
+      expect.arrayContaining(['license', 'modelfile', 'parameters', 'template', 'model_info', 'modified_at']),
+    );
     const err = await client.show({ model: 'nope:7b' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'ResponseError', status_code: 404, message: "model 'nope:7b' not found" });
-    expect(d.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/version', 'GET /api/tags', 'POST /api/show', 'POST /api/show']);
+    expect(d.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /api/version',
+      'GET /api/tags',
+      'POST /api/show',
+      'POST /api/show',
+    ]);
   });
 
   it('returns scripted content on a non-streaming chat and records the call', async () => {
-    const { d, client } = await start(queue({ kind: 'content', content: '```json\n{"amount": 12.5}\n```' }, { kind: 'json', body: { ok: true } }));
+    const { d, client } = await start(
+      queue({ kind: 'content', content: '```json\n{"amount": 12.5}\n```' }, { kind: 'json', body: { ok: true } }),
+    );
     const schema = { type: 'object', properties: { amount: { type: 'number' } } };
     const first = await client.chat({ model: MODEL, messages, format: schema, options: { temperature: 0 }, stream: false });
-    expect(first).toMatchObject({ model: MODEL, done: true, done_reason: 'stop', message: { role: 'assistant', content: '```json\n{"amount": 12.5}\n```' } });
+    expect(first).toMatchObject({
+      model: MODEL,
+      done: true,
+      done_reason: 'stop',
+      message: { role: 'assistant', content: '```json\n{"amount": 12.5}\n```' },
+    });
     expect(first.eval_count).toBeGreaterThan(0);
     const second = await client.chat({ model: MODEL, messages, format: 'json' });
     expect(JSON.parse(second.message.content)).toEqual({ ok: true });
@@ -61,7 +75,12 @@ describe('Ollama double, driven by the real ollama client', () => {
   });
 
   it('turns scripted errors, unknown models and dropped streams into client errors', async () => {
-    const { client } = await start(queue({ kind: 'error', status: 500, error: 'llama runner process has terminated' }, { kind: 'drop-stream', partial: '{"amount": 12' }));
+    const { client } = await start(
+      queue(
+        { kind: 'error', status: 500, error: 'llama runner process has terminated' },
+        { kind: 'drop-stream', partial: '{"amount": 12' },
+      ),
+    );
     const failed = await client.chat({ model: MODEL, messages, stream: false }).catch((e: unknown) => e);
     expect(failed).toMatchObject({ name: 'ResponseError', status_code: 500, message: 'llama runner process has terminated' });
     const stream = await client.chat({ model: MODEL, messages, stream: true });
@@ -90,7 +109,8 @@ describe('Ollama double, driven by the real ollama client', () => {
 
   it('rejects malformed bodies with 400 and unknown paths with a plain 404', async () => {
     const { d } = await start(queue({ kind: 'content', content: 'x' }));
-    const post = (path: string, body: string) => fetch(`${d.url}${path}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    const post = (path: string, body: string) =>
+      fetch(`${d.url}${path}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
     for (const body of ['{not json', '', '[1]', JSON.stringify({ model: MODEL, messages: 'hi' }), JSON.stringify({ messages })]) {
       const res = await post('/api/chat', body);
       expect(res.status).toBe(400);

@@ -14,8 +14,13 @@ import { ENGINE } from '../support/local-batch.ts';
 
 /** Ingest and cluster once only: the same object delivered five times at once. */
 const CONTRACT = {
-  stream: 'shop', version: 1,
-  columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', scale: 2 }, { name: 'code', type: 'string', pattern: '[A-Z]{3}-[0-9]{4}' }],
+  stream: 'shop',
+  version: 1,
+  columns: [
+    { name: 'id', type: 'integer', primary_key: true },
+    { name: 'amount', type: 'decimal', scale: 2 },
+    { name: 'code', type: 'string', pattern: '[A-Z]{3}-[0-9]{4}' },
+  ],
 };
 const CSV = 'id,amount,code\n1,1.00,ABC-0001\n2,12.50 USD,ABC-0002\n3,2.00,abc 7\n';
 const dirs: string[] = [];
@@ -51,7 +56,14 @@ describe('ingest and cluster delivered five times at once', () => {
     const { deps, store, root } = await vault();
     const ingested = await ingestObject(deps, { bucket: 'local', key: 'raw/shop/a.csv' });
     if (ingested.status !== 'ingested') throw new Error(ingested.status);
-    const clusterDeps = { store, workDir: deps.workDir, engine: ENGINE, embedder: new HashingEmbedder(), makeIndex: faissIndexFactory, mergeSimilarity: 0.85 };
+    const clusterDeps = {
+      store,
+      workDir: deps.workDir,
+      engine: ENGINE,
+      embedder: new HashingEmbedder(),
+      makeIndex: faissIndexFactory,
+      mergeSimilarity: 0.85,
+    };
     const outcomes = await Promise.all(Array.from({ length: 5 }, () => clusterOnce(clusterDeps, ingested.manifestKey)));
     expect(outcomes.filter((o) => o.status === 'clustered')).toHaveLength(1);
     expect(outcomes.filter((o) => o.status === 'claimed-elsewhere')).toHaveLength(4);
@@ -61,7 +73,10 @@ describe('ingest and cluster delivered five times at once', () => {
 
   it('a file held while its stream is halted gives its claim back, so the replay after resume is ingested', async () => {
     const { deps, store } = await vault();
-    await store.put(keys.streamState('shop'), JSON.stringify({ stream: 'shop', state: 'halted', reason: 'test', batch: null, since: '2026-12-01T00:00:00.000Z' }));
+    await store.put(
+      keys.streamState('shop'),
+      JSON.stringify({ stream: 'shop', state: 'halted', reason: 'test', batch: null, since: '2026-12-01T00:00:00.000Z' }),
+    );
     const held = await ingestObject(deps, { bucket: 'local', key: 'raw/shop/a.csv' });
     expect(held.status).toBe('waiting');
     await store.remove(keys.streamState('shop'));

@@ -46,9 +46,23 @@ async function fresh(name: string): Promise<LocalBatch> {
   batches.push(batch);
   return batch;
 }
-const remediateDeps = (b: LocalBatch): RemediateDeps => ({ store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined, now: NOW });
+const remediateDeps = (b: LocalBatch): RemediateDeps => ({
+  store: b.store,
+  workDir: b.workDir,
+  engine: ENGINE,
+  sandbox,
+  threshold: 0.75,
+  model: undefined,
+  now: NOW,
+});
 const reconcileDeps = (b: LocalBatch): ReconcileDeps => ({
-  store: b.store, alerts: new LogAlertSink(() => {}), keys: new VaultKeyStore(b.store), workDir: b.workDir, engine: ENGINE, auditRetentionDays: 1, now: NOW,
+  store: b.store,
+  alerts: new LogAlertSink(() => {}),
+  keys: new VaultKeyStore(b.store),
+  workDir: b.workDir,
+  engine: ENGINE,
+  auditRetentionDays: 1,
+  now: NOW,
 });
 const bytes = (b: LocalBatch, key: string) => readFileSync(join(b.root, key));
 const filesUnder = (b: LocalBatch, prefix: string) => readdirSync(join(b.root, prefix), { recursive: true }).map(String).sort();
@@ -56,7 +70,19 @@ const filesUnder = (b: LocalBatch, prefix: string) => readdirSync(join(b.root, p
 describe('decisions', () => {
   it('the first stored decision stands; a second delivery that decided otherwise gets the first one back', async () => {
     const b = await fresh('decisions.csv');
-    const first: Decision = { schema_version: 1, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, model: null, model_calls: 0, reason: 'first', tried: [], rounds: [], decided_at: NOW().toISOString() };
+    const first: Decision = {
+      schema_version: 1,
+      tier: 'review',
+      disposition: 'needs-review',
+      function: null,
+      confidence: 0,
+      model: null,
+      model_calls: 0,
+      reason: 'first',
+      tried: [],
+      rounds: [],
+      decided_at: NOW().toISOString(),
+    };
     const second: Decision = { ...first, reason: 'second' };
     expect(await storeDecision(b.store, b.batch, 'c1', first)).toEqual(first);
     expect(await storeDecision(b.store, b.batch, 'c1', second)).toEqual(first);
@@ -68,7 +94,9 @@ describe('remediate delivered five times at once', () => {
   it('remediates once: one holder, one decision, one result', async () => {
     const b = await fresh('race.csv');
     const spec = b.clusters[0]!;
-    const outcomes = await Promise.all(Array.from({ length: 5 }, () => remediateCluster(remediateDeps(b), keys.cluster(b.batch, spec.cluster))));
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => remediateCluster(remediateDeps(b), keys.cluster(b.batch, spec.cluster))),
+    );
     const statuses = outcomes.map((o) => o.status);
     expect(statuses.filter((s) => s === 'remediated')).toHaveLength(1);
     expect(statuses.every((s) => s === 'remediated' || s === 'claimed-elsewhere' || s === 'already-remediated')).toBe(true);
@@ -80,7 +108,14 @@ describe('remediate delivered five times at once', () => {
     const crashed = await fresh('crashed.csv');
     const spec = crashed.clusters[0]!;
     // The dead holder claimed the cluster (lease long over) and wrote nothing else.
-    const stale = { schema_version: 1, scope: `${crashed.batch}/remediate/${spec.cluster}`, generation: 0, holder: 'dead', claimed_at: '2026-11-01T00:00:00.000Z', lease_until: '2026-11-01T00:06:00.000Z' };
+    const stale = {
+      schema_version: 1,
+      scope: `${crashed.batch}/remediate/${spec.cluster}`,
+      generation: 0,
+      holder: 'dead',
+      claimed_at: '2026-11-01T00:00:00.000Z',
+      lease_until: '2026-11-01T00:06:00.000Z',
+    };
     await crashed.store.putIfAbsent(keys.claim(stale.scope, 0), jsonText(stale));
     const taken = await remediateCluster(remediateDeps(crashed), keys.cluster(crashed.batch, spec.cluster));
     expect(taken.status).toBe('remediated');
@@ -88,7 +123,11 @@ describe('remediate delivered five times at once', () => {
     await remediateCluster(remediateDeps(clean), keys.cluster(clean.batch, spec.cluster));
     // Same content -> same batch id and cluster ids in both vaults: outputs compare byte for byte.
     expect(clean.batch).toBe(crashed.batch);
-    for (const key of [keys.clusterResult(spec.batch, spec.cluster), keys.decision(spec.batch, spec.cluster), keys.staged('shop', spec.batch, spec.cluster)]) {
+    for (const key of [
+      keys.clusterResult(spec.batch, spec.cluster),
+      keys.decision(spec.batch, spec.cluster),
+      keys.staged('shop', spec.batch, spec.cluster),
+    ]) {
       expect(bytes(crashed, key).equals(bytes(clean, key))).toBe(true);
     }
   });
@@ -131,7 +170,9 @@ describe('a machine too busy to judge the sandbox limit', () => {
       (frozen as unknown as { child: ChildProcess }).child.kill('SIGSTOP');
       await expect(measured).rejects.toBeInstanceOf(SandboxOverloadedError);
       // The pattern itself is measured as usual where the sandbox gets its CPU.
-      expect((await measure({ engine, sandbox, contract }, pattern, { name: 'strip', source: 'x => x.replace(" USD", "")' })).pass_rate).toBe(1);
+      expect(
+        (await measure({ engine, sandbox, contract }, pattern, { name: 'strip', source: 'x => x.replace(" USD", "")' })).pass_rate,
+      ).toBe(1);
     } finally {
       frozen.dispose();
       engine.close();

@@ -26,7 +26,28 @@ afterAll(() => {
 });
 
 /** Characters the two forms are most likely to encode differently. */
-const TRICKY = ['', '"', "'", '\\', '\\u0041', '/', '\u0000', '\u0007', '\u000b', '\u001f', '\u007f', '\u2028', '\ufeff', 'é', '中文', '😀', 'null', '[""]', ',', ' '];
+const TRICKY = [
+  '',
+  '"',
+  "'",
+  '\\',
+  '\\u0041',
+  '/',
+  '\u0000',
+  '\u0007',
+  '\u000b',
+  '\u001f',
+  '\u007f',
+  '\u2028',
+  '\ufeff',
+  'é',
+  '中文',
+  '😀',
+  'null',
+  '[""]',
+  ',',
+  ' ',
+];
 const text = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.string({ unit: fc.constantFrom(...TRICKY) }),
@@ -46,7 +67,11 @@ function contractOf(columns: number, keyed: number): Contract {
 
 /** The hash the SQL form gives for each row of values (one row per entry, in order). */
 async function sqlHashes(contract: Contract, rows: (string | null)[][]): Promise<string[]> {
-  await engine.loadTextTable('keys', contract.columns.map((c) => c.name), rows);
+  await engine.loadTextTable(
+    'keys',
+    contract.columns.map((c) => c.name),
+    rows,
+  );
   const out = await engine.rows<{ h: string }>(`SELECT ${pkHashSql(contract)} AS h FROM keys ORDER BY "$k"`);
   return out.map((r) => r.h);
 }
@@ -54,7 +79,10 @@ async function sqlHashes(contract: Contract, rows: (string | null)[][]): Promise
 /** The hash the TypeScript form gives for a row of values (the key's columns picked by name). */
 function tsHash(contract: Contract, row: (string | null)[]): string {
   const key = recordKey(contract);
-  return pkHashOf(contract, key.columns.map((c) => row[contract.columns.indexOf(c)]!));
+  return pkHashOf(
+    contract,
+    key.columns.map((c) => row[contract.columns.indexOf(c)]!),
+  );
 }
 
 const shapes = fc.oneof(
@@ -63,7 +91,11 @@ const shapes = fc.oneof(
   fc.record({ columns: fc.integer({ min: 1, max: 4 }), keyed: fc.constant(0) }),
 );
 const batches = shapes.chain(({ columns, keyed }) =>
-  fc.record({ columns: fc.constant(columns), keyed: fc.constant(keyed), rows: fc.array(fc.array(component, { minLength: columns, maxLength: columns }), { minLength: 1, maxLength: 20 }) }),
+  fc.record({
+    columns: fc.constant(columns),
+    keyed: fc.constant(keyed),
+    rows: fc.array(fc.array(component, { minLength: columns, maxLength: columns }), { minLength: 1, maxLength: 20 }),
+  }),
 );
 
 describe('the primary-key hash: SQL and TypeScript agree', () => {
@@ -79,11 +111,17 @@ describe('the primary-key hash: SQL and TypeScript agree', () => {
 
   it('a NULL key component: the empty string for a one-column key, JSON null (not "") in an array', async () => {
     const single = contractOf(2, 1);
-    const [nullHash, emptyHash] = await sqlHashes(single, [[null, 'x'], ['', 'x']]);
+    const [nullHash, emptyHash] = await sqlHashes(single, [
+      [null, 'x'],
+      ['', 'x'],
+    ]);
     expect(nullHash).toBe(emptyHash);
     expect(pkHashOf(single, [null])).toBe(nullHash);
     const composite = contractOf(3, 2);
-    const [a, b] = await sqlHashes(composite, [['k', null, 'x'], ['k', '', 'x']]);
+    const [a, b] = await sqlHashes(composite, [
+      ['k', null, 'x'],
+      ['k', '', 'x'],
+    ]);
     expect(a).not.toBe(b);
     expect([pkHashOf(composite, ['k', null]), pkHashOf(composite, ['k', ''])]).toEqual([a, b]);
   });

@@ -26,7 +26,13 @@ const CONTRACT = {
   tests: [{ type: 'unique', columns: ['email'] }],
 };
 const csv = (rows: string[]) => `id,amount,email,code\n${rows.join('\n')}\n`;
-const ROWS = ['1,1.00,ada@example.org,ABC-0001', '2,12.50 USD,<bob@example.org>,ABC-0002', '3,N/A,cy@example.org,ABC-0003', '4,2.00,di@example.org,abc 7', '5,3.00,<eve@example.org>,ABC-0005'];
+const ROWS = [
+  '1,1.00,ada@example.org,ABC-0001',
+  '2,12.50 USD,<bob@example.org>,ABC-0002',
+  '3,N/A,cy@example.org,ABC-0003',
+  '4,2.00,di@example.org,abc 7',
+  '5,3.00,<eve@example.org>,ABC-0005',
+];
 
 let sandbox: Sandbox;
 let engine: Engine;
@@ -42,14 +48,25 @@ afterAll(() => {
 async function remediated(rows: string[], name: string): Promise<LocalBatch> {
   const batch = await ingestAndCluster(CONTRACT, 'shop', csv(rows), name);
   for (const spec of batch.clusters) {
-    await remediateCluster({ store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(batch.batch, spec.cluster));
+    await remediateCluster(
+      { store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined },
+      keys.cluster(batch.batch, spec.cluster),
+    );
   }
   return batch;
 }
 
 function deps(batch: LocalBatch, alerts: Alert[] = []): ReconcileDeps {
   const sink: AlertSink = { post: async (alert) => void alerts.push(alert) };
-  return { store: batch.store, alerts: sink, keys: new VaultKeyStore(batch.store), workDir: batch.workDir, engine: ENGINE, auditRetentionDays: 1, now: () => new Date('2026-11-23T13:00:00Z') };
+  return {
+    store: batch.store,
+    alerts: sink,
+    keys: new VaultKeyStore(batch.store),
+    workDir: batch.workDir,
+    engine: ENGINE,
+    auditRetentionDays: 1,
+    now: () => new Date('2026-11-23T13:00:00Z'),
+  };
 }
 
 describe('reconcile', () => {
@@ -69,14 +86,24 @@ describe('reconcile', () => {
         `SELECT row_id, id, amount::DOUBLE AS amount, email FROM read_parquet('${join(batch.root, manifest.curated!)}') ORDER BY row_id`,
       );
       expect(curated.map((r) => [Number(r.row_id), r.amount, r.email])).toEqual([
-        [1, 1, 'ada@example.org'], [2, 12.5, 'bob@example.org'], [3, null, 'cy@example.org'], [5, 3, 'eve@example.org'],
+        [1, 1, 'ada@example.org'],
+        [2, 12.5, 'bob@example.org'],
+        [3, null, 'cy@example.org'],
+        [5, 3, 'eve@example.org'],
       ]);
 
       const text = readFileSync(join(batch.root, manifest.audit!.key), 'utf8');
       expect(verifyChain('shop', batch.batch, text, manifest.audit!.root_hash)).toMatchObject({ ok: true, lines: manifest.audit!.lines });
-      const lines = text.trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+      const lines = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditLine);
       expect(lines.map((l) => [l.row_id, l.kind, l.column])).toEqual([
-        [2, 'cell-changed', 'amount'], [2, 'cell-changed', 'email'], [3, 'cell-changed', 'amount'], [4, 'row-quarantined', null], [5, 'cell-changed', 'email'],
+        [2, 'cell-changed', 'amount'],
+        [2, 'cell-changed', 'email'],
+        [3, 'cell-changed', 'amount'],
+        [4, 'row-quarantined', null],
+        [5, 'cell-changed', 'email'],
       ]);
       // pii in the audit is sealed under the record's data key, and opens with it.
       const email = lines.find((l) => l.column === 'email' && l.row_id === 2)!;
@@ -122,17 +149,29 @@ describe('reconcile', () => {
     try {
       // Plant the mix-up: every staged fix of row 2 names the record of row 3 (id 3).
       const other = pkHashOf(ContractSchema.parse(CONTRACT), ['3']);
-      const staged = batch.clusters.map((c) => join(batch.root, keys.staged('shop', batch.batch, c.cluster))).filter((path) => existsSync(path));
+      const staged = batch.clusters
+        .map((c) => join(batch.root, keys.staged('shop', batch.batch, c.cluster)))
+        .filter((path) => existsSync(path));
       for (const path of staged) {
-        await engine.run(`COPY (SELECT * REPLACE (CASE WHEN row_id = 2 THEN '${other}' ELSE pk_hash END AS pk_hash) FROM read_parquet('${path}')) TO '${path}.tmp' (FORMAT parquet)`);
+        await engine.run(
+          `COPY (SELECT * REPLACE (CASE WHEN row_id = 2 THEN '${other}' ELSE pk_hash END AS pk_hash) FROM read_parquet('${path}')) TO '${path}.tmp' (FORMAT parquet)`,
+        );
         writeFileSync(path, readFileSync(`${path}.tmp`));
       }
       const alerts: Alert[] = [];
       await expect(reconcileBatch(deps(batch, alerts), batch.batch)).rejects.toThrow(DataLossError);
       expect(alerts).toHaveLength(1);
-      expect(alerts[0]).toMatchObject({ severity: 'SEV1', reason: 'data-loss', details: { mismatched: [2], missing: [], duplicated: [], unexpected: [] } });
+      expect(alerts[0]).toMatchObject({
+        severity: 'SEV1',
+        reason: 'data-loss',
+        details: { mismatched: [2], missing: [], duplicated: [], unexpected: [] },
+      });
       const manifest = JSON.parse(readFileSync(join(batch.root, keys.reconcileManifest(batch.batch)), 'utf8'));
-      expect(manifest).toMatchObject({ status: 'data-loss', curated: null, ledger: { mismatched: [2], problems: { mismatched: 1, missing: 0 } } });
+      expect(manifest).toMatchObject({
+        status: 'data-loss',
+        curated: null,
+        ledger: { mismatched: [2], problems: { mismatched: 1, missing: 0 } },
+      });
       expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
     } finally {
       batch.cleanup();
@@ -146,7 +185,11 @@ describe('reconcile', () => {
       const outcome = await reconcileBatch(deps(batch, alerts), batch.batch);
       expect(outcome.status === 'reconciled' && outcome.manifest.status).toBe('gates-failed');
       if (outcome.status !== 'reconciled') return;
-      expect(outcome.manifest.gates.find((g) => g.gate === 'unique:email')).toMatchObject({ passed: false, failing_rows: 2, sample_row_ids: [1, 2] });
+      expect(outcome.manifest.gates.find((g) => g.gate === 'unique:email')).toMatchObject({
+        passed: false,
+        failing_rows: 2,
+        sample_row_ids: [1, 2],
+      });
       expect(outcome.manifest.curated).toBeNull();
       expect(alerts[0]).toMatchObject({ severity: 'SEV2', reason: 'gates-failed' });
       expect(await batch.store.exists(keys.curated('shop', batch.batch))).toBe(false);
@@ -191,7 +234,10 @@ describe('after reconcile: verify, erase, roll back, stuck batches', () => {
     expect(await eraseRecords(keyStore, 'shop', [bob])).toEqual([{ record: bob, destroyed: true }]);
     expect(await keyStore.existing('shop', bob)).toBeUndefined();
     expect(await verifyBatchAudit(batch.store, batch.batch)).toMatchObject({ ok: true });
-    const lines = readFileSync(join(batch.root, auditKey), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditLine);
+    const lines = readFileSync(join(batch.root, auditKey), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditLine);
     const bobs = lines.find((l) => l.pk_hash === bob && l.column === 'email')!;
     expect(isSealed(bobs.old)).toBe(true);
     // Eve's values still open with her key.
@@ -204,9 +250,14 @@ describe('after reconcile: verify, erase, roll back, stuck batches', () => {
     const fresh = await remediated(ROWS, 'rollback.csv');
     try {
       await reconcileBatch(deps(fresh), fresh.batch);
-      const outcome = await rollbackBatch({ store: fresh.store, keys: new VaultKeyStore(fresh.store), workDir: fresh.workDir, engine: ENGINE }, fresh.batch);
+      const outcome = await rollbackBatch(
+        { store: fresh.store, keys: new VaultKeyStore(fresh.store), workDir: fresh.workDir, engine: ENGINE },
+        fresh.batch,
+      );
       expect(outcome).toMatchObject({ rows: 4, reverted_cells: 4, erased_cells: 0 });
-      const rolled = await engine.rows<Record<string, string | null>>(`SELECT * FROM read_parquet('${join(fresh.root, outcome.key)}') ORDER BY row_id`);
+      const rolled = await engine.rows<Record<string, string | null>>(
+        `SELECT * FROM read_parquet('${join(fresh.root, outcome.key)}') ORDER BY row_id`,
+      );
       // The original file, every value as text, for the rows that were promoted.
       const original = await engine.rows<Record<string, string | null>>(
         `SELECT row_number() OVER () AS row_id, * FROM read_csv('${join(fresh.root, 'raw/shop/rollback.csv')}', header = true, all_varchar = true)`,
@@ -228,12 +279,20 @@ describe('after reconcile: verify, erase, roll back, stuck batches', () => {
     const waiting = await ingestAndCluster(CONTRACT, 'shop', csv(ROWS), 'stuck.csv');
     try {
       const first = waiting.clusters[0]!;
-      await remediateCluster({ store: waiting.store, workDir: waiting.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(waiting.batch, first.cluster));
+      await remediateCluster(
+        { store: waiting.store, workDir: waiting.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined },
+        keys.cluster(waiting.batch, first.cluster),
+      );
       expect((await reconcileBatch(deps(waiting), waiting.batch)).status).toBe('waiting');
       const later = new Date(Date.now() + 7_200_000);
       const stuck = await stuckBatches(waiting.store, 3_600, later);
       expect(stuck).toHaveLength(1);
-      expect(stuck[0]!.missing.sort()).toEqual(waiting.clusters.slice(1).map((c) => c.cluster).sort());
+      expect(stuck[0]!.missing.sort()).toEqual(
+        waiting.clusters
+          .slice(1)
+          .map((c) => c.cluster)
+          .sort(),
+      );
       expect(await stuckBatches(waiting.store, 3_600, new Date())).toEqual([]);
     } finally {
       waiting.cleanup();
@@ -249,7 +308,10 @@ describe('per-record data keys', () => {
     const root = mkdtempSync(join(tmpdir(), 'vm-keys-'));
     try {
       const records = ['a', 'b', 'c'].map((c) => c.repeat(64));
-      const [first, second] = await Promise.all([new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records), new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records)]);
+      const [first, second] = await Promise.all([
+        new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records),
+        new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records),
+      ]);
       for (const record of records) expect(first!.get(record)!.equals(second!.get(record)!)).toBe(true);
       expect((await new VaultKeyStore(new FileObjectStore(root)).existing('s', records[0]!))!.equals(first!.get(records[0]!)!)).toBe(true);
     } finally {
@@ -261,18 +323,28 @@ describe('per-record data keys', () => {
 describe('a fixed row is checked again as a whole', () => {
   it('quarantines a row whose fix breaks an expression test, even with a column named like an internal flag', async () => {
     const contract = {
-      stream: 'flags', version: 1,
-      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'amount', type: 'decimal', scale: 2 }, { name: 'still_fails', type: 'string' }],
+      stream: 'flags',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'amount', type: 'decimal', scale: 2 },
+        { name: 'still_fails', type: 'string' },
+      ],
       tests: [{ type: 'expression', name: 'small_amount', expression: 'amount < 100' }],
     };
     const batch = await ingestAndCluster(contract, 'flags', 'id,amount,still_fails\n1,5.00,false\n2,150.00 USD,false\n', 'flags.csv');
     try {
       for (const spec of batch.clusters) {
-        await remediateCluster({ store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined }, keys.cluster(batch.batch, spec.cluster));
+        await remediateCluster(
+          { store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined },
+          keys.cluster(batch.batch, spec.cluster),
+        );
       }
       const outcome = await reconcileBatch(deps(batch), batch.batch);
       expect(outcome.status === 'reconciled' && outcome.manifest).toMatchObject({
-        status: 'promoted', rows: { source: 2, clean: 1, fixed: 0, quarantined: 1 }, quarantine_reasons: { 'still-fails-after-fix': 1 },
+        status: 'promoted',
+        rows: { source: 2, clean: 1, fixed: 0, quarantined: 1 },
+        quarantine_reasons: { 'still-fails-after-fix': 1 },
       });
     } finally {
       batch.cleanup();
@@ -285,17 +357,43 @@ describe('manifests of schema 1 still read', () => {
     const { ClusterManifestSchema } = await import('../../lib/vault/cluster-manifest.ts');
     const { ReconcileManifestSchema } = await import('../../lib/vault/reconcile-manifest.ts');
     const cluster = ClusterManifestSchema.parse({
-      schema_version: 1, batch: 'b', stream: 's', suspect_rows: 4, cells: 4, exact_groups: 1, clusters: [{ cluster: 'c', column: 'a', rule: 'type', shapes: 1, cells: 4 }],
-      expected_model_calls: 1, reduction: 0.75, embedder: { name: 'hashing', dimensions: 8 }, index: 'flat', merge_similarity: 0.85, timings_ms: {},
+      schema_version: 1,
+      batch: 'b',
+      stream: 's',
+      suspect_rows: 4,
+      cells: 4,
+      exact_groups: 1,
+      clusters: [{ cluster: 'c', column: 'a', rule: 'type', shapes: 1, cells: 4 }],
+      expected_model_calls: 1,
+      reduction: 0.75,
+      embedder: { name: 'hashing', dimensions: 8 },
+      index: 'flat',
+      merge_similarity: 0.85,
+      timings_ms: {},
     });
     expect(cluster).toMatchObject({ schema_version: 2, cluster_compression: 0.75 });
     expect(cluster).not.toHaveProperty('reduction');
     const reconcile = ReconcileManifestSchema.parse({
-      schema_version: 1, batch: 'b', stream: 's', status: 'promoted', as_of: '2026-11-23T13:00:00.000Z', rows: { source: 4, clean: 0, fixed: 4, quarantined: 0 },
-      ledger: { missing: [], duplicated: [], unexpected: [], problems: { missing: 0, duplicated: 0, unexpected: 0 } }, gates: [], curated: 'curated/s/b.parquet', audit: null,
-      clusters: { count: 1, by_disposition: { fixed: 1 }, by_tier: { synthesizer: 1 } }, model_calls: { expected: 1, actual: 0 }, reduction: 1, quarantine_reasons: {},
+      schema_version: 1,
+      batch: 'b',
+      stream: 's',
+      status: 'promoted',
+      as_of: '2026-11-23T13:00:00.000Z',
+      rows: { source: 4, clean: 0, fixed: 4, quarantined: 0 },
+      ledger: { missing: [], duplicated: [], unexpected: [], problems: { missing: 0, duplicated: 0, unexpected: 0 } },
+      gates: [],
+      curated: 'curated/s/b.parquet',
+      audit: null,
+      clusters: { count: 1, by_disposition: { fixed: 1 }, by_tier: { synthesizer: 1 } },
+      model_calls: { expected: 1, actual: 0 },
+      reduction: 1,
+      quarantine_reasons: {},
     });
-    expect(reconcile).toMatchObject({ schema_version: 2, model_call_reduction: 1, ledger: { mismatched: [], problems: { mismatched: 0 } } });
+    expect(reconcile).toMatchObject({
+      schema_version: 2,
+      model_call_reduction: 1,
+      ledger: { mismatched: [], problems: { mismatched: 0 } },
+    });
     expect(reconcile).not.toHaveProperty('reduction');
   });
 });

@@ -28,7 +28,16 @@ const HEADER = 'id,amount,ordered_on,status,city,state,email,code';
 
 function csv(rows: Partial<Record<string, string>>[]): string {
   const lines = rows.map((r, i) =>
-    [String(i + 1), r.amount ?? '1.00', r.ordered_on ?? '2026-01-01', r.status ?? 'paid', r.city ?? 'Austin', r.state ?? 'TX', r.email ?? `u${i}@example.org`, r.code ?? 'ABC-0001']
+    [
+      String(i + 1),
+      r.amount ?? '1.00',
+      r.ordered_on ?? '2026-01-01',
+      r.status ?? 'paid',
+      r.city ?? 'Austin',
+      r.state ?? 'TX',
+      r.email ?? `u${i}@example.org`,
+      r.code ?? 'ABC-0001',
+    ]
       .map((v) => (/[,"]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v))
       .join(','),
   );
@@ -52,10 +61,18 @@ let batch: LocalBatch;
 let sandbox: Sandbox;
 let engine: Engine;
 const results = new Map<string, ClusterResult>();
-const deps = (): RemediateDeps => ({ store: batch.store, workDir: batch.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined, now: () => new Date('2026-11-23T12:00:00Z') });
+const deps = (): RemediateDeps => ({
+  store: batch.store,
+  workDir: batch.workDir,
+  engine: ENGINE,
+  sandbox,
+  threshold: 0.75,
+  model: undefined,
+  now: () => new Date('2026-11-23T12:00:00Z'),
+});
 const byColumn = (column: string) => [...results.values()].find((r) => r.column === column)!;
 const allOf = (column: string) => [...results.values()].filter((r) => r.column === column);
-const parquet = async <T,>(key: string) => engine.rows<T>(`SELECT * FROM read_parquet('${join(batch.root, key)}')`);
+const parquet = async <T>(key: string) => engine.rows<T>(`SELECT * FROM read_parquet('${join(batch.root, key)}')`);
 
 beforeAll(async () => {
   sandbox = new Sandbox();
@@ -74,7 +91,9 @@ afterAll(() => {
 
 describe('remediate: synthesizer tier', () => {
   it('fixes each pattern with a typed transformation chosen by the contract alone', () => {
-    const summary = Object.fromEntries([...results.values()].map((r) => [`${r.column}:${r.rule}`, `${r.disposition}/${r.tier}/${r.function?.name ?? '-'}`]));
+    const summary = Object.fromEntries(
+      [...results.values()].map((r) => [`${r.column}:${r.rule}`, `${r.disposition}/${r.tier}/${r.function?.name ?? '-'}`]),
+    );
     expect(summary).toMatchObject({
       'amount:type': 'fixed/synthesizer/extract-number',
       'ordered_on:type': 'fixed/synthesizer/date:m-d-y',
@@ -87,20 +106,40 @@ describe('remediate: synthesizer tier', () => {
 
   it('stages one row per changed cell with old and new value', async () => {
     expect(allOf('amount').length).toBeGreaterThan(1);
-    const staged = (await Promise.all(allOf('amount').map((r) => parquet<{ old_value: string; new_value: string }>(r.outputs.staged!)))).flat();
+    const staged = (
+      await Promise.all(allOf('amount').map((r) => parquet<{ old_value: string; new_value: string }>(r.outputs.staged!)))
+    ).flat();
     expect(staged).toHaveLength(5);
     expect(staged.map((s) => [s.old_value, s.new_value])).toEqual(
-      expect.arrayContaining([['12.50 USD', '12.5'], ['1,200.00 USD', '1200'], ['0.05000000000000001', '0.05']]),
+      expect.arrayContaining([
+        ['12.50 USD', '12.5'],
+        ['1,200.00 USD', '1200'],
+        ['0.05000000000000001', '0.05'],
+      ]),
     );
     const dates = await parquet<{ new_value: string }>(byColumn('ordered_on').outputs.staged!);
     expect(dates.map((d) => d.new_value).sort()).toEqual(['2025-11-30', '2026-01-13', '2026-03-15']);
   });
 
   it('splits a combined field across two columns of the row', async () => {
-    const staged = await parquet<{ row_id: string; column_name: string; old_value: string | null; new_value: string }>(byColumn('state').outputs.staged!);
-    const byRow = (column: string) => staged.filter((s) => s.column_name === column).map((s) => [s.old_value ?? '', s.new_value]).sort();
-    expect(byRow('state')).toEqual([['', 'CA'], ['', 'CA'], ['', 'OR']]);
-    expect(byRow('city')).toEqual([['Los Angeles CA', 'Los Angeles'], ['Portland OR', 'Portland'], ['San Francisco CA', 'San Francisco']]);
+    const staged = await parquet<{ row_id: string; column_name: string; old_value: string | null; new_value: string }>(
+      byColumn('state').outputs.staged!,
+    );
+    const byRow = (column: string) =>
+      staged
+        .filter((s) => s.column_name === column)
+        .map((s) => [s.old_value ?? '', s.new_value])
+        .sort();
+    expect(byRow('state')).toEqual([
+      ['', 'CA'],
+      ['', 'CA'],
+      ['', 'OR'],
+    ]);
+    expect(byRow('city')).toEqual([
+      ['Los Angeles CA', 'Los Angeles'],
+      ['Portland OR', 'Portland'],
+      ['San Francisco CA', 'San Francisco'],
+    ]);
   });
 
   it('puts every cell in exactly one place: staged or quarantined', async () => {
@@ -121,7 +160,14 @@ describe('remediate: synthesizer tier', () => {
   it('writes an audit row for every changed cell, naming the function, tier and confidence', async () => {
     const audit = (await Promise.all(allOf('amount').map((r) => parquet<Record<string, unknown>>(r.outputs.audit!)))).flat();
     expect(audit).toHaveLength(5);
-    expect(audit[0]).toMatchObject({ column: 'amount', tier: 'synthesizer', function_name: 'extract-number', confidence: 1, model: null, model_version: null });
+    expect(audit[0]).toMatchObject({
+      column: 'amount',
+      tier: 'synthesizer',
+      function_name: 'extract-number',
+      confidence: 1,
+      model: null,
+      model_version: null,
+    });
     expect(String(audit[0]!['function'])).toContain('=>');
   });
 
@@ -155,7 +201,10 @@ describe('remediate: synthesizer tier', () => {
       const { readdirSync, cpSync } = await import('node:fs');
       cpSync(join(batch.root, 'registry'), join(next.root, 'registry'), { recursive: true });
       expect(readdirSync(join(batch.root, 'registry', 'shop')).length).toBeGreaterThanOrEqual(5);
-      const outcome = await remediateCluster({ ...deps(), store: next.store, workDir: next.workDir }, keys.cluster(next.batch, next.clusters[0]!.cluster));
+      const outcome = await remediateCluster(
+        { ...deps(), store: next.store, workDir: next.workDir },
+        keys.cluster(next.batch, next.clusters[0]!.cluster),
+      );
       expect(settledResult(outcome)).toMatchObject({ tier: 'registry', disposition: 'fixed', model_calls: 0 });
       expect(store).toBeDefined();
     } finally {
@@ -164,9 +213,17 @@ describe('remediate: synthesizer tier', () => {
   });
 
   it('sends to review what the data cannot decide: day/month order', async () => {
-    const ambiguous = await ingestAndCluster(CONTRACT, 'shop', csv(['03/04/2026', '05/06/2026', '01/02/2026'].map((ordered_on) => ({ ordered_on }))), 'ambiguous.csv');
+    const ambiguous = await ingestAndCluster(
+      CONTRACT,
+      'shop',
+      csv(['03/04/2026', '05/06/2026', '01/02/2026'].map((ordered_on) => ({ ordered_on }))),
+      'ambiguous.csv',
+    );
     try {
-      const outcome = await remediateCluster({ ...deps(), store: ambiguous.store, workDir: ambiguous.workDir }, keys.cluster(ambiguous.batch, ambiguous.clusters[0]!.cluster));
+      const outcome = await remediateCluster(
+        { ...deps(), store: ambiguous.store, workDir: ambiguous.workDir },
+        keys.cluster(ambiguous.batch, ambiguous.clusters[0]!.cluster),
+      );
       expect(settledResult(outcome)).toMatchObject({ disposition: 'needs-review', tier: 'review' });
       expect(settledResult(outcome).measured.ambiguous_with).toBe('date:m-d-y / date:d-m-y');
       expect(settledResult(outcome).counts.quarantined_cells).toBe(3);

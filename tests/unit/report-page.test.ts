@@ -12,17 +12,42 @@ const report: BatchReport = {
   as_of: '2026-11-23T12:00:00.000Z',
   stages: { source: 10, clean: 6, suspect: 4, fixed: 3, quarantined: 1, duplicates_collapsed: 0 },
   clusters: {
-    count: 2, by_disposition: { fixed: 1, 'needs-review': 1 }, by_tier: { synthesizer: 1, review: 1 },
+    count: 2,
+    by_disposition: { fixed: 1, 'needs-review': 1 },
+    by_tier: { synthesizer: 1, review: 1 },
     patterns: [
-      { cluster: 'c-0000000000000001', column: 'amount', rule: 'type', cells: 3, disposition: 'fixed', tier: 'model', function: `model:${HOSTILE}`, confidence: 0.9, model_calls: 2 },
-      { cluster: 'c-0000000000000002', column: 'code', rule: 'pattern', cells: 1, disposition: 'needs-review', tier: 'review', function: null, confidence: 0, model_calls: 0 },
+      {
+        cluster: 'c-0000000000000001',
+        column: 'amount',
+        rule: 'type',
+        cells: 3,
+        disposition: 'fixed',
+        tier: 'model',
+        function: `model:${HOSTILE}`,
+        confidence: 0.9,
+        model_calls: 2,
+      },
+      {
+        cluster: 'c-0000000000000002',
+        column: 'code',
+        rule: 'pattern',
+        cells: 1,
+        disposition: 'needs-review',
+        tier: 'review',
+        function: null,
+        confidence: 0,
+        model_calls: 0,
+      },
     ],
   },
   model_calls: { expected: 2, actual: 2 },
   model_call_reduction: 0.5,
   cluster_compression: 0.75,
   quarantine_reasons: { 'needs-review': 1 },
-  gates: [{ gate: 'unique:email', passed: false, failing_rows: 2, sample_row_ids: [4, 7] }, { gate: 'row_count', passed: true, failing_rows: 0, sample_row_ids: [], detail: 'ok' }],
+  gates: [
+    { gate: 'unique:email', passed: false, failing_rows: 2, sample_row_ids: [4, 7] },
+    { gate: 'row_count', passed: true, failing_rows: 0, sample_row_ids: [], detail: 'ok' },
+  ],
   timings_ms: { ingest: { total: 12 }, cluster: { total: 5 }, reconcile: { total: 30 } },
   outputs: { curated: null, audit: 'audit/shop/shop-0123456789abcdef0123.jsonl', audit_root_hash: 'ab'.repeat(32) },
 };
@@ -31,7 +56,14 @@ let browser: Browser;
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     timeout: 30_000,
   });
 }, 60_000);

@@ -51,7 +51,11 @@ const MAX_REDRIVES = 2;
  * Applies like a caller that honours `overloaded`: such an answer is no verdict, so the same
  * application is driven again (at most MAX_REDRIVES times); any other answer is final.
  */
-async function decide(target: Sandbox, source: string, values: string[]): Promise<Awaited<ReturnType<Sandbox['applyMeasured']>> & { redrives: number }> {
+async function decide(
+  target: Sandbox,
+  source: string,
+  values: string[],
+): Promise<Awaited<ReturnType<Sandbox['applyMeasured']>> & { redrives: number }> {
   for (let redrives = 0; ; redrives++) {
     const answer = await target.applyMeasured(source, values);
     if (!answer.result.stopped || answer.result.limit !== 'overloaded' || redrives === MAX_REDRIVES) return { ...answer, redrives };

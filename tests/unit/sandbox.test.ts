@@ -25,13 +25,28 @@ describe('the sandbox', () => {
     const result = await sandbox.apply(
       '(v, row) => { const i = v.lastIndexOf(" "); return { city: v.slice(0, i), state: row.state ?? v.slice(i + 1) }; }',
       ['San Francisco CA', 'Austin TX'],
-      [{ city: 'San Francisco CA', state: null }, { city: 'Austin TX', state: 'TX' }],
+      [
+        { city: 'San Francisco CA', state: null },
+        { city: 'Austin TX', state: 'TX' },
+      ],
     );
-    expect(result).toEqual({ stopped: false, outputs: [{ city: 'San Francisco', state: 'CA' }, { city: 'Austin', state: 'TX' }], errors: [] });
+    expect(result).toEqual({
+      stopped: false,
+      outputs: [
+        { city: 'San Francisco', state: 'CA' },
+        { city: 'Austin', state: 'TX' },
+      ],
+      errors: [],
+    });
   });
 
   it('refuses outputs that are not plain values', async () => {
-    const result = await sandbox.apply('x => x === "f" ? (() => 1) : x === "a" ? [1] : x === "n" ? Infinity : { a: { b: 1 } }', ['f', 'a', 'n', 'o']);
+    const result = await sandbox.apply('x => x === "f" ? (() => 1) : x === "a" ? [1] : x === "n" ? Infinity : { a: { b: 1 } }', [
+      'f',
+      'a',
+      'n',
+      'o',
+    ]);
     expect(result.stopped).toBe(false);
     if (!result.stopped) expect(result.errors.map(([, e]) => e)).toEqual(['bad-output', 'bad-output', 'bad-output', 'bad-output']);
   });
@@ -52,7 +67,10 @@ describe('the sandbox', () => {
   });
 
   it('stops a function whose outputs add up to too much', async () => {
-    const result = await sandbox.apply('x => x.repeat(4000)', Array.from({ length: 3_000 }, () => 'x'));
+    const result = await sandbox.apply(
+      'x => x.repeat(4000)',
+      Array.from({ length: 3_000 }, () => 'x'),
+    );
     expect(result).toMatchObject({ stopped: true, limit: 'output-too-large' });
   });
 
@@ -62,7 +80,8 @@ describe('the sandbox', () => {
   });
 
   it('has no Node APIs, no WebAssembly, a still clock and seeded randomness', async () => {
-    const probe = '_ => [typeof process, typeof require, typeof WebAssembly, typeof setTimeout, typeof fetch, Date.now(), new Date().getTime(), String(Math.random())].join("|")';
+    const probe =
+      '_ => [typeof process, typeof require, typeof WebAssembly, typeof setTimeout, typeof fetch, Date.now(), new Date().getTime(), String(Math.random())].join("|")';
     const first = await sandbox.apply(probe, ['a']);
     const second = await sandbox.apply(probe, ['a']);
     expect(first).toEqual(second);

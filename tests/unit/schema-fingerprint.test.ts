@@ -16,21 +16,40 @@ describe('schema fingerprint and drift', () => {
     const expected = cols(['id', 'integer'], ['name', 'text'], ['qty', 'integer']);
     expect(schemaDrift(expected, expected)).toBeUndefined();
     expect(schemaDrift(expected, cols(['id', 'integer'], ['name', 'text'], ['qty', 'integer'], ['extra', 'text']))).toEqual({
-      added: ['extra'], missing: [], renamed: [], retyped: [],
+      added: ['extra'],
+      missing: [],
+      renamed: [],
+      retyped: [],
     });
-    expect(schemaDrift(expected, cols(['id', 'integer'], ['name', 'text']))).toEqual({ added: [], missing: ['qty'], renamed: [], retyped: [] });
+    expect(schemaDrift(expected, cols(['id', 'integer'], ['name', 'text']))).toEqual({
+      added: [],
+      missing: ['qty'],
+      renamed: [],
+      retyped: [],
+    });
     expect(schemaDrift(expected, cols(['id', 'integer'], ['full_name', 'text'], ['qty', 'integer']))).toEqual({
-      added: [], missing: [], renamed: [{ from: 'name', to: 'full_name' }], retyped: [],
+      added: [],
+      missing: [],
+      renamed: [{ from: 'name', to: 'full_name' }],
+      retyped: [],
     });
     expect(schemaDrift(expected, cols(['id', 'text'], ['name', 'text'], ['qty', 'integer']))).toEqual({
-      added: [], missing: [], renamed: [], retyped: [{ column: 'id', expected: 'integer', found: 'text' }],
+      added: [],
+      missing: [],
+      renamed: [],
+      retyped: [{ column: 'id', expected: 'integer', found: 'text' }],
     });
   });
 
   it('maps engine types to storage classes', () => {
     expect(['BIGINT', 'INTEGER', 'UBIGINT', 'HUGEINT'].map(engineStorageClass)).toEqual(['integer', 'integer', 'integer', 'integer']);
     expect(['DOUBLE', 'DECIMAL(10,2)', 'VARCHAR', 'TIMESTAMP WITH TIME ZONE', 'DATE', 'BOOLEAN'].map(engineStorageClass)).toEqual([
-      'decimal', 'decimal', 'text', 'timestamp', 'date', 'boolean',
+      'decimal',
+      'decimal',
+      'text',
+      'timestamp',
+      'date',
+      'boolean',
     ]);
   });
 });

@@ -42,8 +42,17 @@ describe('shape signature', () => {
       // engine's Unicode tables (RE2's) are letters to V8 but not to the engine — found here with
       // U+2EBF0 (CJK Extension I, Unicode 15.1). Clusters use the engine's shapes only.
       const blocks: Array<[number, number]> = [
-        [0x09, 0x0a], [0x20, 0x7e], [0xa0, 0x24f], [0x370, 0x3ff], [0x400, 0x4ff], [0x590, 0x6ff],
-        [0x900, 0x97f], [0x3040, 0x30ff], [0x4e00, 0x9fa5], [0xac00, 0xd7a3], [0x1f600, 0x1f64f],
+        [0x09, 0x0a],
+        [0x20, 0x7e],
+        [0xa0, 0x24f],
+        [0x370, 0x3ff],
+        [0x400, 0x4ff],
+        [0x590, 0x6ff],
+        [0x900, 0x97f],
+        [0x3040, 0x30ff],
+        [0x4e00, 0x9fa5],
+        [0xac00, 0xd7a3],
+        [0x1f600, 0x1f64f],
       ];
       const char = fc.oneof(...blocks.map(([min, max]) => fc.integer({ min, max }))).map((c) => String.fromCodePoint(c));
       const text = fc.oneof(

@@ -39,7 +39,11 @@ function pattern(of: Column, rows: Row[]): PatternInputs {
   return {
     column: of,
     distinct: async (reads: string[]): Promise<DistinctInput[]> =>
-      rows.map((r) => ({ value: r[of.name] ?? null, cells: 1, ...(reads.length ? { row: Object.fromEntries(reads.map((n) => [n, r[n] ?? null])) } : {}) })),
+      rows.map((r) => ({
+        value: r[of.name] ?? null,
+        cells: 1,
+        ...(reads.length ? { row: Object.fromEntries(reads.map((n) => [n, r[n] ?? null])) } : {}),
+      })),
   };
 }
 
@@ -55,13 +59,18 @@ afterAll(() => {
   engine.close();
 });
 
-const synthesizeFor = (name: string, rows: Row[]) => synthesize(deps(), pattern(column(name), rows), synthesizerCandidates(column(name), CONTRACT));
+const synthesizeFor = (name: string, rows: Row[]) =>
+  synthesize(deps(), pattern(column(name), rows), synthesizerCandidates(column(name), CONTRACT));
 
 describe('splits', () => {
   it('never fill an empty required free-text field from another column: the empty-customer row goes to review', async () => {
     const synthesis = await synthesizeFor('customer', [{ customer: '', note: 'empty customer', city: 'Austin', state: 'TX' }]);
     expect(synthesis.best).toBeUndefined();
-    expect(synthesizerCandidates(column('customer'), CONTRACT).filter((c) => c.writes?.[0] === 'customer' && c.name.startsWith('split-last-word-from'))).toEqual([]);
+    expect(
+      synthesizerCandidates(column('customer'), CONTRACT).filter(
+        (c) => c.writes?.[0] === 'customer' && c.name.startsWith('split-last-word-from'),
+      ),
+    ).toEqual([]);
   });
 
   it('refuse a row-level function that moves a word into a column whose contract does not describe it', async () => {
@@ -69,9 +78,17 @@ describe('splits', () => {
       name: 'model:split-note',
       reads: ['note'],
       writes: ['customer', 'note'],
-      source: '(v, row) => { const s = row["note"].trim(); const i = s.lastIndexOf(" "); return { "customer": s.slice(i + 1), "note": s.slice(0, i) }; }',
+      source:
+        '(v, row) => { const s = row["note"].trim(); const i = s.lastIndexOf(" "); return { "customer": s.slice(i + 1), "note": s.slice(0, i) }; }',
     };
-    const m = await measure(deps(), pattern(column('customer'), [{ customer: '', note: 'empty customer' }, { customer: '', note: 'call Bob' }]), candidate);
+    const m = await measure(
+      deps(),
+      pattern(column('customer'), [
+        { customer: '', note: 'empty customer' },
+        { customer: '', note: 'call Bob' },
+      ]),
+      candidate,
+    );
     expect(m.passed).toBe(0);
     expect(m.failures).toEqual({ 'guard:moved-into-undescribed': 2 });
   });
@@ -80,7 +97,11 @@ describe('splits', () => {
     const rows = ['San Francisco CA', 'Los Angeles CA', 'Portland OR'].map((city) => ({ state: '', city, note: 'thanks' }));
     const synthesis = await synthesizeFor('state', rows);
     expect(synthesis.best?.candidate.name).toBe('split-last-word-from:city');
-    expect(synthesis.best?.outcomes.map((o) => o.writes)).toEqual([['CA', 'San Francisco'], ['CA', 'Los Angeles'], ['OR', 'Portland']]);
+    expect(synthesis.best?.outcomes.map((o) => o.writes)).toEqual([
+      ['CA', 'San Francisco'],
+      ['CA', 'Los Angeles'],
+      ['OR', 'Portland'],
+    ]);
   });
 
   it('refuse a move one row happens to allow: a note ending in "OK" is no state', async () => {
@@ -91,7 +112,11 @@ describe('splits', () => {
 
   it('refuse a move the cluster does not show consistently (2 of 5 donor values end in a state)', async () => {
     const rows = ['Austin TX', 'Dallas TX', 'Houston', 'El Paso', 'Waco'].map((city) => ({ state: '', city }));
-    const m = await measure(deps(), pattern(column('state'), rows), synthesizerCandidates(column('state'), CONTRACT).find((c) => c.name === 'split-last-word-from:city')!);
+    const m = await measure(
+      deps(),
+      pattern(column('state'), rows),
+      synthesizerCandidates(column('state'), CONTRACT).find((c) => c.name === 'split-last-word-from:city')!,
+    );
     expect(m.passed).toBe(0);
     expect(m.failures['guard:split-not-a-pattern']).toBe(2);
   });
@@ -99,37 +124,65 @@ describe('splits', () => {
   it('move an allowed value or an e-mail address out of free text, and nothing that is not one', async () => {
     const split = (into: string) => synthesizerCandidates(column('note'), CONTRACT).find((c) => c.name === `split-last-word-into:${into}`)!;
     const moved = async (into: string, notes: string[]) => {
-      const m = await measure(deps(), pattern(column('note'), notes.map((note) => ({ note, [into]: '' }))), split(into));
+      const m = await measure(
+        deps(),
+        pattern(
+          column('note'),
+          notes.map((note) => ({ note, [into]: '' })),
+        ),
+        split(into),
+      );
       return m.outcomes.map((o) => (o.verdict === 'ok' ? o.writes : o.verdict));
     };
-    expect(await moved('colour', ['wrapped red', 'boxed blue'])).toEqual([['wrapped', 'red'], ['boxed', 'blue']]);
-    expect(await moved('contact', ['ask ada@example.org', 'ask bob@example.com'])).toEqual([['ask', 'ada@example.org'], ['ask', 'bob@example.com']]);
-    expect(await moved('colour', ['wrapped purple', 'boxed teal'])).toEqual(['unchanged', 'unchanged']);
-    expect(synthesizerCandidates(column('note'), CONTRACT).map((c) => c.name).filter((n) => n.startsWith('split'))).toEqual([
-      'split-last-word-into:state', 'split-last-word-into:colour', 'split-last-word-into:contact',
+    expect(await moved('colour', ['wrapped red', 'boxed blue'])).toEqual([
+      ['wrapped', 'red'],
+      ['boxed', 'blue'],
     ]);
+    expect(await moved('contact', ['ask ada@example.org', 'ask bob@example.com'])).toEqual([
+      ['ask', 'ada@example.org'],
+      ['ask', 'bob@example.com'],
+    ]);
+    expect(await moved('colour', ['wrapped purple', 'boxed teal'])).toEqual(['unchanged', 'unchanged']);
+    expect(
+      synthesizerCandidates(column('note'), CONTRACT)
+        .map((c) => c.name)
+        .filter((n) => n.startsWith('split')),
+    ).toEqual(['split-last-word-into:state', 'split-last-word-into:colour', 'split-last-word-into:contact']);
   });
 
   it('property: a row-level function never moves a token into a column whose contract does not describe it', async () => {
     const receivers = ['customer', 'note', 'city', 'state', 'colour', 'contact'];
     const words = fc.constantFrom('empty', 'customer', 'CA', 'OR', 'red', 'blue', 'ada@example.org', 'San', 'Jose', '12', 'x');
-    const text = fc.oneof(fc.constant(''), fc.array(words, { minLength: 1, maxLength: 3 }).map((w) => w.join(' ')));
+    const text = fc.oneof(
+      fc.constant(''),
+      fc.array(words, { minLength: 1, maxLength: 3 }).map((w) => w.join(' ')),
+    );
     const row = fc.record(Object.fromEntries(receivers.map((n) => [n, text])) as Record<string, fc.Arbitrary<string>>);
-    const move = fc.record({ donor: fc.constantFrom(...receivers), receiver: fc.constantFrom(...receivers), clusterIsReceiver: fc.boolean(), last: fc.boolean() });
+    const move = fc.record({
+      donor: fc.constantFrom(...receivers),
+      receiver: fc.constantFrom(...receivers),
+      clusterIsReceiver: fc.boolean(),
+      last: fc.boolean(),
+    });
     const describes = (c: Column) => c.type !== 'string' || c.pattern !== undefined || c.allowed !== undefined;
-    const received = (before: string | null, after: string | null) => (after ?? '').trim() !== '' && !(before ?? '').toLowerCase().includes((after ?? '').trim().toLowerCase());
+    const received = (before: string | null, after: string | null) =>
+      (after ?? '').trim() !== '' && !(before ?? '').toLowerCase().includes((after ?? '').trim().toLowerCase());
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 5 }), move, async (rows, { donor, receiver, clusterIsReceiver, last }) => {
         fc.pre(donor !== receiver);
         const own = clusterIsReceiver ? receiver : donor;
         const other = clusterIsReceiver ? donor : receiver;
-        const candidates = [moverCandidate(own, other, donor, receiver, last), ...synthesizerCandidates(column(own), CONTRACT).filter((c) => c.writes)];
+        const candidates = [
+          moverCandidate(own, other, donor, receiver, last),
+          ...synthesizerCandidates(column(own), CONTRACT).filter((c) => c.writes),
+        ];
         for (const candidate of candidates) {
           const m = await measure(deps(), pattern(column(own), rows), candidate);
           for (const o of m.outcomes.filter((x) => x.verdict === 'ok')) {
             candidate.writes!.forEach((name, i) => {
               const before = i === 0 ? o.input.value : (o.input.row?.[name] ?? null);
-              if (received(before, o.writes[i] ?? null)) expect(describes(column(name)), `${candidate.name} moved ${o.writes[i]} into ${name}`).toBe(true);
+              if (received(before, o.writes[i] ?? null))
+                expect(describes(column(name)), `${candidate.name} moved ${o.writes[i]} into ${name}`).toBe(true);
             });
           }
         }
@@ -154,7 +207,14 @@ function moverCandidate(own: string, other: string, donor: string, receiver: str
 }
 
 describe('a primary key', () => {
-  const KEYED = parseContract({ stream: 'keyed', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'label', type: 'string' }] });
+  const KEYED = parseContract({
+    stream: 'keyed',
+    version: 1,
+    columns: [
+      { name: 'id', type: 'integer', primary_key: true },
+      { name: 'label', type: 'string' },
+    ],
+  });
 
   it('is never written: every candidate for its own cluster is refused as writes-primary-key', async () => {
     const id = KEYED.columns[0]!;
@@ -165,21 +225,37 @@ describe('a primary key', () => {
   });
 
   it('is never written by a row-level function, nor passes a by-hand check that names it', async () => {
-    const candidate: Candidate = { name: 'model:move-id', reads: ['id'], writes: ['label', 'id'], source: '(v, row) => ({ "label": v, "id": "9" })' };
+    const candidate: Candidate = {
+      name: 'model:move-id',
+      reads: ['id'],
+      writes: ['label', 'id'],
+      source: '(v, row) => ({ "label": v, "id": "9" })',
+    };
     expect(readColumns(candidate)).toEqual(['id']);
     const m = await measure({ engine, sandbox, contract: KEYED }, pattern(KEYED.columns[1]!, [{ label: 'x', id: '' }]), candidate);
     expect(m.gate).toMatchObject({ accepted: false, reason: 'writes-primary-key' });
     expect(m.passed).toBe(0);
-    expect(await checkFunction('x => x.trim()', sandbox, ' 7', { contract: KEYED, writes: ['id'] })).toMatchObject({ accepted: false, reason: 'writes-primary-key' });
-    expect(await checkFunction('x => x.trim()', sandbox, ' 7', { contract: KEYED, writes: ['label'] })).toMatchObject({ accepted: true, output: '7' });
+    expect(await checkFunction('x => x.trim()', sandbox, ' 7', { contract: KEYED, writes: ['id'] })).toMatchObject({
+      accepted: false,
+      reason: 'writes-primary-key',
+    });
+    expect(await checkFunction('x => x.trim()', sandbox, ' 7', { contract: KEYED, writes: ['label'] })).toMatchObject({
+      accepted: true,
+      output: '7',
+    });
   });
 });
 
 describe('the empty-customer row through ingest, cluster and remediate', () => {
   it('stays out of curated: the customer cluster goes to review and no value moves between columns', async () => {
     const contract: Contract = parseContract({
-      stream: 'crm', version: 1,
-      columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'customer', type: 'string', nullable: false }, { name: 'note', type: 'string' }],
+      stream: 'crm',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'customer', type: 'string', nullable: false },
+        { name: 'note', type: 'string' },
+      ],
     });
     const batch = await ingestAndCluster(contract, 'crm', 'id,customer,note\n1,,empty customer\n2,Ada,fine\n');
     try {
@@ -187,7 +263,15 @@ describe('the empty-customer row through ingest, cluster and remediate', () => {
       const results = [];
       for (const spec of batch.clusters) {
         const outcome = await remediateCluster(
-          { store: batch.store, workDir: batch.workDir, engine: engineOpts, sandbox, threshold: 0.75, model: undefined, now: () => new Date('2026-11-23T12:00:00Z') },
+          {
+            store: batch.store,
+            workDir: batch.workDir,
+            engine: engineOpts,
+            sandbox,
+            threshold: 0.75,
+            model: undefined,
+            now: () => new Date('2026-11-23T12:00:00Z'),
+          },
           keys.cluster(batch.batch, spec.cluster),
         );
         results.push(settledResult(outcome));
@@ -195,7 +279,9 @@ describe('the empty-customer row through ingest, cluster and remediate', () => {
       const customer = results.find((r) => r.column === 'customer')!;
       expect(customer).toMatchObject({ disposition: 'needs-review', tier: 'review' });
       expect(customer.outputs.staged ?? null).toBeNull();
-      const review = await engine.rows<{ value: string | null }>(`SELECT value FROM read_parquet('${join(batch.root, customer.outputs.quarantine!)}')`);
+      const review = await engine.rows<{ value: string | null }>(
+        `SELECT value FROM read_parquet('${join(batch.root, customer.outputs.quarantine!)}')`,
+      );
       expect(review).toHaveLength(1);
     } finally {
       batch.cleanup();

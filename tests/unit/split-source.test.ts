@@ -21,7 +21,7 @@ async function split(text: string, partBytes: number, format: 'csv' | 'jsonl' = 
 }
 
 describe('splitting a large file into parts', () => {
-  it('cuts only between records, repeats the header, and counts each part\'s rows', async () => {
+  it("cuts only between records, repeats the header, and counts each part's rows", async () => {
     const rows = Array.from({ length: 200 }, (_, i) => `${i + 1},"line ${i}\nstill the same field, ""quoted""",x`);
     const text = `id,note,z\r\n${rows.join('\r\n')}\r\n`;
     const parts = await split(text, 500);
@@ -33,7 +33,10 @@ describe('splitting a large file into parts', () => {
   });
 
   it('keeps any CSV whole across any part size (property)', async () => {
-    const field = fc.oneof(fc.stringMatching(/^[a-z0-9 ]{0,5}$/), fc.stringMatching(/^[a-z\n,"]{0,5}$/).map((s) => `"${s.replace(/"/g, '""')}"`));
+    const field = fc.oneof(
+      fc.stringMatching(/^[a-z0-9 ]{0,5}$/),
+      fc.stringMatching(/^[a-z\n,"]{0,5}$/).map((s) => `"${s.replace(/"/g, '""')}"`),
+    );
     const row = fc.array(field, { minLength: 2, maxLength: 2 }).map((f) => f.join(','));
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 200 }), async (rows, size) => {

@@ -33,7 +33,10 @@ afterAll(async () => {
 describe('S3ObjectStore.putFile', () => {
   it('fails only that call when the request times out and the file is removed meanwhile', async () => {
     const client = new S3Client({
-      endpoint, region: 'us-east-1', forcePathStyle: true, maxAttempts: 3,
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 3,
       credentials: { accessKeyId: 'k', secretAccessKey: 's' },
       requestHandler: { requestTimeout: 100, throwOnRequestTimeout: true },
     });
@@ -47,7 +50,10 @@ describe('S3ObjectStore.putFile', () => {
       const put = store.putFile('k/part.parquet', file);
       // Removed at different moments: before the open, during the hash, during the request.
       setTimeout(() => rmSync(dir, { recursive: true, force: true }), i % 12);
-      return put.then(() => 'stored', (error: Error) => error.message);
+      return put.then(
+        () => 'stored',
+        (error: Error) => error.message,
+      );
     });
     const outcomes = await Promise.all(puts);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -31,6 +31,13 @@ export function parseModelAnswer(content: string): { answer: ModelAnswer } | { p
     return { problem: 'answer-not-json', detail: (error as Error).message.slice(0, 200) };
   }
   const parsed = ModelAnswerSchema.safeParse(json);
-  if (!parsed.success) return { problem: 'answer-wrong-shape', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 300) };
+  if (!parsed.success)
+    return {
+      problem: 'answer-wrong-shape',
+      detail: parsed.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')
+        .slice(0, 300),
+    };
   return { answer: parsed.data };
 }

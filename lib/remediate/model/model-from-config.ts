@@ -16,7 +16,8 @@ export function modelFromConfig(config: RuntimeConfig): ModelAccess | undefined 
     });
     return new ModelAccess(model, config.MODEL_REPAIR_ROUNDS, config.MODEL_BREAKER_FAILURES);
   } catch (error) {
-    if (error instanceof EgressRefusedError) throw new ConfigError(`OLLAMA_HOST: ${error.message} (name it in OLLAMA_ALLOW_HOSTS if it is in your network)`);
+    if (error instanceof EgressRefusedError)
+      throw new ConfigError(`OLLAMA_HOST: ${error.message} (name it in OLLAMA_ALLOW_HOSTS if it is in your network)`);
     throw error;
   }
 }

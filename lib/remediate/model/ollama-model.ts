@@ -83,7 +83,8 @@ export class OllamaModel {
     const { models } = await this.withRetries('ollama model list', () => this.client.list());
     const wanted = this.settings.model.includes(':') ? this.settings.model : `${this.settings.model}:latest`;
     const found = models.find((m) => m.name === wanted || m.model === wanted);
-    if (!found) throw new ModelUnavailableError(`model ${wanted} is not on the Ollama server at ${this.settings.host} (ollama pull it there)`);
+    if (!found)
+      throw new ModelUnavailableError(`model ${wanted} is not on the Ollama server at ${this.settings.host} (ollama pull it there)`);
     return { name: found.name, digest: found.digest, server_version: version };
   }
 

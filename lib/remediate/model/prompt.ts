@@ -35,7 +35,8 @@ Answer with JSON only: {"transformation": "<the arrow function>", "confidence_sc
 /** What the contract says about a decimal's fraction digits: numbers keep every digit unless the contract names a rounding. */
 function decimalFact(column: Column): string {
   if (column.scale === undefined) return 'any number of digits after the point (up to 18): keep every digit, never round';
-  if (column.rounding) return `at most ${column.scale} digits after the point; round longer values ${column.rounding === 'half-even' ? 'half to even' : 'half away from zero'}`;
+  if (column.rounding)
+    return `at most ${column.scale} digits after the point; round longer values ${column.rounding === 'half-even' ? 'half to even' : 'half away from zero'}`;
   return `at most ${column.scale} digits after the point; never round genuine extra digits (return such a value unchanged), only float noise such as 0.30000000000000004 may be cut`;
 }
 
@@ -43,7 +44,8 @@ function describeColumn(column: Column): string {
   const facts: string[] = [`name: ${column.name}`, `type: ${column.type}`, `nullable: ${column.nullable}`];
   if (column.pattern) facts.push(`must fully match the regular expression: ${column.pattern}`);
   if (column.format) facts.push(`date/time format (strptime): ${column.format}`);
-  if (column.allowed) facts.push(`allowed values: ${JSON.stringify(column.allowed.slice(0, 50))}${column.allowed.length > 50 ? ' ...' : ''}`);
+  if (column.allowed)
+    facts.push(`allowed values: ${JSON.stringify(column.allowed.slice(0, 50))}${column.allowed.length > 50 ? ' ...' : ''}`);
   if (column.min !== undefined) facts.push(`min: ${column.min}`);
   if (column.max !== undefined) facts.push(`max: ${column.max}`);
   if (column.max_length) facts.push(`max length: ${column.max_length}`);
