@@ -10,6 +10,9 @@ export default defineConfig({
           // isolated-vm (the sandbox) needs it on Node 20 and later.
           execArgv: ['--no-node-snapshot'],
           include: ['tests/unit/**/*.test.ts'],
+          // Unit tests first, then the real stack's: some unit tests saturate both cores on purpose
+          // (decisions under load), which must not slow the integration tests' deliveries.
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -18,6 +21,7 @@ export default defineConfig({
           name: 'integration',
           execArgv: ['--no-node-snapshot'],
           include: ['tests/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           // One real stack (Ceph RGW, event bridge, serverless-offline) for the whole project.
           globalSetup: ['tests/support/stack-global-setup.ts'],
           testTimeout: 180_000,

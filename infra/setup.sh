@@ -15,11 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Prints npm's stderr ($1) to stderr without the EBADENGINE blocks whose required Node range the
-# project's Node ($2) satisfies (counted on stdout). Without a semver module to judge them, or if
+# project's Node ($2) satisfies (npm ran on $3) (counted on stdout). Without a semver module to judge them, or if
 # this filter fails, npm's whole stderr is printed.
 print_npm_warnings() {
-  local log="$1" runtime="$2"
-  "$runtime" - "$log" "$("$runtime" --version)" "$(node --version 2>/dev/null || echo unknown)" <<'EOF' || cat "$log" >&2
+  local log="$1" runtime="$2" npm_node="$3"
+  "$runtime" - "$log" "$("$runtime" --version)" "$npm_node" <<'EOF' || cat "$log" >&2
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -44,12 +44,14 @@ for (let i = 0; i < lines.length; i++) {
 }
 const text = out.join('\n').trim();
 if (text) process.stderr.write(`${text}\n`);
-if (dropped) process.stdout.write(`setup: ${dropped} npm EBADENGINE warning(s) not shown: npm ran on the system Node ${npmNode}; every script runs on node_modules/.bin/node ${version}, which those packages accept\n`);
+if (dropped) process.stdout.write(`setup: ${dropped} npm EBADENGINE warning(s) not shown: they judge the Node that npm itself runs on (${npmNode}), while every script runs on node_modules/.bin/node ${version}, which those packages accept\n`);
 EOF
 }
 
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci (from package-lock.json)"
+  # The Node npm runs on now (before the install puts node_modules/.bin/node first on PATH).
+  npm_node="$(node --version 2>/dev/null || echo unknown)"
   npm_log="$(mktemp "${TMPDIR:-/tmp}/vaultmend-npm.XXXXXX")"
   trap 'rm -f "$npm_log"' EXIT
   if ! timeout 900 npm ci --no-audit --no-fund 2>"$npm_log"; then
@@ -57,7 +59,7 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
     echo "setup: npm ci failed (see above). If package.json changed, refresh the lockfile with \`npm install\` and commit it." >&2
     exit 1
   fi
-  print_npm_warnings "$npm_log" node_modules/.bin/node
+  print_npm_warnings "$npm_log" node_modules/.bin/node "$npm_node"
 fi
 
 # Debian packages, installed only when missing (dpkg -s), in one apt-get run:

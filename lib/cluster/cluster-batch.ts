@@ -1,5 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
@@ -17,6 +16,7 @@ import { mergeSimilarGroups, type ExactGroup } from './merge-patterns.ts';
 import type { VectorIndexFactory } from './vector-index.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { withWorkspace } from '../engine/workspace.ts';
 
 /** What cluster needs: the vault, scratch space, the engine's limits, the embedder and the vector index. */
 export interface ClusterDeps {
@@ -63,10 +63,7 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
 
   const registered = await loadContract(deps.store, ingest.stream);
   const piiColumns = new Set(registered?.contract.columns.filter((c) => c.pii).map((c) => c.name) ?? []);
-  const dir = join(deps.workDir, `cluster-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-  try {
+  return withWorkspace(deps.workDir, 'cluster', deps.engine, async ({ dir, engine }) => {
     const timings: Record<string, number> = {};
     let t = performance.now();
     const files = await Promise.all(
@@ -159,10 +156,7 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
       await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
     }
     return { status: 'clustered', batch, clusters: clusters.map((c) => c.id), manifest };
-  } finally {
-    engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**

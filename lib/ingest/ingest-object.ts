@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
-import { loadContract } from '../contract/registry.ts';
+import { loadContract, type RegisteredContract } from '../contract/registry.ts';
 import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { UnsafeKeyError } from '../errors.ts';
@@ -12,17 +10,18 @@ import { putJson } from '../store/json-objects.ts';
 import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
-import { recordWaiting, streamState } from '../streams/stream-control.ts';
+import { recordWaiting, streamState, type WaitingFile } from '../streams/stream-control.ts';
 import { countRecords, type RecordCount } from './count-records.ts';
-import { downloadObject } from '../store/download.ts';
+import { downloadObject, type DownloadedObject } from '../store/download.ts';
 import { InputRejectedError } from './input-rejected.ts';
-import { loadSourceTable, MAX_LINE_BYTES, openSource } from './load-source.ts';
+import { loadSourceTable, MAX_LINE_BYTES, openSource, type SourceReader } from './load-source.ts';
 import { type IngestManifest } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
 import { writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { inWorkDir, withEngine } from '../engine/workspace.ts';
 
 export interface IngestRequest {
   bucket: string;
@@ -51,6 +50,8 @@ export type IngestOutcome =
   | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+/** The count of an object quarantined before any read: nothing was counted. */
+const NO_COUNT: RecordCount = { records: 0, bytes: 0, longest: 0 };
 
 /** What the independent count found wrong with the bytes themselves, if anything. */
 function faultInCount(counted: RecordCount, format: IngestManifest['source']['format']): InputRejectedError | undefined {
@@ -62,12 +63,41 @@ function faultInCount(counted: RecordCount, format: IngestManifest['source']['fo
 }
 const ms = (since: number) => Math.round(performance.now() - since);
 
+/** What the phases of one ingest share: the request, its downloaded bytes and the batch they name. */
+interface Ingest {
+  deps: IngestDeps;
+  request: IngestRequest;
+  now: () => Date;
+  started: number;
+  dir: string;
+  stream: string;
+  gzip: boolean;
+  downloaded: DownloadedObject;
+  batch: string;
+  manifestKey: string;
+  timings: Record<string, number>;
+}
+
+/** An ingest whose stream has a contract and is running. */
+interface Admitted extends Ingest {
+  registered: RegisteredContract;
+  base: Omit<IngestManifest, 'status' | 'rows' | 'reasons' | 'rejected' | 'outputs' | 'timings_ms' | 'schema_fingerprint'>;
+  waiting: WaitingFile;
+  /** The independent record count of the raw bytes, running beside the engine's read. */
+  counting: Promise<RecordCount>;
+}
+
+/** A read source: its rows loaded into the engine, or the outcome that ends the ingest here. */
+type Read = { loaded: true; rowsLoaded: number; fingerprint: string } | { loaded: false; outcome: IngestOutcome };
+
 /**
  * ingest: one raw vault object -> clean and suspect Parquet, a manifest, and nothing lost.
- * Order matters: the batch id comes from the bytes, so a replay of an ingested object stops at
- * the manifest check; a halted stream keeps the file waiting; drift halts the stream; a file
- * that cannot be read is quarantined whole with a reason; the rows of a readable file are
- * classified by the contract in the engine, and the counts must balance.
+ * Phases, in order (the order matters): the key is checked; the bytes are downloaded and name the
+ * batch (a replay of an ingested object stops at its manifest); the batch is claimed (once only);
+ * the stream must have a contract and be running (else the file is refused or waits); the object
+ * as a whole must be readable (else it is quarantined whole with a reason); its schema must match
+ * (drift halts the stream); a large file fans out into parts; the rows are read and counted twice;
+ * the bouncer classifies them in the engine; the breaker may hold the batch; the manifest last.
  */
 export async function ingestObject(deps: IngestDeps, request: IngestRequest): Promise<IngestOutcome> {
   const now = deps.now ?? (() => new Date());
@@ -79,210 +109,256 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
     if (!(error instanceof UnsafeKeyError)) throw error;
     return refuseObject(deps.store, request, 'key-unsafe', error.message, now());
   }
-
-  const dir = join(deps.workDir, `ingest-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  try {
-    const gzip = request.key.endsWith('.gz');
-    const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'));
-    const timings: Record<string, number> = { download: ms(started) };
-    const batch = batchId(stream, downloaded.sha256);
-    const manifestKey = keys.ingestManifest(batch);
-    if (await deps.store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
+  return inWorkDir(deps.workDir, 'ingest', async (dir) => {
+    const ingest = await download({ deps, request, now, started, dir, stream });
+    if (await deps.store.exists(ingest.manifestKey))
+      return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
     // Once only: the same content delivered (or uploaded) several times at once is ingested by one holder.
-    const claimed = await withClaim(
-      deps.store,
-      `${batch}/ingest`,
-      { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS },
-      async (): Promise<IngestOutcome> => {
-        if (await deps.store.exists(manifestKey)) return { status: 'already-ingested', batch, manifestKey };
-
-        const registered = await loadContract(deps.store, stream);
-        if (!registered) {
-          await deps.alerts.post({
-            severity: 'SEV2',
-            component: 'ingest',
-            stream,
-            batch,
-            reason: 'unknown-stream',
-            summary: `a file arrived for stream ${stream}, which has no registered contract; it is kept and quarantined`,
-            details: { key: request.key },
-          });
-          return refuseObject(deps.store, request, 'unknown-stream', `no contract registered for stream ${stream}`, now(), stream);
-        }
-        const contract = registered.contract;
-        const waiting = { key: request.key, version_id: request.versionId ?? null, batch, since: now().toISOString() };
-
-        const state = await streamState(deps.store, stream);
-        if (state.state === 'halted') {
-          await recordWaiting(deps.store, stream, waiting);
-          return { status: 'waiting', batch, stream, reason: 'stream-halted' };
-        }
-
-        const base: Omit<IngestManifest, 'status' | 'rows' | 'reasons' | 'rejected' | 'outputs' | 'timings_ms' | 'schema_fingerprint'> = {
-          schema_version: 2,
-          batch,
-          stream,
-          source: {
-            bucket: request.bucket,
-            key: request.key,
-            version_id: request.versionId ?? null,
-            size: downloaded.size,
-            sha256: downloaded.sha256,
-            format: contract.format.type,
-            gzip,
-          },
-          contract: { version: contract.version, fingerprint: registered.fingerprint },
-        };
-        const quarantineWhole = async (rejection: InputRejectedError, fingerprint: string | null) => {
-          const manifest: IngestManifest = {
-            ...base,
-            status: 'quarantined',
-            schema_fingerprint: fingerprint,
-            rows: null,
-            reasons: {},
-            rejected: { reason: rejection.reason, detail: rejection.detail },
-            outputs: { clean: [], suspect: [], quarantine: [keys.quarantineObject(stream, batch)] },
-            timings_ms: { ...timings, total: ms(started) },
-          };
-          await putJson(deps.store, keys.quarantineObject(stream, batch), { ...base.source, batch, ...manifest.rejected });
-          await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
-          if (rejection.reason !== 'no-rows') {
-            await deps.alerts.post({
-              severity: 'SEV3',
-              component: 'ingest',
-              stream,
-              batch,
-              reason: rejection.reason,
-              summary: `${request.key} was quarantined whole: ${rejection.detail}`,
-              details: { key: request.key },
-            });
-          }
-          return { status: 'quarantined' as const, batch, manifestKey, manifest };
-        };
-
-        if (downloaded.size === 0) return await quarantineWhole(new InputRejectedError('empty-file', 'the object has no bytes'), null);
-        if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC)) {
-          return await quarantineWhole(new InputRejectedError('not-gzip', 'the key ends in .gz but the bytes are not gzip'), null);
-        }
-        // Counted concurrently with the engine's work below; awaited before any row is trusted.
-        const counting = countRecords(downloaded.path, gzip);
-        counting.catch(() => {}); // observed where awaited; never an unhandled rejection
-        const countedFault = async () => faultInCount(await counting, contract.format.type);
-
-        const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-        try {
-          let observedFingerprint: string | null = null;
-          let rowsLoaded: number;
-          try {
-            const t = performance.now();
-            const reader = await openSource(engine, { path: downloaded.path, format: contract.format, gzip });
-            observedFingerprint = schemaFingerprint(reader.observed);
-            const drift = schemaDrift(expectedSchema(contract), reader.observed);
-            if (observedFingerprint !== registered.fingerprint && drift) {
-              await haltForDrift(deps.store, deps.alerts, {
-                stream,
-                batch,
-                key: request.key,
-                drift,
-                expected: registered.fingerprint,
-                found: observedFingerprint,
-                at: now(),
-              });
-              await recordWaiting(deps.store, stream, waiting);
-              return { status: 'waiting', batch, stream, reason: 'schema-drift' };
-            }
-            // Too large for one invocation: split into parts, each ingested by its own invocation.
-            const partBytes = deps.partBytes ?? Number.POSITIVE_INFINITY;
-            if (contract.format.type !== 'parquet' && (gzip ? (await counting).bytes : downloaded.size) > partBytes) {
-              const counted = await counting;
-              const fault = await countedFault();
-              if (fault) throw fault;
-              const plan = await fanOut({
-                store: deps.store,
-                engine,
-                reader,
-                registered,
-                source: base.source,
-                schemaFingerprint: observedFingerprint,
-                batch,
-                stream,
-                dir,
-                records: counted.records,
-                localPath: downloaded.path,
-                partBytes,
-              });
-              return { status: 'fanned-out', batch, parts: plan.parts.length, plan: keys.fanOutPlan(batch) };
-            }
-            rowsLoaded = await loadSourceTable(engine, reader, contract);
-            timings['read'] = ms(t);
-            const fault = await countedFault();
-            if (fault) throw fault;
-            // A second, independent count of the raw bytes: the engine must have read every record.
-            // (It must: DuckDB 1.5 returns no rows, and no error, for a line longer than its buffer.)
-            const { records } = await counting;
-            if (contract.format.type === 'csv') {
-              if (records - 1 !== rowsLoaded) {
-                throw new InputRejectedError(
-                  'csv-row-count-mismatch',
-                  `the engine read ${rowsLoaded} rows where the bytes hold ${records - 1}`,
-                );
-              }
-            }
-            if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
-          } catch (error) {
-            // A corrupt gzip or an over-long record explains any read error that came with it.
-            const rejection = (await countedFault().catch(() => undefined)) ?? error;
-            if (rejection instanceof InputRejectedError) return await quarantineWhole(rejection, observedFingerprint);
-            throw error;
-          }
-
-          const t = performance.now();
-          const { counts, reasons, outputs } = await publishRows(engine, deps.store, contract, { stream, batch, part: 0, dir, rowsLoaded });
-          timings['bouncer_and_write'] = ms(t);
-          // The circuit breaker: no manifest (so no batch starts) until an operator accepts it.
-          const failing = counts.source ? (counts.suspect + counts.quarantined) / counts.source : 0;
-          if (
-            contract.max_failing_share !== undefined &&
-            failing > contract.max_failing_share &&
-            !(await isAccepted(deps.store, stream, batch))
-          ) {
-            await haltForFailures(deps.store, deps.alerts, {
-              stream,
-              batch,
-              key: request.key,
-              versionId: request.versionId ?? null,
-              reason: 'failing-share',
-              at: now(),
-              summary: `${(failing * 100).toFixed(1)}% of ${request.key} failed the contract (more than ${(contract.max_failing_share * 100).toFixed(1)}%)`,
-              details: { counts, reasons },
-            });
-            return { status: 'waiting', batch, stream, reason: 'failing-share' };
-          }
-
-          const manifest: IngestManifest = {
-            ...base,
-            status: 'ingested',
-            schema_fingerprint: observedFingerprint,
-            rows: counts,
-            reasons,
-            rejected: null,
-            outputs,
-            timings_ms: { ...timings, total: ms(started) },
-          };
-          await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
-          return { status: 'ingested', batch, manifestKey, manifest };
-        } finally {
-          engine.close();
-        }
-        // Kept only when a manifest stands. A fanned-out parent gives its claim back: its replay
-        // (an accepted breaker, a resume) must be able to run the fan-out again to complete the batch.
-      },
-      (outcome) => outcome.status === 'ingested' || outcome.status === 'quarantined' || outcome.status === 'already-ingested',
-    );
-    if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
+    const lease = { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS };
+    const claimed = await withClaim(deps.store, `${ingest.batch}/ingest`, lease, () => ingestClaimed(ingest), keepsClaim);
+    if (!claimed.held)
+      return { status: 'claimed-elsewhere', batch: ingest.batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
     return claimed.value;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+/**
+ * Whether an outcome keeps the batch's claim: only when a manifest stands. A fanned-out parent
+ * gives it back (its replay, after an accepted breaker or a resume, runs the fan-out again to
+ * complete the batch), and so do a refused or a waiting file (their replay must be processed).
+ */
+function keepsClaim(outcome: IngestOutcome): boolean {
+  return outcome.status === 'ingested' || outcome.status === 'quarantined' || outcome.status === 'already-ingested';
+}
+
+/** Phase: the object's bytes to the work directory, hashed on the way; the hash names the batch. */
+async function download(start: Pick<Ingest, 'deps' | 'request' | 'now' | 'started' | 'dir' | 'stream'>): Promise<Ingest> {
+  const { deps, request, dir, stream, started } = start;
+  const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'source'));
+  const batch = batchId(stream, downloaded.sha256);
+  return {
+    ...start,
+    gzip: request.key.endsWith('.gz'),
+    downloaded,
+    batch,
+    manifestKey: keys.ingestManifest(batch),
+    timings: { download: ms(started) },
+  };
+}
+
+/** The claimed batch through every later phase. */
+async function ingestClaimed(ingest: Ingest): Promise<IngestOutcome> {
+  if (await ingest.deps.store.exists(ingest.manifestKey))
+    return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
+  const admitted = await admit(ingest);
+  if ('status' in admitted) return admitted;
+  const whole = wholeObjectFault(admitted);
+  if (whole) return quarantineWhole({ ...admitted, counting: Promise.resolve(NO_COUNT) }, whole, null);
+  // Counted concurrently with the engine's work; awaited before any row is trusted.
+  const counting = countRecords(admitted.downloaded.path, admitted.gzip);
+  counting.catch(() => {}); // observed where awaited; never an unhandled rejection
+  const counted: Admitted = { ...admitted, counting };
+  return withEngine(ingest.deps.engine, ingest.dir, async (engine) => {
+    const read = await readSource(counted, engine);
+    return read.loaded ? await publish(counted, engine, read) : read.outcome;
+  });
+}
+
+/** Phase: the stream must have a contract (else the file is refused, kept and alerted) and be running (else it waits). */
+async function admit(ingest: Ingest): Promise<Omit<Admitted, 'counting'> | IngestOutcome> {
+  const { deps, request, stream, batch, downloaded, now } = ingest;
+  const registered = await loadContract(deps.store, stream);
+  if (!registered) {
+    await deps.alerts.post({
+      severity: 'SEV2',
+      component: 'ingest',
+      stream,
+      batch,
+      reason: 'unknown-stream',
+      summary: `a file arrived for stream ${stream}, which has no registered contract; it is kept and quarantined`,
+      details: { key: request.key },
+    });
+    return refuseObject(deps.store, request, 'unknown-stream', `no contract registered for stream ${stream}`, now(), stream);
   }
+  const waiting = { key: request.key, version_id: request.versionId ?? null, batch, since: now().toISOString() };
+  if ((await streamState(deps.store, stream)).state === 'halted') {
+    await recordWaiting(deps.store, stream, waiting);
+    return { status: 'waiting', batch, stream, reason: 'stream-halted' };
+  }
+  const { contract, fingerprint } = registered;
+  const source = {
+    bucket: request.bucket,
+    key: request.key,
+    version_id: request.versionId ?? null,
+    size: downloaded.size,
+    sha256: downloaded.sha256,
+  };
+  const base = {
+    schema_version: 2 as const,
+    batch,
+    stream,
+    source: { ...source, format: contract.format.type, gzip: ingest.gzip },
+    contract: { version: contract.version, fingerprint },
+  };
+  return { ...ingest, registered, base, waiting };
+}
+
+/** Phase: what is wrong with the object as a whole before any parsing (no bytes, a .gz name without gzip bytes). */
+function wholeObjectFault({ downloaded, gzip }: Pick<Admitted, 'downloaded' | 'gzip'>): InputRejectedError | undefined {
+  if (downloaded.size === 0) return new InputRejectedError('empty-file', 'the object has no bytes');
+  if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC))
+    return new InputRejectedError('not-gzip', 'the key ends in .gz but the bytes are not gzip');
+  return undefined;
+}
+
+/** The object set aside whole: the vault original untouched, a record, a quarantined manifest, an alert. */
+async function quarantineWhole(ingest: Admitted, rejection: InputRejectedError, fingerprint: string | null): Promise<IngestOutcome> {
+  const { deps, request, stream, batch, base } = ingest;
+  const manifest: IngestManifest = {
+    ...base,
+    status: 'quarantined',
+    schema_fingerprint: fingerprint,
+    rows: null,
+    reasons: {},
+    rejected: { reason: rejection.reason, detail: rejection.detail },
+    outputs: { clean: [], suspect: [], quarantine: [keys.quarantineObject(stream, batch)] },
+    timings_ms: { ...ingest.timings, total: ms(ingest.started) },
+  };
+  await putJson(deps.store, keys.quarantineObject(stream, batch), { ...base.source, batch, ...manifest.rejected });
+  await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
+  if (rejection.reason !== 'no-rows') {
+    const summary = `${request.key} was quarantined whole: ${rejection.detail}`;
+    await deps.alerts.post({
+      severity: 'SEV3',
+      component: 'ingest',
+      stream,
+      batch,
+      reason: rejection.reason,
+      summary,
+      details: { key: request.key },
+    });
+  }
+  return { status: 'quarantined', batch, manifestKey: ingest.manifestKey, manifest };
+}
+
+/**
+ * Phases: the schema against the contract (drift halts the stream), a fan-out when the file is
+ * too large for one invocation, then the rows read into the engine and counted a second time from
+ * the raw bytes. A read error the input explains quarantines the object whole; any other is thrown.
+ */
+async function readSource(ingest: Admitted, engine: Engine): Promise<Read> {
+  let fingerprint: string | null = null;
+  try {
+    const t = performance.now();
+    const reader = await openSource(engine, { path: ingest.downloaded.path, format: ingest.registered.contract.format, gzip: ingest.gzip });
+    fingerprint = schemaFingerprint(reader.observed);
+    const early = (await haltOnDrift(ingest, reader, fingerprint)) ?? (await fanOutIfLarge(ingest, engine, reader, fingerprint));
+    if (early) return { loaded: false, outcome: early };
+    const rowsLoaded = await loadSourceTable(engine, reader, ingest.registered.contract);
+    ingest.timings['read'] = ms(t);
+    await checkCounts(ingest, rowsLoaded);
+    return { loaded: true, rowsLoaded, fingerprint };
+  } catch (error) {
+    // A corrupt gzip or an over-long record explains any read error that came with it.
+    const rejection = (await countedFault(ingest).catch(() => undefined)) ?? error;
+    if (rejection instanceof InputRejectedError) return { loaded: false, outcome: await quarantineWhole(ingest, rejection, fingerprint) };
+    throw error;
+  }
+}
+
+/** What the independent count found wrong with the bytes themselves, once it is done. */
+async function countedFault(ingest: Admitted): Promise<InputRejectedError | undefined> {
+  return faultInCount(await ingest.counting, ingest.registered.contract.format.type);
+}
+
+/** Drift: the stream halts (SEV1) and the file waits with every later one until an operator resumes. */
+async function haltOnDrift(ingest: Admitted, reader: SourceReader, found: string): Promise<IngestOutcome | undefined> {
+  const { deps, request, stream, batch, registered } = ingest;
+  const drift = schemaDrift(expectedSchema(registered.contract), reader.observed);
+  if (found === registered.fingerprint || !drift) return undefined;
+  await haltForDrift(deps.store, deps.alerts, {
+    stream,
+    batch,
+    key: request.key,
+    drift,
+    expected: registered.fingerprint,
+    found,
+    at: ingest.now(),
+  });
+  await recordWaiting(deps.store, stream, ingest.waiting);
+  return { status: 'waiting', batch, stream, reason: 'schema-drift' };
+}
+
+/** Too large for one invocation: split into parts, each ingested by its own invocation. */
+async function fanOutIfLarge(
+  ingest: Admitted,
+  engine: Engine,
+  reader: SourceReader,
+  fingerprint: string,
+): Promise<IngestOutcome | undefined> {
+  const { deps, registered, gzip, downloaded, batch } = ingest;
+  const partBytes = deps.partBytes ?? Number.POSITIVE_INFINITY;
+  if (registered.contract.format.type === 'parquet' || (gzip ? (await ingest.counting).bytes : downloaded.size) <= partBytes)
+    return undefined;
+  const fault = await countedFault(ingest);
+  if (fault) throw fault;
+  const records = (await ingest.counting).records;
+  const source = { store: deps.store, engine, reader, registered, source: ingest.base.source, schemaFingerprint: fingerprint };
+  const plan = await fanOut({ ...source, batch, stream: ingest.stream, dir: ingest.dir, records, localPath: downloaded.path, partBytes });
+  return { status: 'fanned-out', batch, parts: plan.parts.length, plan: keys.fanOutPlan(batch) };
+}
+
+/** The engine must have read every record: an independent count of the raw bytes (DuckDB 1.5 returns no rows, and no error, for a line longer than its buffer). */
+async function checkCounts(ingest: Admitted, rowsLoaded: number): Promise<void> {
+  const fault = await countedFault(ingest);
+  if (fault) throw fault;
+  const { records } = await ingest.counting;
+  if (ingest.registered.contract.format.type === 'csv' && records - 1 !== rowsLoaded) {
+    throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${records - 1}`);
+  }
+  if (rowsLoaded === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
+}
+
+/** Phases: the bouncer writes the lanes; the breaker may hold the batch (no manifest until accepted); the manifest last. */
+async function publish(ingest: Admitted, engine: Engine, read: { rowsLoaded: number; fingerprint: string }): Promise<IngestOutcome> {
+  const { deps, request, stream, batch } = ingest;
+  const contract = ingest.registered.contract;
+  const t = performance.now();
+  const { counts, reasons, outputs } = await publishRows(engine, deps.store, contract, {
+    stream,
+    batch,
+    part: 0,
+    dir: ingest.dir,
+    rowsLoaded: read.rowsLoaded,
+  });
+  ingest.timings['bouncer_and_write'] = ms(t);
+  const failing = counts.source ? (counts.suspect + counts.quarantined) / counts.source : 0;
+  const limit = contract.max_failing_share;
+  if (limit !== undefined && failing > limit && !(await isAccepted(deps.store, stream, batch))) {
+    const summary = `${(failing * 100).toFixed(1)}% of ${request.key} failed the contract (more than ${(limit * 100).toFixed(1)}%)`;
+    const at = ingest.now();
+    await haltForFailures(deps.store, deps.alerts, {
+      stream,
+      batch,
+      key: request.key,
+      versionId: request.versionId ?? null,
+      reason: 'failing-share',
+      at,
+      summary,
+      details: { counts, reasons },
+    });
+    return { status: 'waiting', batch, stream, reason: 'failing-share' };
+  }
+  const manifest: IngestManifest = {
+    ...ingest.base,
+    status: 'ingested',
+    schema_fingerprint: read.fingerprint,
+    rows: counts,
+    reasons,
+    rejected: null,
+    outputs,
+    timings_ms: { ...ingest.timings, total: ms(ingest.started) },
+  };
+  await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
+  return { status: 'ingested', batch, manifestKey: ingest.manifestKey, manifest };
 }

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Engine } from '../engine/duckdb.ts';
@@ -17,6 +15,7 @@ import { publishRows } from './publish-rows.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { objectKind, readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { withWorkspace } from '../engine/workspace.ts';
 
 const PartManifestSchema = z.object({
   batch: z.string(),
@@ -52,10 +51,7 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
   }
 
   const contract = plan.contract.contract;
-  const dir = join(deps.workDir, `ingest-part-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-  try {
+  return withWorkspace(deps.workDir, 'ingest-part', deps.engine, async ({ dir, engine }) => {
     const downloaded = await downloadObject(deps.store, request.key, request.versionId, join(dir, 'part'));
     const reader = await openSource(engine, { path: downloaded.path, format: contract.format, gzip: false });
     const rowsLoaded = await loadSourceTable(engine, reader, contract);
@@ -79,10 +75,7 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
     });
     const manifestKey = await completeBatch(deps, plan);
     return { status: 'part-ingested', batch, part, manifestKey };
-  } finally {
-    engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function loadFacts(deps: IngestDeps, engine: Engine, plan: FanOutPlan, dir: string): Promise<BatchFacts> {

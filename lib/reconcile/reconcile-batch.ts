@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
 import { chainEntries, verifyChain, type AuditEntry } from '../audit/audit-chain.ts';
@@ -23,6 +21,7 @@ import { type ReconcileManifest } from '../vault/reconcile-manifest.ts';
 import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerCheck } from './row-ledger.ts';
 import { putObjectIfAbsent, readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { withWorkspace } from '../engine/workspace.ts';
 
 /**
  * reconcile: closes a batch with a proof, once every cluster's result is in.
@@ -95,10 +94,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
   const timings: Record<string, number> = {};
   const started = performance.now();
 
-  const dir = join(deps.workDir, `reconcile-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-  try {
+  return withWorkspace(deps.workDir, 'reconcile', deps.engine, async ({ dir, engine }) => {
     const lanes = await fetchLanes(deps.store, dir, ingest, results);
     timings['download'] = Math.round(performance.now() - started);
 
@@ -180,10 +176,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promis
     await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
     if (lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(ledger)}`);
     return { status: 'reconciled', batch, manifest };
-  } finally {
-    engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The manifest of a batch whose whole object was set aside at ingest (its reason is in quarantine/<stream>/<batch>/object.json): nothing to promote. */

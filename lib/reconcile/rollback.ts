@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditLine } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import { isSealed, open } from '../audit/pii-cipher.ts';
 import { loadContract } from '../contract/registry.ts';
-import { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import { VaultmendError } from '../errors.ts';
 import { downloadObject } from '../store/download.ts';
@@ -13,6 +10,7 @@ import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { withWorkspace } from '../engine/workspace.ts';
 
 /**
  * Rollback: because functions, not data, were applied, a batch's fixes can be undone from its
@@ -38,6 +36,7 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
   const manifest = await readObject(deps.store, vaultObjects.reconcileManifest.at(batch));
   if (!manifest.curated || !manifest.audit)
     throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
+  const curatedKey = manifest.curated;
   const registered = await loadContract(deps.store, manifest.stream);
   if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);
   const columns = registered.contract.columns.map((c) => c.name);
@@ -68,11 +67,8 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
     reverts.push([String(line.row_id), line.column, old as string | null]);
   }
 
-  const dir = join(deps.workDir, `rollback-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-  try {
-    const curated = await downloadObject(deps.store, manifest.curated, undefined, join(dir, 'curated.parquet'));
+  return withWorkspace(deps.workDir, 'rollback', deps.engine, async ({ dir, engine }) => {
+    const curated = await downloadObject(deps.store, curatedKey, undefined, join(dir, 'curated.parquet'));
     await engine.loadTextTable('reverts', ['row_id', 'column_name', 'old'], reverts);
     const pivot = columns
       .map(
@@ -90,8 +86,5 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
     const key = keys.rollback(manifest.stream, batch);
     await deps.store.putFile(key, local, { contentType: 'application/vnd.apache.parquet' });
     return { key, rows: Number(counted?.n ?? 0), reverted_cells: reverts.length, erased_cells: erased };
-  } finally {
-    engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,8 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadContract } from '../contract/registry.ts';
-import { Engine } from '../engine/duckdb.ts';
 import { ContractMissingError, DataLossError } from '../errors.ts';
 import { keys, parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -17,6 +13,7 @@ import type { Sandbox } from './sandbox.ts';
 import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
+import { withWorkspace } from '../engine/workspace.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -77,10 +74,7 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
   const contract = registered.contract;
   const column = contract.columns.find((c) => c.name === spec.column);
 
-  const dir = join(deps.workDir, `remediate-${randomUUID()}`);
-  mkdirSync(dir, { recursive: true });
-  const engine = await Engine.open({ ...deps.engine, spillDir: join(dir, 'spill') });
-  try {
+  return withWorkspace(deps.workDir, 'remediate', deps.engine, async ({ dir, engine }) => {
     // A pattern over several columns or a whole row (a unique or expression test) has no one column to fix.
     const pattern = await PatternTable.load(
       engine,
@@ -196,8 +190,5 @@ async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: 
     // Last: its arrival tells reconcile this cluster is done.
     await writeObject(deps.store, vaultObjects.clusterResult.at(batch, cluster), result);
     return { status: 'remediated', result };
-  } finally {
-    engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -26,8 +26,9 @@ export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: 
     drift: info.drift,
     halted_at: info.at.toISOString(),
   };
-  await putJson(store, keys.driftReport(info.stream, info.batch), report);
+  // Halted first: a file that arrives while the report is written must already find the stream halted.
   await setStreamState(store, { stream: info.stream, state: 'halted', reason: 'schema-drift', batch: info.batch, since: report.halted_at });
+  await putJson(store, keys.driftReport(info.stream, info.batch), report);
   await alerts.post({
     severity: 'SEV1',
     component: 'ingest',

@@ -58,7 +58,11 @@ describe("ingest through the store's own upload notification", () => {
     expect(manifest.schema_fingerprint).toBe(manifest.contract.fingerprint);
     // The function ran because the store notified the bridge, not because the test called it.
     expect(bridgeInvoked('ingest', key)).toBe(true);
-    expect(ingestLogged('batch ingested', key)).toMatchObject({ batch, function_name: 'vaultmend-local-ingest' });
+    // The function logs after its manifest is written: its line may reach the log file a moment later.
+    expect(await eventually('the ingest log line', async () => ingestLogged('batch ingested', key))).toMatchObject({
+      batch,
+      function_name: 'vaultmend-local-ingest',
+    });
     // ... and its manifest, in turn, was delivered to the next step of the flow.
     await eventually('the cluster invocation', async () => bridgeInvoked('cluster', keys.ingestManifest(batch)) || undefined);
   });

@@ -54,11 +54,17 @@ function notification(key: string): string {
   });
 }
 
+/** Posts the notification `times` times at once; like the store, each retries while the bridge answers 503 (an invocation it could not start). */
 async function deliver(key: string, times: number): Promise<void> {
   await Promise.all(
     Array.from({ length: times }, async () => {
-      const res = await fetch(stack().bridgeUrl, { method: 'POST', body: notification(key), signal: AbortSignal.timeout(30_000) });
-      expect(res.status).toBe(200);
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(stack().bridgeUrl, { method: 'POST', body: notification(key), signal: AbortSignal.timeout(30_000) });
+        if (res.status === 200) return;
+        expect(res.status).toBe(503);
+        if (attempt === 10) throw new Error(`the bridge answered 503 ten times for ${key}`);
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
     }),
   );
 }
