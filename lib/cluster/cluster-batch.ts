@@ -15,6 +15,7 @@ import type { Embedder } from './embedder.ts';
 import { mergeSimilarGroups, type ExactGroup } from './merge-patterns.ts';
 import type { VectorIndexFactory } from './vector-index.ts';
 import { readObject } from '../vault/vault-object.ts';
+import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 
@@ -52,111 +53,132 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
   const { batch } = parseIngestManifestKey(manifestKey);
   const ingest = await readObject(deps.store, vaultObjects.ingestManifest.at(batch));
   const suspectRows = ingest.rows?.suspect ?? 0;
-  const empty = (reason: 'no-suspect-rows' | 'batch-quarantined') => ({ status: 'nothing-to-cluster' as const, batch, reason });
-
   if (ingest.status !== 'ingested' || suspectRows === 0) {
     const manifest = baseManifest(deps, ingest.batch, ingest.stream, 0, 0, 0, [], { total: ms(started) });
     await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
     await putOnce(deps.store, keys.noClusters(batch), jsonText({ batch, clusters: 0 }));
-    return empty(ingest.status === 'ingested' ? 'no-suspect-rows' : 'batch-quarantined');
+    return { status: 'nothing-to-cluster', batch, reason: ingest.status === 'ingested' ? 'no-suspect-rows' : 'batch-quarantined' };
   }
-
   const registered = await loadContract(deps.store, ingest.stream);
-  const piiColumns = new Set(registered?.contract.columns.filter((c) => c.pii).map((c) => c.name) ?? []);
+  const pii = new Set(registered?.contract.columns.filter((c) => c.pii).map((c) => c.name) ?? []);
   return withWorkspace(deps.workDir, 'cluster', deps.engine, async ({ dir, engine }) => {
     const timings: Record<string, number> = {};
     let t = performance.now();
-    const files = await Promise.all(
-      ingest.outputs.suspect.map((key, i) => downloadObject(deps.store, key, undefined, join(dir, `suspect-${i}.parquet`))),
-    );
-    const paths = files.map((f) => f.path);
-    const described = await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(paths[0]!)})`);
-    const columns = described.map((c) => c.column_name).filter((c) => !['row_id', 'pk_hash', 'reasons'].includes(c));
-    await loadCells(engine, paths, columns);
-    const [counted] = await engine.rows<{ rows: string; cells: string }>(
-      'SELECT count(DISTINCT row_id) AS rows, count(*) AS cells FROM cells',
-    );
-    if (Number(counted?.rows) !== suspectRows) {
-      throw new DataLossError(
-        `batch ${batch}: the suspect outputs hold ${counted?.rows} rows with reasons; the ingest manifest says ${suspectRows}`,
-      );
-    }
+    const cells = await loadSuspectCells(deps, engine, dir, ingest);
     timings['load'] = ms(t);
-
     t = performance.now();
-    const groups = (
-      await engine.rows<{ column: string; rule: string; shape: string; cells: string; sample: string | null }>(
-        `SELECT column_name AS column, rule, shape, count(*) AS cells, min(value) AS sample
-         FROM cells GROUP BY ALL ORDER BY column_name, rule, count(*) DESC, shape`,
-      )
-    ).map((g): ExactGroup => ({ column: g.column, rule: g.rule, shape: g.shape, cells: Number(g.cells), sample: g.sample ?? '' }));
-    const roots = await mergeSimilarGroups(groups, {
-      embedder: deps.embedder,
-      makeIndex: deps.makeIndex,
-      similarity: deps.mergeSimilarity,
-    });
+    const { groups, clusters } = await groupAndMerge(deps, engine, batch);
     timings['group_and_merge'] = ms(t);
-
-    // Cluster ids: the batch, column, rule and member shapes, hashed.
-    const members = new Map<number, ExactGroup[]>();
-    roots.forEach((root, i) => members.set(root, [...(members.get(root) ?? []), groups[i]!]));
-    const clusters = [...members.values()].map((member) => {
-      const id = `c-${createHash('sha256')
-        .update(JSON.stringify([batch, member[0]!.column, member[0]!.rule, member.map((m) => m.shape).sort()]))
-        .digest('hex')
-        .slice(0, 16)}`;
-      return { id, column: member[0]!.column, rule: member[0]!.rule, shapes: member, cells: member.reduce((n, m) => n + m.cells, 0) };
+    await assignCells(engine, clusters);
+    const summary = clusters.map((c) => ({ cluster: c.id, column: c.column, rule: c.rule, shapes: c.shapes.length, cells: c.cells }));
+    const manifest = baseManifest(deps, batch, ingest.stream, suspectRows, cells, groups.length, summary, {
+      ...timings,
+      total: ms(started),
     });
-    clusters.sort((a, b) => a.id.localeCompare(b.id));
-    const mapping = clusters.flatMap((c) =>
-      c.shapes.map((s) => `(${literal(c.id)}, ${literal(s.column)}, ${literal(s.rule)}, ${literal(s.shape)})`),
-    );
-    await engine.run(
-      `CREATE OR REPLACE TABLE shape_clusters AS SELECT * FROM (VALUES ${mapping.join(', ')}) t(cluster_id, column_name, rule, shape)`,
-    );
-    await engine.run(`CREATE OR REPLACE TABLE clustered_cells AS
-      SELECT s.cluster_id, c.* FROM cells c JOIN shape_clusters s USING (column_name, rule, shape) ORDER BY s.cluster_id, c.row_id, c.column_name, c.rule`);
-    const samples = await clusterSamples(engine);
-
-    const manifest = baseManifest(
-      deps,
-      batch,
-      ingest.stream,
-      suspectRows,
-      Number(counted?.cells),
-      groups.length,
-      clusters.map((c) => ({ cluster: c.id, column: c.column, rule: c.rule, shapes: c.shapes.length, cells: c.cells })),
-      { ...timings, total: ms(started) },
-    );
     // The manifest first: it names every cluster whose result reconcile must wait for.
     await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
-    for (const cluster of clusters) {
-      const cellsKey = keys.clusterCells(batch, cluster.id);
-      if (!(await deps.store.exists(cellsKey))) {
-        const local = join(dir, `${cluster.id}.parquet`);
-        await engine.run(`COPY (SELECT row_id, pk_hash, column_name, rule, value, shape FROM clustered_cells
-          WHERE cluster_id = ${literal(cluster.id)} ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
-        await deps.store.putFile(cellsKey, local, { contentType: 'application/vnd.apache.parquet' });
-      }
-      const spec: ClusterSpec = {
-        schema_version: 1,
-        batch,
-        stream: ingest.stream,
-        cluster: cluster.id,
-        column: cluster.column,
-        rule: cluster.rule,
-        pii: piiColumns.has(cluster.column),
-        shapes: cluster.shapes.map((s) => ({ shape: s.shape, cells: s.cells })),
-        cells: cluster.cells,
-        samples: samples.get(cluster.id) ?? [],
-        cells_object: cellsKey,
-        contract: { version: ingest.contract.version },
-      };
-      // Last: its arrival starts remediate for this cluster.
-      await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
-    }
+    await fanOutClusters(deps, engine, dir, ingest, clusters, pii);
     return { status: 'clustered', batch, clusters: clusters.map((c) => c.id), manifest };
   });
+}
+
+/** One error pattern: its id (the batch, column, rule and member shapes, hashed) and its exact groups. */
+interface Cluster {
+  id: string;
+  column: string;
+  rule: string;
+  shapes: ExactGroup[];
+  cells: number;
+}
+
+/** Phase: every suspect row's failing cells into the engine (`cells`), checked against the ingest manifest's count; the cell count. */
+async function loadSuspectCells(deps: ClusterDeps, engine: Engine, dir: string, ingest: IngestManifest): Promise<number> {
+  const files = await Promise.all(
+    ingest.outputs.suspect.map((key, i) => downloadObject(deps.store, key, undefined, join(dir, `suspect-${i}.parquet`))),
+  );
+  const paths = files.map((f) => f.path);
+  const described = await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(paths[0]!)})`);
+  const columns = described.map((c) => c.column_name).filter((c) => !['row_id', 'pk_hash', 'reasons'].includes(c));
+  await loadCells(engine, paths, columns);
+  const [counted] = await engine.rows<{ rows: string; cells: string }>(
+    'SELECT count(DISTINCT row_id) AS rows, count(*) AS cells FROM cells',
+  );
+  const expected = ingest.rows?.suspect ?? 0;
+  if (Number(counted?.rows) !== expected) {
+    throw new DataLossError(
+      `batch ${ingest.batch}: the suspect outputs hold ${counted?.rows} rows with reasons; the ingest manifest says ${expected}`,
+    );
+  }
+  return Number(counted?.cells);
+}
+
+/** Phase: cells grouped exactly by (column, rule, shape), similar groups of one column and rule merged into clusters. */
+async function groupAndMerge(deps: ClusterDeps, engine: Engine, batch: string): Promise<{ groups: ExactGroup[]; clusters: Cluster[] }> {
+  const rows = await engine.rows<{ column: string; rule: string; shape: string; cells: string; sample: string | null }>(
+    `SELECT column_name AS column, rule, shape, count(*) AS cells, min(value) AS sample
+     FROM cells GROUP BY ALL ORDER BY column_name, rule, count(*) DESC, shape`,
+  );
+  const groups = rows.map(
+    (g): ExactGroup => ({ column: g.column, rule: g.rule, shape: g.shape, cells: Number(g.cells), sample: g.sample ?? '' }),
+  );
+  const roots = await mergeSimilarGroups(groups, { embedder: deps.embedder, makeIndex: deps.makeIndex, similarity: deps.mergeSimilarity });
+  const members = new Map<number, ExactGroup[]>();
+  roots.forEach((root, i) => members.set(root, [...(members.get(root) ?? []), groups[i]!]));
+  const clusters = [...members.values()].map((member): Cluster => {
+    const key = JSON.stringify([batch, member[0]!.column, member[0]!.rule, member.map((m) => m.shape).sort()]);
+    const id = `c-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+    return { id, column: member[0]!.column, rule: member[0]!.rule, shapes: member, cells: member.reduce((n, m) => n + m.cells, 0) };
+  });
+  return { groups, clusters: clusters.sort((a, b) => a.id.localeCompare(b.id)) };
+}
+
+/** Phase: each cell labelled with its cluster (`clustered_cells`), in one join. */
+async function assignCells(engine: Engine, clusters: Cluster[]): Promise<void> {
+  const mapping = clusters.flatMap((c) =>
+    c.shapes.map((s) => `(${literal(c.id)}, ${literal(s.column)}, ${literal(s.rule)}, ${literal(s.shape)})`),
+  );
+  await engine.run(
+    `CREATE OR REPLACE TABLE shape_clusters AS SELECT * FROM (VALUES ${mapping.join(', ')}) t(cluster_id, column_name, rule, shape)`,
+  );
+  await engine.run(`CREATE OR REPLACE TABLE clustered_cells AS
+    SELECT s.cluster_id, c.* FROM cells c JOIN shape_clusters s USING (column_name, rule, shape) ORDER BY s.cluster_id, c.row_id, c.column_name, c.rule`);
+}
+
+/** Phase: per cluster its cells (Parquet) and, last, its cluster object, which starts remediate; objects that exist are not written again. */
+async function fanOutClusters(
+  deps: ClusterDeps,
+  engine: Engine,
+  dir: string,
+  ingest: IngestManifest,
+  clusters: Cluster[],
+  pii: Set<string>,
+): Promise<void> {
+  const samples = await clusterSamples(engine);
+  const batch = ingest.batch;
+  for (const cluster of clusters) {
+    const cellsKey = keys.clusterCells(batch, cluster.id);
+    if (!(await deps.store.exists(cellsKey))) {
+      const local = join(dir, `${cluster.id}.parquet`);
+      await engine.run(`COPY (SELECT row_id, pk_hash, column_name, rule, value, shape FROM clustered_cells
+        WHERE cluster_id = ${literal(cluster.id)} ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
+      await deps.store.putFile(cellsKey, local, { contentType: 'application/vnd.apache.parquet' });
+    }
+    const spec: ClusterSpec = {
+      schema_version: 1,
+      batch,
+      stream: ingest.stream,
+      cluster: cluster.id,
+      column: cluster.column,
+      rule: cluster.rule,
+      pii: pii.has(cluster.column),
+      shapes: cluster.shapes.map((s) => ({ shape: s.shape, cells: s.cells })),
+      cells: cluster.cells,
+      samples: samples.get(cluster.id) ?? [],
+      cells_object: cellsKey,
+      contract: { version: ingest.contract.version },
+    };
+    await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
+  }
 }
 
 /**

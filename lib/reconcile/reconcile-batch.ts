@@ -11,6 +11,7 @@ import { downloadObject } from '../store/download.ts';
 import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
 import type { ClusterResult } from '../vault/cluster-result.ts';
+import type { ClusterManifest } from '../vault/cluster-manifest.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { auditEntries } from './audit-entries.ts';
@@ -19,7 +20,7 @@ import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
 import { type ReconcileManifest } from '../vault/reconcile-manifest.ts';
 import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerCheck } from './row-ledger.ts';
-import { putObjectIfAbsent, readObject, writeObject } from '../vault/vault-object.ts';
+import { findObject, putObjectIfAbsent, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 
@@ -69,113 +70,156 @@ async function asOf(deps: ReconcileDeps, batch: string, decidedAt: string[]): Pr
 
 /** Reconciles `batch` once its cluster results are in (see above); throws DataLossError when the ledger fails. */
 export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promise<ReconcileOutcome> {
-  const manifestKey = keys.reconcileManifest(batch);
-  if (await deps.store.exists(manifestKey)) {
-    return { status: 'already-reconciled', batch, manifest: await readObject(deps.store, vaultObjects.reconcileManifest.at(batch)) };
-  }
+  const stored = await findObject(deps.store, vaultObjects.reconcileManifest.at(batch));
+  if (stored) return { status: 'already-reconciled', batch, manifest: stored };
   const readiness = await batchReadiness(deps.store, batch);
   if (readiness.status === 'not-clustered') return { status: 'not-clustered', batch };
   if (readiness.status === 'waiting') return { status: 'waiting', batch, missing: readiness.missing };
   const { ingest, clusters, results } = readiness;
-  const stream = ingest.stream;
-  const registered = await loadContract(deps.store, stream);
-  if (!registered) throw new ContractMissingError(stream);
-  const contract = registered.contract;
+  const registered = await loadContract(deps.store, ingest.stream);
+  if (!registered) throw new ContractMissingError(ingest.stream);
   const stamp = await asOf(
     deps,
     batch,
     results.map((r) => r.decided_at),
   );
   if (ingest.status === 'quarantined') {
-    const manifest = objectQuarantinedManifest(batch, stream, stamp, ingest.rejected?.reason);
+    const manifest = objectQuarantinedManifest(batch, ingest.stream, stamp, ingest.rejected?.reason);
     await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
     return { status: 'reconciled', batch, manifest };
   }
-  const timings: Record<string, number> = {};
   const started = performance.now();
-
   return withWorkspace(deps.workDir, 'reconcile', deps.engine, async ({ dir, engine }) => {
-    const lanes = await fetchLanes(deps.store, dir, ingest, results);
-    timings['download'] = Math.round(performance.now() - started);
-
-    let t = performance.now();
-    await buildLedger(engine, contract, lanes);
-    const source = ingest.rows?.source ?? 0;
-    const ledger = await checkLedger(engine, source);
-    timings['ledger'] = Math.round(performance.now() - t);
-    const lost = ledgerFailed(ledger);
-
-    t = performance.now();
-    // A failed ledger stops here: no curated table, no gates, nothing promoted.
-    const gates = lost ? [] : await curateAndGate(engine, contract, lanes.clean, { source, quarantined: ledger.counts.quarantined });
-    timings['gates'] = Math.round(performance.now() - t);
-    const promoted = !lost && gates.every((g) => g.passed);
-
-    t = performance.now();
-    const entries = await auditEntries(engine, contract, { stream, batch, asOf: stamp, auditParts: lanes.auditParts, keys: deps.keys });
-    const audit = await writeAudit(deps, stream, batch, stamp, entries);
-    timings['audit'] = Math.round(performance.now() - t);
-
-    const curated = promoted ? await promoteCurated(deps.store, engine, dir, keys.curated(stream, batch)) : null;
-    const reasons = await engine.rows<{ reason: string; n: string }>(
-      'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
-    );
-    const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
-    const manifest: ReconcileManifest = {
-      schema_version: 2,
-      batch,
-      stream,
-      status: lost ? 'data-loss' : promoted ? 'promoted' : 'gates-failed',
-      as_of: stamp,
-      rows: ledger.counts,
-      ledger: {
-        missing: ledger.missing,
-        duplicated: ledger.duplicated,
-        unexpected: ledger.unexpected,
-        mismatched: ledger.mismatched,
-        problems: ledger.problems,
-      },
-      gates,
-      curated,
-      audit,
-      clusters: {
-        count: results.length,
-        by_disposition: count(results.map((r) => r.disposition)),
-        by_tier: count(results.map((r) => r.tier)),
-      },
-      model_calls: { expected: clusters.expected_model_calls, actual: modelCalls },
-      model_call_reduction: modelCallReduction(ingest.rows?.suspect ?? 0, modelCalls),
-      quarantine_reasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
-    };
-    timings['total'] = Math.round(performance.now() - started);
-    const report = buildReport(manifest, ingest, clusters, results, timings);
+    const proof = await prove({ deps, engine, dir, batch, stamp, contract: registered.contract, ingest, results, started });
+    const manifest = manifestOf(proof, clusters, results);
+    proof.timings['total'] = Math.round(performance.now() - started);
+    const report = buildReport(manifest, ingest, clusters, results, proof.timings);
     await deps.store.put(keys.report(batch), jsonText(report), { contentType: 'application/json' });
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
     // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
-    if (lost)
-      await deps.alerts.post({
-        severity: 'SEV1',
-        component: 'reconcile',
-        stream,
-        batch,
-        reason: 'data-loss',
-        ...ledgerAlert(batch, ledger),
-      });
-    if (!lost && !promoted) {
-      const failed = gates.filter((g) => !g.passed);
-      await deps.alerts.post({
-        severity: 'SEV2',
-        component: 'reconcile',
-        stream,
-        batch,
-        reason: 'gates-failed',
-        summary: `batch ${batch}: ${failed.length} promotion gate(s) failed (${failed.map((g) => g.gate).join(', ')}); the batch stays in staging`,
-        details: { gates: failed },
-      });
-    }
+    await raiseAlerts(deps, proof);
     await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
-    if (lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(ledger)}`);
+    if (proof.lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(proof.ledger)}`);
     return { status: 'reconciled', batch, manifest };
+  });
+}
+
+/** What proving a batch established: its ledger, gates, audit and curated object, with the time each phase took. */
+interface Proof {
+  batch: string;
+  stream: string;
+  stamp: string;
+  suspect: number;
+  ledger: LedgerCheck;
+  lost: boolean;
+  gates: ReconcileManifest['gates'];
+  promoted: boolean;
+  audit: NonNullable<ReconcileManifest['audit']>;
+  curated: string | null;
+  reasons: Record<string, number>;
+  timings: Record<string, number>;
+}
+
+/**
+ * Phases, in the engine: the lanes downloaded, the row ledger (law 5: every row id once; law 4:
+ * every fix on its own record), the curated table and the gates (only when nothing was lost), the
+ * audit chained and locked, and the curated Parquet promoted when every gate passed.
+ */
+async function prove(c: {
+  deps: ReconcileDeps;
+  engine: Engine;
+  dir: string;
+  batch: string;
+  stamp: string;
+  contract: Contract;
+  ingest: IngestManifest;
+  results: ClusterResult[];
+  started: number;
+}): Promise<Proof> {
+  const { deps, engine, batch, stamp, contract, ingest } = c;
+  const stream = ingest.stream;
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
+  const lanes = await fetchLanes(deps.store, c.dir, ingest, c.results);
+  lap('download', c.started);
+  let t = performance.now();
+  await buildLedger(engine, contract, lanes);
+  const source = ingest.rows?.source ?? 0;
+  const ledger = await checkLedger(engine, source);
+  lap('ledger', t);
+  const lost = ledgerFailed(ledger);
+  t = performance.now();
+  // A failed ledger stops here: no curated table, no gates, nothing promoted.
+  const gates = lost ? [] : await curateAndGate(engine, contract, lanes.clean, { source, quarantined: ledger.counts.quarantined });
+  lap('gates', t);
+  const promoted = !lost && gates.every((g) => g.passed);
+  t = performance.now();
+  const entries = await auditEntries(engine, contract, { stream, batch, asOf: stamp, auditParts: lanes.auditParts, keys: deps.keys });
+  const audit = await writeAudit(deps, stream, batch, stamp, entries);
+  lap('audit', t);
+  const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, keys.curated(stream, batch)) : null;
+  const counted = await engine.rows<{ reason: string; n: string }>(
+    'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
+  );
+  const reasons = Object.fromEntries(counted.map((r) => [r.reason, Number(r.n)]));
+  return { batch, stream, stamp, suspect: ingest.rows?.suspect ?? 0, ledger, lost, gates, promoted, audit, curated, reasons, timings };
+}
+
+/** The batch's proof as its manifest. */
+function manifestOf(proof: Proof, clusters: ClusterManifest, results: ClusterResult[]): ReconcileManifest {
+  const { ledger } = proof;
+  const modelCalls = results.reduce((sum, r) => sum + r.model_calls, 0);
+  return {
+    schema_version: 2,
+    batch: proof.batch,
+    stream: proof.stream,
+    status: proof.lost ? 'data-loss' : proof.promoted ? 'promoted' : 'gates-failed',
+    as_of: proof.stamp,
+    rows: ledger.counts,
+    ledger: {
+      missing: ledger.missing,
+      duplicated: ledger.duplicated,
+      unexpected: ledger.unexpected,
+      mismatched: ledger.mismatched,
+      problems: ledger.problems,
+    },
+    gates: proof.gates,
+    curated: proof.curated,
+    audit: proof.audit,
+    clusters: {
+      count: results.length,
+      by_disposition: count(results.map((r) => r.disposition)),
+      by_tier: count(results.map((r) => r.tier)),
+    },
+    model_calls: { expected: clusters.expected_model_calls, actual: modelCalls },
+    model_call_reduction: modelCallReduction(proof.suspect, modelCalls),
+    quarantine_reasons: proof.reasons,
+  };
+}
+
+/** SEV1 for a failed ledger (data loss), SEV2 for failed gates (the batch stays in staging). */
+async function raiseAlerts(deps: ReconcileDeps, proof: Proof): Promise<void> {
+  const { stream, batch, gates } = proof;
+  if (proof.lost)
+    await deps.alerts.post({
+      severity: 'SEV1',
+      component: 'reconcile',
+      stream,
+      batch,
+      reason: 'data-loss',
+      ...ledgerAlert(batch, proof.ledger),
+    });
+  if (proof.lost || proof.promoted) return;
+  const failed = gates.filter((g) => !g.passed);
+  const summary = `batch ${batch}: ${failed.length} promotion gate(s) failed (${failed.map((g) => g.gate).join(', ')}); the batch stays in staging`;
+  await deps.alerts.post({
+    severity: 'SEV2',
+    component: 'reconcile',
+    stream,
+    batch,
+    reason: 'gates-failed',
+    summary,
+    details: { gates: failed },
   });
 }
 

@@ -1,17 +1,19 @@
+import type { Column, Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/registry.ts';
+import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import { ContractMissingError, DataLossError } from '../errors.ts';
 import { keys, parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { applyDecision } from './apply-decision.ts';
+import { applyDecision, type Applied } from './apply-decision.ts';
 import { type ClusterResult } from '../vault/cluster-result.ts';
 import { decide, storedDecision, storeDecision, type Decided, type Decision } from './decide-remediation.ts';
 import { patternSignature, register } from './function-registry.ts';
-import { measure } from './measure.ts';
+import { measure, type MeasureDeps } from './measure.ts';
 import type { ModelAccess } from './model/model-access.ts';
 import { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
 import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
-import { readObject, writeObject } from '../vault/vault-object.ts';
+import { findObject, readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 
@@ -56,139 +58,174 @@ export async function remediateCluster(deps: RemediateDeps, clusterKey: string):
   }
   // Once only: of any number of deliveries of this cluster, one holds it; the rest exit here.
   const claimed = await withClaim(deps.store, `${batch}/remediate/${cluster}`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
-    remediateClaimed(deps, clusterKey, batch, cluster),
+    remediateClaimed(deps, batch, cluster),
   );
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, cluster, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }
 
-async function remediateClaimed(deps: RemediateDeps, clusterKey: string, batch: string, cluster: string): Promise<RemediateOutcome> {
-  const resultKey = keys.clusterResult(batch, cluster);
+/** What the phases of one remediation share. */
+interface Remediation {
+  deps: RemediateDeps;
+  batch: string;
+  cluster: string;
+  spec: ClusterSpec;
+  contract: Contract;
+  /** The contract column of the cluster; undefined for a pattern over several columns or a whole row. */
+  column: Column | undefined;
+  dir: string;
+  pattern: PatternTable;
+  measureDeps: MeasureDeps;
+  now: () => Date;
+}
+
+/**
+ * The claimed cluster, in phases: load the pattern, take the decision (or the stored one), apply
+ * it to every cell, register a measured function, and write the result last.
+ */
+async function remediateClaimed(deps: RemediateDeps, batch: string, cluster: string): Promise<RemediateOutcome> {
   // A holder whose lease ran out may have finished after all: its result stands.
-  if (await deps.store.exists(resultKey)) {
-    return { status: 'already-remediated', result: await readObject(deps.store, vaultObjects.clusterResult.at(batch, cluster)) };
-  }
+  const done = await findObject(deps.store, vaultObjects.clusterResult.at(batch, cluster));
+  if (done) return { status: 'already-remediated', result: done };
   const spec = await readObject(deps.store, vaultObjects.cluster.at(batch, cluster));
   const registered = await loadContract(deps.store, spec.stream);
   if (!registered) throw new ContractMissingError(spec.stream);
   const contract = registered.contract;
   const column = contract.columns.find((c) => c.name === spec.column);
-
   return withWorkspace(deps.workDir, 'remediate', deps.engine, async ({ dir, engine }) => {
     // A pattern over several columns or a whole row (a unique or expression test) has no one column to fix.
-    const pattern = await PatternTable.load(
-      engine,
-      deps.store,
-      dir,
+    const target = column ?? { name: spec.column, type: 'string' as const, nullable: true, primary_key: false, pii: spec.pii };
+    const pattern = await PatternTable.load(engine, deps.store, dir, batch, contract, target, spec.cells_object);
+    const r: Remediation = {
+      deps,
       batch,
+      cluster,
+      spec,
       contract,
-      column ?? { name: spec.column, type: 'string', nullable: true, primary_key: false, pii: spec.pii },
-      spec.cells_object,
-    );
-    const measureDeps = { engine, sandbox: deps.sandbox, contract };
-    const now = deps.now ?? (() => new Date());
-    // A retry, or a delivery that lost the race to store a decision: the first decision stands,
-    // and its function is measured again (deterministic), which gives the same outputs.
-    const remeasure = async (standing: Decision): Promise<Decided> => {
-      const fn = standing.function;
-      return {
-        decision: standing,
-        measurement: fn
-          ? await measure(measureDeps, pattern, {
-              name: fn.name,
-              source: fn.source,
-              ...(fn.reads.length ? { reads: fn.reads } : {}),
-              ...(fn.writes.length ? { writes: fn.writes } : {}),
-            })
-          : undefined,
-      };
+      column,
+      dir,
+      pattern,
+      measureDeps: { engine, sandbox: deps.sandbox, contract },
+      now: deps.now ?? (() => new Date()),
     };
-    const stored = await storedDecision(deps.store, batch, cluster);
-    let decided: Decided;
-    if (stored) decided = await remeasure(stored);
-    else {
-      decided = column
-        ? await decide(
-            { ...measureDeps, store: deps.store, threshold: deps.threshold, model: deps.model, now, notice: deps.notice ?? (() => {}) },
-            spec,
-            pattern,
-          )
-        : {
-            decision: {
-              schema_version: 1,
-              tier: 'review',
-              disposition: 'needs-review',
-              function: null,
-              confidence: 0,
-              model: null,
-              model_calls: 0,
-              reason: `${spec.column}:${spec.rule} is not about one column's value`,
-              tried: [],
-              rounds: [],
-              decided_at: now().toISOString(),
-            },
-            measurement: undefined,
-          };
-      const standing = await storeDecision(deps.store, batch, cluster, decided.decision);
-      if (standing !== decided.decision) decided = await remeasure(standing);
-    }
-    const { decision, measurement } = decided;
-
+    const { decision, measurement } = await takeDecision(r);
     const applied = await applyDecision(engine, deps.store, dir, spec, pattern, decision, measurement);
     if (applied.counts.cells !== spec.cells) {
       throw new DataLossError(`cluster ${cluster}: ${applied.counts.cells} cells applied, the cluster holds ${spec.cells}`);
     }
-    if (decision.function && (decision.tier === 'synthesizer' || decision.tier === 'model')) {
-      await register(
-        deps.store,
-        patternSignature(
-          spec.column,
-          spec.rule,
-          spec.shapes.map((s) => s.shape),
-        ),
-        {
-          schema_version: 1,
-          stream: spec.stream,
-          column: spec.column,
-          rule: spec.rule,
-          shapes: spec.shapes.map((s) => s.shape),
-          function: decision.function,
-          approved_by: 'measured',
-          origin: { tier: decision.tier, batch, cluster, confidence: decision.confidence, model: decision.model?.name ?? null },
-        },
-      );
-    }
-    const disposition: ClusterResult['disposition'] =
-      decision.disposition === 'fix' ? (applied.counts.quarantined_cells === 0 ? 'fixed' : 'partly-fixed') : decision.disposition;
-    const result: ClusterResult = {
-      schema_version: 1,
-      batch,
-      stream: spec.stream,
-      cluster,
-      column: spec.column,
-      rule: spec.rule,
-      disposition,
-      tier: decision.tier,
-      function: decision.function,
-      confidence: decision.confidence,
-      threshold: deps.threshold,
-      model: decision.model,
-      model_calls: decision.model_calls,
-      measured: {
-        cells: measurement?.cells ?? spec.cells,
-        passed: measurement?.passed ?? 0,
-        pass_rate: measurement?.pass_rate ?? 0,
-        failures: measurement?.failures ?? {},
-        ...(decision.ambiguous_with ? { ambiguous_with: decision.ambiguous_with } : {}),
-      },
-      counts: applied.counts,
-      reason: decision.reason,
-      evidence: { tried: decision.tried, rounds: decision.rounds, examples: applied.examples },
-      outputs: applied.outputs,
-      decided_at: decision.decided_at,
-    };
+    await registerMeasured(r, decision);
+    const result = clusterResult(r, decision, measurement, applied);
     // Last: its arrival tells reconcile this cluster is done.
     await writeObject(deps.store, vaultObjects.clusterResult.at(batch, cluster), result);
     return { status: 'remediated', result };
   });
+}
+
+/**
+ * Phase: the decision. A retry, or a delivery that lost the race to store one, takes the stored
+ * (first) decision and measures its function again (deterministic: the same outputs).
+ */
+async function takeDecision(r: Remediation): Promise<Decided> {
+  const stored = await storedDecision(r.deps.store, r.batch, r.cluster);
+  if (stored) return remeasure(r, stored);
+  const decided = r.column
+    ? await decide(
+        {
+          ...r.measureDeps,
+          store: r.deps.store,
+          threshold: r.deps.threshold,
+          model: r.deps.model,
+          now: r.now,
+          notice: r.deps.notice ?? (() => {}),
+        },
+        r.spec,
+        r.pattern,
+      )
+    : notOneColumn(r);
+  const standing = await storeDecision(r.deps.store, r.batch, r.cluster, decided.decision);
+  return standing === decided.decision ? decided : remeasure(r, standing);
+}
+
+/** A stored decision with its function measured again on the cluster. */
+async function remeasure(r: Remediation, standing: Decision): Promise<Decided> {
+  const fn = standing.function;
+  if (!fn) return { decision: standing, measurement: undefined };
+  const candidate = {
+    name: fn.name,
+    source: fn.source,
+    ...(fn.reads.length ? { reads: fn.reads } : {}),
+    ...(fn.writes.length ? { writes: fn.writes } : {}),
+  };
+  return { decision: standing, measurement: await measure(r.measureDeps, r.pattern, candidate) };
+}
+
+/** A pattern that is not about one column's value (a unique or expression test) goes to review. */
+function notOneColumn(r: Remediation): Decided {
+  const reason = `${r.spec.column}:${r.spec.rule} is not about one column's value`;
+  const decision: Decision = {
+    schema_version: 1,
+    tier: 'review',
+    disposition: 'needs-review',
+    function: null,
+    confidence: 0,
+    model: null,
+    model_calls: 0,
+    reason,
+    tried: [],
+    rounds: [],
+    decided_at: r.now().toISOString(),
+  };
+  return { decision, measurement: undefined };
+}
+
+/** Phase: a function the synthesizer or the model made, applied at or above the threshold, joins the registry. */
+async function registerMeasured(r: Remediation, decision: Decision): Promise<void> {
+  if (!decision.function || (decision.tier !== 'synthesizer' && decision.tier !== 'model')) return;
+  const { spec, batch, cluster } = r;
+  const shapes = spec.shapes.map((s) => s.shape);
+  const origin = { tier: decision.tier, batch, cluster, confidence: decision.confidence, model: decision.model?.name ?? null };
+  await register(r.deps.store, patternSignature(spec.column, spec.rule, shapes), {
+    schema_version: 1,
+    stream: spec.stream,
+    column: spec.column,
+    rule: spec.rule,
+    shapes,
+    function: decision.function,
+    approved_by: 'measured',
+    origin,
+  });
+}
+
+/** Phase: the cluster's result (disposition, tier, function, measurement, counts, evidence, outputs). */
+function clusterResult(r: Remediation, decision: Decision, measurement: Decided['measurement'], applied: Applied): ClusterResult {
+  const { spec } = r;
+  const fixed = applied.counts.quarantined_cells === 0 ? 'fixed' : 'partly-fixed';
+  const measured = {
+    cells: measurement?.cells ?? spec.cells,
+    passed: measurement?.passed ?? 0,
+    pass_rate: measurement?.pass_rate ?? 0,
+    failures: measurement?.failures ?? {},
+    ...(decision.ambiguous_with ? { ambiguous_with: decision.ambiguous_with } : {}),
+  };
+  return {
+    schema_version: 1,
+    batch: r.batch,
+    stream: spec.stream,
+    cluster: r.cluster,
+    column: spec.column,
+    rule: spec.rule,
+    disposition: decision.disposition === 'fix' ? fixed : decision.disposition,
+    tier: decision.tier,
+    function: decision.function,
+    confidence: decision.confidence,
+    threshold: r.deps.threshold,
+    model: decision.model,
+    model_calls: decision.model_calls,
+    measured,
+    counts: applied.counts,
+    reason: decision.reason,
+    evidence: { tried: decision.tried, rounds: decision.rounds, examples: applied.examples },
+    outputs: applied.outputs,
+    decided_at: decision.decided_at,
+  };
 }
