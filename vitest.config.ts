@@ -10,8 +10,9 @@ export default defineConfig({
           // isolated-vm (the sandbox) needs it on Node 20 and later.
           execArgv: ['--no-node-snapshot'],
           include: ['tests/unit/**/*.test.ts'],
-          // Unit tests first, then the real stack's: some unit tests saturate both cores on purpose
-          // (decisions under load), which must not slow the integration tests' deliveries.
+          // The two projects run one after the other (different group orders), never side by side:
+          // some unit tests saturate both cores on purpose (decisions under load), which must not
+          // slow the integration tests' deliveries.
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },

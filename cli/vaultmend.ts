@@ -8,7 +8,8 @@ import { verifyBatchAudit } from '../lib/audit/verify-batch-audit.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
 import type { Contract } from '../lib/contract/contract.ts';
 import { ContractInvalidError, loadContract, parseContractText, registerContract } from '../lib/contract/registry.ts';
-import { keys } from '../lib/keys.ts';
+import { keys, parseRawKey } from '../lib/keys.ts';
+import { replayBatch } from '../lib/replay/replay-batch.ts';
 import { rollbackBatch } from '../lib/reconcile/rollback.ts';
 import { stuckBatches } from '../lib/reconcile/stuck-batches.ts';
 import { checkFunction } from '../lib/remediate/check-function.ts';
@@ -199,6 +200,38 @@ program
           details: { missing: b.missing, clustered_at: b.clustered_at },
         });
       }
+    }
+  });
+
+program
+  .command('replay')
+  .argument('<batch-or-key>', 'a batch id, or a raw object key (raw/<stream>/<file>) to upload again onto itself')
+  .option('--release', 'release live claims on that work first (their holders are gone: a killed process)')
+  .description('re-drive a half-done batch from its first missing output, through the same notifications')
+  .action(async (target: string, options: { release?: boolean }) => {
+    if (target.startsWith('raw/')) {
+      parseRawKey(target);
+      await vault().replay(target);
+      print({ replayed: [target] });
+      return;
+    }
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}-[0-9a-f]{20}$/.test(target)) {
+      throw new UsageError(
+        `${JSON.stringify(target)} is neither a batch id (<stream>-<20 hex digits>) nor a raw object key (raw/<stream>/<file>)`,
+      );
+    }
+    const { plan, replayed } = await replayBatch(vault(), target, options.release ? { release: true } : {});
+    print({
+      batch: target,
+      step: plan.step,
+      replayed,
+      held: plan.held.map((c) => ({ scope: c.scope, holder: c.holder, lease_until: c.lease_until })),
+    });
+    if (plan.held.length && !options.release) {
+      process.stderr.write(
+        `${plan.held.length} claim(s) on this work are live: their holders may still be running. Wait until the lease ends, or pass --release if they are gone.\n`,
+      );
+      process.exitCode = EXIT.failed;
     }
   });
 

@@ -31,6 +31,9 @@ describe('vaultmend with wrong arguments', () => {
     [['erase', 'orders'], /name the record: --pk VALUE\.\.\. or --record HASH\.\.\./],
     [['erase', 'orders', '--record', 'xyz'], /--record "xyz" is not a primary-key hash/],
     [['contracts', 'register', '/nonexistent/orders.json'], /no such file: \/nonexistent\/orders\.json/],
+    [['replay'], /missing required argument 'batch-or-key'/],
+    [['replay', 'yesterday'], /"yesterday" is neither a batch id/],
+    [['replay', 'raw/orders/../x.csv'], /refused object key/],
   ])(
     '%j exits 2 with a message that says what is wrong',
     async (args, why) => {
