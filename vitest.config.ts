@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Unit tests that load every core with busy processes (decisions and the sandbox under load). */
+const LOAD_TESTS = ['tests/unit/sandbox-load.test.ts', 'tests/unit/decision-under-load.test.ts'];
+
 export default defineConfig({
   test: {
     reporters: ['default', './tests/support/summary-reporter.ts'],
@@ -10,10 +13,23 @@ export default defineConfig({
           // isolated-vm (the sandbox) needs it on Node 20 and later.
           execArgv: ['--no-node-snapshot'],
           include: ['tests/unit/**/*.test.ts'],
+          exclude: LOAD_TESTS,
           // The two projects run one after the other (different group orders), never side by side:
           // some unit tests saturate both cores on purpose (decisions under load), which must not
           // slow the integration tests' deliveries.
           sequence: { groupOrder: 0 },
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'load',
+          // The tests that saturate both cores on purpose run alone: one file at a time, in a group
+          // of their own, so that neither their calibration nor any other test shares the machine.
+          execArgv: ['--no-node-snapshot'],
+          include: LOAD_TESTS,
+          sequence: { groupOrder: 2 },
+          fileParallelism: false,
           testTimeout: 20_000,
         },
       },

@@ -34,6 +34,15 @@ export function batchArgument(batch: string): string {
   return batch;
 }
 
+/** A pattern signature of the registry: 24 hex digits (commander argParser). */
+export function signatureArgument(text: string): string {
+  if (!/^[0-9a-f]{24}$/.test(text))
+    throw new InvalidArgumentError(
+      `${JSON.stringify(text)} is not a pattern signature (24 hex digits, as \`vaultmend registry list\` prints them)`,
+    );
+  return text;
+}
+
 /** A whole number of seconds, at least 1 (commander argParser). */
 export function secondsArgument(text: string): number {
   if (!/^[1-9][0-9]*$/.test(text)) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a whole number of seconds`);

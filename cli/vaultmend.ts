@@ -10,6 +10,8 @@ import type { Contract } from '../lib/contract/contract.ts';
 import { ContractInvalidError, loadContract, parseContractText, registerContract } from '../lib/contract/registry.ts';
 import { keys, parseRawKey } from '../lib/keys.ts';
 import { replayBatch } from '../lib/replay/replay-batch.ts';
+import { batchStatus } from '../lib/operators/batch-status.ts';
+import { findRegistered, listRegistered, removeRegistered } from '../lib/remediate/function-registry.ts';
 import { rollbackBatch } from '../lib/reconcile/rollback.ts';
 import { stuckBatches } from '../lib/reconcile/stuck-batches.ts';
 import { checkFunction } from '../lib/remediate/check-function.ts';
@@ -19,7 +21,7 @@ import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 import { resumeStream } from '../lib/streams/resume-stream.ts';
 import { streamState } from '../lib/streams/stream-control.ts';
 import { findStore, type StoreTarget } from './stack-target.ts';
-import { batchArgument, EXIT, failure, secondsArgument, streamArgument, UsageError } from './usage.ts';
+import { batchArgument, EXIT, failure, secondsArgument, signatureArgument, streamArgument, UsageError } from './usage.ts';
 
 /**
  * The operators' tool. Configuration comes from the same variables as the functions; the store
@@ -233,6 +235,54 @@ program
       );
       process.exitCode = EXIT.failed;
     }
+  });
+
+program
+  .command('status')
+  .argument('<batch>', 'the batch id', batchArgument)
+  .description(
+    'where a batch is: ingested, remediating (n of m results), reconciling, or how it ended; clusters waiting for review; the stream state',
+  )
+  .action(async (batch: string) => {
+    print(await batchStatus(vault(), batch));
+  });
+
+const registry = program.command('registry').description('the approved functions by (stream, column, pattern signature)');
+registry
+  .command('list')
+  .argument('<stream>', 'the stream', streamArgument)
+  .description("a stream's registered functions")
+  .action(async (stream: string) => {
+    const entries = await listRegistered(vault(), stream);
+    print(
+      entries.map(({ signature, entry }) => ({
+        signature,
+        column: entry.column,
+        rule: entry.rule,
+        function: entry.function.name,
+        approved_by: entry.approved_by,
+      })),
+    );
+  });
+registry
+  .command('show')
+  .argument('<stream>', 'the stream', streamArgument)
+  .argument('<signature>', 'the pattern signature (24 hex digits, as `registry list` prints it)', signatureArgument)
+  .description('one registered function, whole')
+  .action(async (stream: string, signature: string) => {
+    const entry = await findRegistered(vault(), stream, signature);
+    if (!entry) throw new Error(`no function is registered for ${stream} ${signature} (vaultmend registry list ${stream})`);
+    print({ signature, ...entry });
+  });
+registry
+  .command('remove')
+  .argument('<stream>', 'the stream', streamArgument)
+  .argument('<signature>', 'the pattern signature', signatureArgument)
+  .description('remove a registered function: the next batch with that pattern goes through the tiers again')
+  .action(async (stream: string, signature: string) => {
+    const removed = await removeRegistered(vault(), stream, signature);
+    print({ stream, signature, removed });
+    if (!removed) process.exitCode = EXIT.failed;
   });
 
 program.parseAsync().catch((error: unknown) => {

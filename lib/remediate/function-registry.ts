@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { findObject, objectKind, putObjectIfAbsent, VaultObjectError } from '../vault/vault-object.ts';
+import { findObject, objectKind, putObjectIfAbsent, readObject, VaultObjectError } from '../vault/vault-object.ts';
 
 /**
  * The registry tier: functions approved for a (stream, column, pattern signature) before.
@@ -46,4 +46,24 @@ export async function findRegistered(store: ObjectStore, stream: string, signatu
 /** Registers a function unless one is registered already (race-free: first writer wins). */
 export async function register(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
   await putObjectIfAbsent(store, registryEntry.at(entry.stream, signature), entry);
+}
+
+/** Every registered function of a stream, with its signature (operators: `vaultmend registry list`). */
+export async function listRegistered(store: ObjectStore, stream: string): Promise<{ signature: string; entry: RegistryEntry }[]> {
+  const prefix = `registry/${stream}/`;
+  const found = (await store.list(prefix)).filter((key) => key.endsWith('.json'));
+  return Promise.all(
+    found.map(async (key) => {
+      const signature = key.slice(prefix.length, -'.json'.length);
+      return { signature, entry: await readObject(store, registryEntry.at(stream, signature)) };
+    }),
+  );
+}
+
+/**
+ * Removes a registered function, every version of it (first writer wins, so a stale version would
+ * stand): the next batch with that pattern goes through the tiers again. Returns whether there was one.
+ */
+export async function removeRegistered(store: ObjectStore, stream: string, signature: string): Promise<boolean> {
+  return (await store.removeAllVersions(registryEntry.at(stream, signature).key)) > 0;
 }

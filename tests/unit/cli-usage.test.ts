@@ -32,6 +32,10 @@ describe('vaultmend with wrong arguments', () => {
     [['erase', 'orders', '--record', 'xyz'], /--record "xyz" is not a primary-key hash/],
     [['contracts', 'register', '/nonexistent/orders.json'], /no such file: \/nonexistent\/orders\.json/],
     [['replay'], /missing required argument 'batch-or-key'/],
+    [['status', 'nope'], /"nope" is not a batch id/],
+    [['registry', 'show', 'orders', 'xyz'], /"xyz" is not a pattern signature/],
+    [['registry', 'list'], /missing required argument 'stream'/],
+    [['registry', 'remove', 'Bad Stream', '0123456789abcdef01234567'], /"Bad Stream" is not a stream name/],
     [['replay', 'yesterday'], /"yesterday" is neither a batch id/],
     [['replay', 'raw/orders/../x.csv'], /refused object key/],
   ])(
@@ -74,4 +78,24 @@ describe('vaultmend contracts register', () => {
     expect(stderr).not.toMatch(/ECONNREFUSED|no stack/); // refused before any store is asked
     expect(code).toBe(1);
   }, 60_000);
+});
+
+describe('npx vaultmend (the bin of package.json)', () => {
+  const npx = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: mkdtempSync(join(tmpdir(), 'vaultmend-bin-')) };
+      delete env['S3_ENDPOINT'];
+      execFile('npx', ['--no-install', 'vaultmend', ...args], { timeout: 60_000, killSignal: 'SIGKILL', env }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('runs the CLI from a clone and passes its exit code through', async () => {
+    const help = await npx(['--help']);
+    expect(help.stdout).toMatch(/Usage: vaultmend/);
+    expect(help.code).toBe(0);
+    const wrong = await npx(['status', 'nope']);
+    expect(wrong.stderr).toMatch(/"nope" is not a batch id/);
+    expect(wrong.code).toBe(2);
+  }, 120_000);
 });

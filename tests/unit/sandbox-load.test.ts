@@ -105,8 +105,9 @@ describe('the sandbox on a busy machine', () => {
     expect(loaded.usage!.maxCallCpuMs / loaded.usage!.wallMs).toBeLessThan(0.9);
   }, 120_000);
 
-  it('stops a function that needs 250% of its CPU limit as timeout, idle and with every core busy', async () => {
-    const values = valuesFor(2.5);
+  it('stops a function that needs 500% of its CPU limit as timeout, idle and with every core busy', async () => {
+    // Far over budget: the calibration itself can read up to 2x off when other test files load the machine.
+    const values = valuesFor(5);
     const idle = await decide(sandbox, FUNCTION, values);
     const loaded = await underLoad(HEAVY_LOAD, () => decide(sandbox, FUNCTION, values));
     console.info(show('over budget, idle', idle));

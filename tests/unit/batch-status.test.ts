@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogAlertSink } from '../../lib/alerts/alerts.ts';
+import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
+import { keys } from '../../lib/keys.ts';
+import { batchStatus } from '../../lib/operators/batch-status.ts';
+import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
+import { listRegistered, removeRegistered } from '../../lib/remediate/function-registry.ts';
+import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
+import { Sandbox } from '../../lib/remediate/sandbox.ts';
+import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+
+/** An operator's view of a batch (vaultmend status) and of the registry (vaultmend registry), on a local vault. */
+const CONTRACT = {
+  stream: 'desk',
+  version: 1,
+  columns: [
+    { name: 'id', type: 'integer', primary_key: true },
+    { name: 'amount', type: 'decimal', scale: 2 },
+    { name: 'seen_on', type: 'date' },
+  ],
+};
+// 11/04/2026 reads as November 4th and as April 11th: that cluster waits for review.
+const CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.00,11/04/2026\n';
+
+let sandbox: Sandbox;
+let b: LocalBatch;
+beforeAll(async () => {
+  sandbox = new Sandbox();
+  b = await ingestAndCluster(CONTRACT, 'desk', CSV, 'desk.csv');
+});
+afterAll(() => {
+  sandbox.dispose();
+  b.cleanup();
+});
+
+describe('batchStatus', () => {
+  it('follows a batch from clustered to promoted, naming the cluster that waits for review', async () => {
+    expect(await batchStatus(b.store, b.batch)).toMatchObject({
+      stage: 'remediating',
+      results: { done: 0, of: 2 },
+      waiting_for_review: [],
+      rows: null,
+      stream_state: { state: 'running' },
+    });
+    const deps = { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined };
+    for (const spec of b.clusters) await remediateCluster(deps, keys.cluster(b.batch, spec.cluster));
+    const review = await batchStatus(b.store, b.batch);
+    expect(review).toMatchObject({ stage: 'reconciling', results: { done: 2, of: 2 } });
+    expect(review.waiting_for_review).toEqual([expect.objectContaining({ column: 'seen_on', disposition: 'needs-review', cells: 1 })]);
+    const reconcileDeps = {
+      store: b.store,
+      alerts: new LogAlertSink(() => {}),
+      keys: new VaultKeyStore(b.store),
+      workDir: b.workDir,
+      engine: ENGINE,
+      auditRetentionDays: 1,
+    };
+    await reconcileOnce(reconcileDeps, b.batch);
+    expect(await batchStatus(b.store, b.batch)).toMatchObject({
+      stage: 'promoted',
+      rows: { source: 3, clean: 1, fixed: 1, quarantined: 1 },
+    });
+    expect(await batchStatus(b.store, 'desk-00000000000000000000')).toMatchObject({ stage: 'not-ingested' });
+  });
+
+  it('registry: lists the measured function, removes it (every version), and says when there is none', async () => {
+    const entries = await listRegistered(b.store, 'desk');
+    expect(entries.map((e) => [e.entry.column, e.entry.approved_by])).toEqual([['amount', 'measured']]);
+    const { signature } = entries[0]!;
+    expect(await removeRegistered(b.store, 'desk', signature)).toBe(true);
+    expect(await listRegistered(b.store, 'desk')).toEqual([]);
+    expect(await removeRegistered(b.store, 'desk', signature)).toBe(false);
+  });
+});
