@@ -1,5 +1,5 @@
 import { parseIngestManifestKey } from '../keys.ts';
-import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
+import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { clusterBatch, type ClusterDeps, type ClusterOutcome } from './cluster-batch.ts';
 
 /** What one delivery of an ingest manifest did: the cluster outcome, or found another delivery clustering the batch. */
@@ -16,7 +16,7 @@ export type ClusterDelivery = ClusterOutcome | { status: 'claimed-elsewhere'; ba
  */
 export async function clusterOnce(deps: ClusterDeps, manifestKey: string, leaseMs = DEFAULT_LEASE_MS): Promise<ClusterDelivery> {
   const { batch } = parseIngestManifestKey(manifestKey);
-  const claimed = await withClaim(deps.store, `${batch}/cluster`, { leaseMs }, () => clusterBatch(deps, manifestKey));
+  const claimed = await withClaim(deps.store, claimScopes.cluster(batch), { leaseMs }, () => clusterBatch(deps, manifestKey));
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }

@@ -7,7 +7,7 @@ import { UnsafeKeyError } from '../errors.ts';
 import { batchId, keys, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
-import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
+import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { recordWaiting, streamState, type WaitingFile } from '../streams/stream-control.ts';
@@ -50,8 +50,6 @@ export type IngestOutcome =
   | Refused;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
-/** The count of an object quarantined before any read: nothing was counted. */
-const NO_COUNT: RecordCount = { records: 0, bytes: 0, longest: 0 };
 
 /** What the independent count found wrong with the bytes themselves, if anything. */
 function faultInCount(counted: RecordCount, format: IngestManifest['source']['format']): InputRejectedError | undefined {
@@ -115,7 +113,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
       return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
     // Once only: the same content delivered (or uploaded) several times at once is ingested by one holder.
     const lease = { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS };
-    const claimed = await withClaim(deps.store, `${ingest.batch}/ingest`, lease, () => ingestClaimed(ingest), keepsClaim);
+    const claimed = await withClaim(deps.store, claimScopes.ingest(ingest.batch), lease, () => ingestClaimed(ingest), keepsClaim);
     if (!claimed.held)
       return { status: 'claimed-elsewhere', batch: ingest.batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
     return claimed.value;
@@ -153,7 +151,7 @@ async function ingestClaimed(ingest: Ingest): Promise<IngestOutcome> {
   const admitted = await admit(ingest);
   if ('status' in admitted) return admitted;
   const whole = wholeObjectFault(admitted);
-  if (whole) return quarantineWhole({ ...admitted, counting: Promise.resolve(NO_COUNT) }, whole, null);
+  if (whole) return quarantineWhole(admitted, whole, null);
   // Counted concurrently with the engine's work; awaited before any row is trusted.
   const counting = countRecords(admitted.downloaded.path, admitted.gzip);
   counting.catch(() => {}); // observed where awaited; never an unhandled rejection
@@ -212,7 +210,11 @@ function wholeObjectFault({ downloaded, gzip }: Pick<Admitted, 'downloaded' | 'g
 }
 
 /** The object set aside whole: the vault original untouched, a record, a quarantined manifest, an alert. */
-async function quarantineWhole(ingest: Admitted, rejection: InputRejectedError, fingerprint: string | null): Promise<IngestOutcome> {
+async function quarantineWhole(
+  ingest: Omit<Admitted, 'counting'>,
+  rejection: InputRejectedError,
+  fingerprint: string | null,
+): Promise<IngestOutcome> {
   const { deps, request, stream, batch, base } = ingest;
   const manifest: IngestManifest = {
     ...base,

@@ -1,8 +1,6 @@
 import { VaultmendError } from '../errors.ts';
 import type { REJECT_REASONS } from '../vault/ingest-manifest.ts';
 
-export { REJECT_REASONS } from '../vault/ingest-manifest.ts';
-
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export class InputRejectedError extends VaultmendError {

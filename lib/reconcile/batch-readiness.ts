@@ -10,10 +10,10 @@ import { vaultObjects } from '../vault/objects.ts';
  * Whether a batch can be reconciled: its cluster manifest names every cluster whose result
  * must exist. Results are found by HEAD, not by listing (listings can lag writes).
  */
-export type Readiness =
-  | { status: 'ready'; ingest: IngestManifest; clusters: ClusterManifest; results: ClusterResult[] }
-  | { status: 'waiting'; missing: string[]; clusters: ClusterManifest }
-  | { status: 'not-clustered' };
+/** A batch whose every cluster result is in, with what reconcile reads of it. */
+export type Ready = { status: 'ready'; ingest: IngestManifest; clusters: ClusterManifest; results: ClusterResult[] };
+
+export type Readiness = Ready | { status: 'waiting'; missing: string[]; clusters: ClusterManifest } | { status: 'not-clustered' };
 
 export async function batchReadiness(store: ObjectStore, batch: string): Promise<Readiness> {
   const clusterKey = keys.clusterManifest(batch);

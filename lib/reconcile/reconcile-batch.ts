@@ -15,7 +15,7 @@ import type { ClusterManifest } from '../vault/cluster-manifest.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { auditEntries } from './audit-entries.ts';
-import { batchReadiness } from './batch-readiness.ts';
+import { batchReadiness, type Ready } from './batch-readiness.ts';
 import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
 import { type ReconcileManifest } from '../vault/reconcile-manifest.ts';
@@ -68,11 +68,14 @@ async function asOf(deps: ReconcileDeps, batch: string, decidedAt: string[]): Pr
   return (await putObjectIfAbsent(deps.store, vaultObjects.reconcileStart.at(batch), { as_of: stamp })).value.as_of;
 }
 
-/** Reconciles `batch` once its cluster results are in (see above); throws DataLossError when the ledger fails. */
-export async function reconcileBatch(deps: ReconcileDeps, batch: string): Promise<ReconcileOutcome> {
+/**
+ * Reconciles `batch` once its cluster results are in (see above); throws DataLossError when the
+ * ledger fails. `ready`: the batch's readiness when the caller has just found it (reconcileOnce).
+ */
+export async function reconcileBatch(deps: ReconcileDeps, batch: string, ready?: Ready): Promise<ReconcileOutcome> {
   const stored = await findObject(deps.store, vaultObjects.reconcileManifest.at(batch));
   if (stored) return { status: 'already-reconciled', batch, manifest: stored };
-  const readiness = await batchReadiness(deps.store, batch);
+  const readiness = ready ?? (await batchReadiness(deps.store, batch));
   if (readiness.status === 'not-clustered') return { status: 'not-clustered', batch };
   if (readiness.status === 'waiting') return { status: 'waiting', batch, missing: readiness.missing };
   const { ingest, clusters, results } = readiness;

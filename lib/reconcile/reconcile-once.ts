@@ -1,6 +1,6 @@
 import { keys } from '../keys.ts';
-import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
-import { batchReadiness } from './batch-readiness.ts';
+import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
+import { batchReadiness, type Ready } from './batch-readiness.ts';
 import { reconcileBatch, type ReconcileDeps, type ReconcileOutcome } from './reconcile-batch.ts';
 
 /** What one delivery of a result did: the reconcile outcome, or found another delivery reconciling the batch. */
@@ -19,12 +19,15 @@ export type ReconcileDelivery = ReconcileOutcome | { status: 'claimed-elsewhere'
  * if (outcome.status === 'claimed-elsewhere') logger.info('another delivery reconciles', outcome);
  */
 export async function reconcileOnce(deps: ReconcileDeps, batch: string, leaseMs = DEFAULT_LEASE_MS): Promise<ReconcileDelivery> {
+  let ready: Ready | undefined;
   if (!(await deps.store.exists(keys.reconcileManifest(batch)))) {
     const readiness = await batchReadiness(deps.store, batch);
     if (readiness.status === 'not-clustered') return { status: 'not-clustered', batch };
     if (readiness.status === 'waiting') return { status: 'waiting', batch, missing: readiness.missing };
+    // Results are only ever added: a batch found ready stays ready, so the holder need not look again.
+    ready = readiness;
   }
-  const claimed = await withClaim(deps.store, `${batch}/reconcile`, { leaseMs }, () => reconcileBatch(deps, batch));
+  const claimed = await withClaim(deps.store, claimScopes.reconcile(batch), { leaseMs }, () => reconcileBatch(deps, batch, ready));
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }

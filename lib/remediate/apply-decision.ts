@@ -5,7 +5,7 @@ import { ident, literal } from '../engine/sql.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { ClusterResult } from '../vault/cluster-result.ts';
-import type { Decision } from './decide-remediation.ts';
+import type { Decision } from '../vault/decision.ts';
 import { maskValue } from './mask-pii.ts';
 import { readColumns, type Measurement } from './measure.ts';
 import type { PatternTable } from './pattern-table.ts';

@@ -187,5 +187,3 @@ export async function storeDecision(store: ObjectStore, batch: string, cluster: 
   const written = await putObjectIfAbsent(store, vaultObjects.decision.at(batch, cluster), decision);
   return written.created ? decision : written.value;
 }
-
-export { DecisionSchema, type Decision } from '../vault/decision.ts';

@@ -2,17 +2,18 @@ import type { Column, Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/registry.ts';
 import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import { ContractMissingError, DataLossError } from '../errors.ts';
-import { keys, parseClusterKey } from '../keys.ts';
+import { parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyDecision, type Applied } from './apply-decision.ts';
 import { type ClusterResult } from '../vault/cluster-result.ts';
-import { decide, storedDecision, storeDecision, type Decided, type Decision } from './decide-remediation.ts';
+import type { Decision } from '../vault/decision.ts';
+import { decide, storedDecision, storeDecision, type Decided } from './decide-remediation.ts';
 import { patternSignature, register } from './function-registry.ts';
 import { measure, type MeasureDeps } from './measure.ts';
 import type { ModelAccess } from './model/model-access.ts';
 import { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
-import { DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
+import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { findObject, readObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
@@ -52,12 +53,10 @@ export function settledResult(outcome: RemediateOutcome): ClusterResult {
 
 export async function remediateCluster(deps: RemediateDeps, clusterKey: string): Promise<RemediateOutcome> {
   const { batch, cluster } = parseClusterKey(clusterKey);
-  const resultKey = keys.clusterResult(batch, cluster);
-  if (await deps.store.exists(resultKey)) {
-    return { status: 'already-remediated', result: await readObject(deps.store, vaultObjects.clusterResult.at(batch, cluster)) };
-  }
+  const done = await findObject(deps.store, vaultObjects.clusterResult.at(batch, cluster));
+  if (done) return { status: 'already-remediated', result: done };
   // Once only: of any number of deliveries of this cluster, one holds it; the rest exit here.
-  const claimed = await withClaim(deps.store, `${batch}/remediate/${cluster}`, { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
+  const claimed = await withClaim(deps.store, claimScopes.remediate(batch, cluster), { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS }, () =>
     remediateClaimed(deps, batch, cluster),
   );
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, cluster, holder: claimed.by.holder, lease_until: claimed.by.lease_until };

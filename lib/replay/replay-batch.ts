@@ -1,8 +1,7 @@
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { type Claim, releaseClaim } from '../vault/claims.ts';
-import { vaultObjects } from '../vault/objects.ts';
-import { findObject } from '../vault/vault-object.ts';
+import { batchReadiness } from '../reconcile/batch-readiness.ts';
+import { type Claim, claimScopes, liveClaim, releaseClaim } from '../vault/claims.ts';
 
 /** The step a half-done batch is re-driven from, and the objects whose replay notifies it. */
 export type ReplayPlan =
@@ -16,49 +15,35 @@ export class BatchUnknownError extends Error {
   }
 }
 
-/** The live claim on `scope` (its newest generation, within its lease and not released), if any. */
-async function liveClaim(store: ObjectStore, scope: string, now: Date): Promise<Claim | undefined> {
-  let live: Claim | undefined;
-  for (let generation = 0; ; generation++) {
-    const claim = await findObject(store, vaultObjects.claim.at(scope, generation));
-    if (!claim) return live;
-    const released = await store.exists(keys.claimRelease(scope, generation));
-    live = !released && Date.parse(claim.lease_until) > now.getTime() ? claim : undefined;
-  }
-}
-
 /**
- * Where a batch stopped: the first step whose output is missing, from the vault alone. No cluster
- * manifest -> cluster (replay the ingest manifest); results missing -> remediate (replay the cluster
- * objects without a result); every result in but no reconcile manifest -> reconcile (replay one
- * result). `held` lists live claims on that work: a holder that may still be running, or that died
- * within its lease (kill -9); their deliveries would exit until the lease ends.
+ * Where a batch stopped: the first step whose output is missing, from the vault alone, read as
+ * reconcile reads it (batchReadiness). No cluster manifest -> cluster (replay the ingest
+ * manifest); results missing -> remediate (replay the cluster objects without a result); every
+ * result in but no reconcile manifest -> reconcile (replay one result, or `none.json`). `held`
+ * lists live claims on that work: a holder that may still be running, or that died within its
+ * lease (kill -9); their deliveries would exit until the lease ends.
  */
 export async function planReplay(store: ObjectStore, batch: string, now = new Date()): Promise<ReplayPlan> {
   if (await store.exists(keys.reconcileManifest(batch))) return { batch, step: 'done', replay: [], held: [] };
   if (!(await store.exists(keys.ingestManifest(batch)))) throw new BatchUnknownError(batch);
-  const clusters = await findObject(store, vaultObjects.clusterManifest.at(batch));
-  if (!clusters) return withHeld(store, { batch, step: 'cluster', replay: [keys.ingestManifest(batch)] }, [`${batch}/cluster`], now);
-  if (clusters.clusters.length === 0)
-    return withHeld(store, { batch, step: 'reconcile', replay: [keys.noClusters(batch)] }, [`${batch}/reconcile`], now);
-  const present = await Promise.all(clusters.clusters.map((c) => store.exists(keys.clusterResult(batch, c.cluster))));
-  const missing = clusters.clusters.filter((_, i) => !present[i]).map((c) => c.cluster);
-  if (missing.length) {
-    const scopes = missing.map((cluster) => `${batch}/remediate/${cluster}`);
-    return withHeld(store, { batch, step: 'remediate', replay: missing.map((cluster) => keys.cluster(batch, cluster)) }, scopes, now);
+  const readiness = await batchReadiness(store, batch);
+  const held = async (scopes: string[]) =>
+    (await Promise.all(scopes.map((scope) => liveClaim(store, scope, now)))).filter((c) => c !== undefined);
+  if (readiness.status === 'not-clustered') {
+    return { batch, step: 'cluster', replay: [keys.ingestManifest(batch)], held: await held([claimScopes.cluster(batch)]) };
   }
-  const first = clusters.clusters[0]!.cluster;
-  return withHeld(store, { batch, step: 'reconcile', replay: [keys.clusterResult(batch, first)] }, [`${batch}/reconcile`], now);
-}
-
-async function withHeld(
-  store: ObjectStore,
-  plan: { batch: string; step: 'cluster' | 'remediate' | 'reconcile'; replay: string[] },
-  scopes: string[],
-  now: Date,
-): Promise<ReplayPlan> {
-  const held = (await Promise.all(scopes.map((scope) => liveClaim(store, scope, now)))).filter((c): c is Claim => c !== undefined);
-  return { ...plan, held };
+  if (readiness.status === 'waiting') {
+    const replay = readiness.missing.map((cluster) => keys.cluster(batch, cluster));
+    return {
+      batch,
+      step: 'remediate',
+      replay,
+      held: await held(readiness.missing.map((cluster) => claimScopes.remediate(batch, cluster))),
+    };
+  }
+  const first = readiness.clusters.clusters[0];
+  const replay = [first ? keys.clusterResult(batch, first.cluster) : keys.noClusters(batch)];
+  return { batch, step: 'reconcile', replay, held: await held([claimScopes.reconcile(batch)]) };
 }
 
 /**

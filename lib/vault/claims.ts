@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { keys } from '../keys.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { objectKind, putObjectIfAbsent } from './vault-object.ts';
+import { findObject, objectKind, putObjectIfAbsent } from './vault-object.ts';
 
 /** A step's claim on one piece of work, e.g. scope `<batch>/reconcile` or `<batch>/remediate/<cluster>`. */
 export const ClaimSchema = z.object({
@@ -28,6 +28,29 @@ export interface ClaimOptions {
   now?: () => Date;
 }
 
+/** The scope of each step's claim, spelled once: the steps claim with these, and replay looks them up. */
+export const claimScopes = {
+  ingest: (batch: string) => `${batch}/ingest`,
+  cluster: (batch: string) => `${batch}/cluster`,
+  remediate: (batch: string, cluster: string) => `${batch}/remediate/${cluster}`,
+  reconcile: (batch: string) => `${batch}/reconcile`,
+};
+
+/** Whether a standing claim still holds its work: within its lease and not released by its holder. */
+async function holds(store: ObjectStore, claim: Claim, now: Date): Promise<boolean> {
+  return Date.parse(claim.lease_until) > now.getTime() && !(await store.exists(keys.claimRelease(claim.scope, claim.generation)));
+}
+
+/** The claim that holds `scope`'s work now (its newest generation, if that one still holds), if any. */
+export async function liveClaim(store: ObjectStore, scope: string, now = new Date()): Promise<Claim | undefined> {
+  let newest: Claim | undefined;
+  for (let generation = 0; ; generation++) {
+    const claim = await findObject(store, claimObject.at(scope, generation));
+    if (!claim) return newest && (await holds(store, newest, now)) ? newest : undefined;
+    newest = claim;
+  }
+}
+
 /** The default lease: longer than a function's 300 s timeout, so a live holder is never taken over. */
 export const DEFAULT_LEASE_MS = 360_000;
 
@@ -42,7 +65,7 @@ const MAX_GENERATIONS = 1_000;
  * and two takers never both win. Outputs stay deterministic, so a takeover writes the same bytes.
  *
  * @example
- * const outcome = await claimWork(store, `${batch}/reconcile`, { leaseMs: 360_000 });
+ * const outcome = await claimWork(store, claimScopes.reconcile(batch), { leaseMs: 360_000 });
  * if (!outcome.held) return { status: 'claimed-elsewhere', by: outcome.by.holder };
  */
 export async function claimWork(store: ObjectStore, scope: string, options: ClaimOptions): Promise<ClaimOutcome> {
@@ -62,9 +85,7 @@ export async function claimWork(store: ObjectStore, scope: string, options: Clai
     const written = await putObjectIfAbsent(store, claimObject.at(scope, generation), mine);
     if (written.created) return { held: true, claim: mine, takenOver: previous };
     const standing = written.value;
-    if (Date.parse(standing.lease_until) > now().getTime() && !(await store.exists(keys.claimRelease(scope, generation)))) {
-      return { held: false, by: standing };
-    }
+    if (await holds(store, standing, now())) return { held: false, by: standing };
     previous = standing;
   }
   throw new Error(`claim ${scope}: ${MAX_GENERATIONS} generations taken over; refusing to go on`);
