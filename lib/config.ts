@@ -83,6 +83,11 @@ const RuntimeSchema = z.object({
   RECONCILE_STUCK_AFTER_S: z.coerce.number().int().min(1).default(3_600),
   /** Scratch space for downloads, Parquet before upload, and spills (Lambda: /tmp). */
   /** How long a step's claim on its work holds before another delivery may take it over (longer than the function timeout). */
+  /** The review page and its API answer only requests carrying this token; unset or empty: nothing is served. */
+  OPERATOR_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, 'OPERATOR_TOKEN must be at least 16 characters').optional(),
+  ),
   CLAIM_LEASE_S: z.coerce.number().int().min(1).max(86_400).default(360),
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });

@@ -83,6 +83,18 @@ export const keys = {
   report: (batch: string) => `reports/${batch}.json`,
   reportPage: (batch: string) => `reports/${batch}.html`,
   rollback: (stream: string, batch: string) => `rollback/${stream}/${batch}.parquet`,
+  /** A person's decision on a cluster waiting for review (written once; triggers remediate). */
+  review: (batch: string, cluster: string) => `reviews/${batch}/${cluster}.json`,
+  /** The result of re-remediating a reviewed cluster with the operator's function (triggers a revision of reconcile). */
+  reviewedResult: (batch: string, cluster: string) => `reviewed/${batch}/${cluster}.json`,
+  reviewedStaged: (stream: string, batch: string, cluster: string) => `staged/${stream}/${batch}/${cluster}.reviewed.parquet`,
+  reviewedQuarantineCells: (stream: string, batch: string, cluster: string) =>
+    `quarantine/${stream}/${batch}/cells-${cluster}.reviewed.parquet`,
+  reviewedAuditPart: (batch: string, cluster: string) => `work/${batch}/audit/${cluster}.reviewed.parquet`,
+  /** Revision n >= 1 of a batch's reconcile (after operator decisions): its manifest, its audit object chained to the one before, its curated part. */
+  revisionManifest: (batch: string, revision: number) => `manifests/${batch}/reconcile.r${revision}.json`,
+  auditRevision: (stream: string, batch: string, revision: number) => `audit/${stream}/${batch}.r${revision}.jsonl`,
+  curatedPart: (stream: string, batch: string, revision: number) => `curated/${stream}/${batch}.r${revision}.parquet`,
   /** Approved functions by (stream, column, pattern signature): the registry tier. */
   registryEntry: (stream: string, signature: string) => `registry/${stream}/${signature}.json`,
   /** A step's claim on its work (first writer wins); a takeover after the lease claims the next generation. */
@@ -129,6 +141,20 @@ export function parseResultKey(key: string): { batch: string } {
   const match = new RegExp(`^results/(${BATCH})/(c-[0-9a-f]{16}|none)\\.json$`).exec(key);
   if (!match) throw new UnsafeKeyError(key, 'not a result key results/<batch>/<cluster>.json');
   return { batch: match[1]! };
+}
+
+/** Parses `reviews/<batch>/<cluster>.json`, a person's decision whose arrival re-remediates the cluster. */
+export function parseReviewKey(key: string): { batch: string; cluster: string } {
+  const match = new RegExp(`^reviews/(${BATCH})/(c-[0-9a-f]{16})\\.json$`).exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not a review key reviews/<batch>/<cluster>.json');
+  return { batch: match[1]!, cluster: match[2]! };
+}
+
+/** Parses `reviewed/<batch>/<cluster>.json`, a re-remediated cluster whose arrival revises the batch's reconcile. */
+export function parseReviewedKey(key: string): { batch: string; cluster: string } {
+  const match = new RegExp(`^reviewed/(${BATCH})/(c-[0-9a-f]{16})\\.json$`).exec(key);
+  if (!match) throw new UnsafeKeyError(key, 'not a reviewed result key reviewed/<batch>/<cluster>.json');
+  return { batch: match[1]!, cluster: match[2]! };
 }
 
 /** The stream a batch id belongs to (`<stream>-<20 hex>`). */

@@ -14,7 +14,9 @@ export const ROUTES: readonly Route[] = [
   { fn: 'ingest', prefix: 'parts/' },
   { fn: 'cluster', prefix: 'manifests/', suffix: '/ingest.json' },
   { fn: 'remediate', prefix: 'work/', suffix: '.json' },
+  { fn: 'remediate', prefix: 'reviews/', suffix: '.json' },
   { fn: 'reconcile', prefix: 'results/', suffix: '.json' },
+  { fn: 'reconcile', prefix: 'reviewed/', suffix: '.json' },
 ];
 
 /**

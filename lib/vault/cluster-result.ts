@@ -6,7 +6,7 @@ import { jsonText } from '../store/json-objects.ts';
  * it, and where its rows went. Its arrival tells reconcile one more cluster is done. Values
  * of pii columns appear here only masked.
  */
-export const TIERS = ['registry', 'synthesizer', 'model', 'review'] as const;
+export const TIERS = ['registry', 'synthesizer', 'model', 'review', 'operator'] as const;
 export const DISPOSITIONS = ['fixed', 'partly-fixed', 'needs-review', 'llm-unavailable'] as const;
 
 const Example = z.object({ before: z.string().nullable(), after: z.array(z.string().nullable()), verdict: z.string() });

@@ -6,6 +6,7 @@ import { ClusterSpecSchema, serialiseClusterSpec } from './cluster-spec.ts';
 import { DecisionSchema, ModelTierSchema } from './decision.ts';
 import { IngestManifestSchema, serialiseManifest } from './ingest-manifest.ts';
 import { ReconcileManifestSchema, serialiseReconcileManifest } from './reconcile-manifest.ts';
+import { ReviewDecisionSchema } from './review-decision.ts';
 import { objectKind } from './vault-object.ts';
 import { z } from 'zod';
 
@@ -34,6 +35,14 @@ export const vaultObjects = {
   decision: objectKind('decision', keys.decision, DecisionSchema, { once: true }),
   modelTier: objectKind('model-tier standing', keys.modelTier, ModelTierSchema, { once: true }),
   reconcileManifest: objectKind('reconcile manifest', keys.reconcileManifest, ReconcileManifestSchema, {
+    serialise: serialiseReconcileManifest,
+  }),
+  /** A person's decision on a cluster (first writer wins), and the result of re-remediating it with that decision. */
+  review: objectKind('review decision', keys.review, ReviewDecisionSchema, { once: true }),
+  reviewedResult: objectKind('reviewed cluster result', keys.reviewedResult, ClusterResultSchema, { serialise: serialiseClusterResult }),
+  /** Revision n >= 1 of a batch's reconcile manifest (first writer wins: one revision n per batch). */
+  revisionManifest: objectKind('reconcile revision manifest', keys.revisionManifest, ReconcileManifestSchema, {
+    once: true,
     serialise: serialiseReconcileManifest,
   }),
   claim: claimObject,

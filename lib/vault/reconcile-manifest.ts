@@ -59,6 +59,15 @@ const ReconcileManifestV2 = z.object({
    */
   model_call_reduction: z.number().min(0).max(1),
   quarantine_reasons: z.record(z.string(), z.number().int()),
+  /**
+   * Revisions after operator decisions (absent on the first reconcile, revision 0): which revision
+   * this is, the reviewed clusters it covers (all of them up to this revision), the curated parts
+   * promoted so far (each row in exactly one), and the audit objects of the batch in chain order.
+   */
+  revision: z.number().int().positive().optional(),
+  reviewed: z.array(z.string()).optional(),
+  curated_parts: z.array(z.string()).optional(),
+  audit_chain: z.array(z.object({ key: z.string(), lines: z.number().int(), root_hash: z.string(), retain_until: z.string() })).optional(),
 });
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -11,16 +11,17 @@ describe('routes', () => {
   const yml = parse(readFileSync('serverless.yml', 'utf8')) as {
     service: string;
     provider: { runtime: string };
-    functions: Record<string, { handler: string; events: S3Event[] }>;
+    functions: Record<string, { handler: string; events: (S3Event | { httpApi: unknown })[] }>;
   };
 
   it('agree with the S3 events declared in serverless.yml', () => {
     expect(yml.service).toBe('vaultmend');
     expect(yml.provider.runtime).toBe('nodejs24.x');
     const declared = Object.entries(yml.functions).flatMap(([fn, def]) =>
-      def.events.map((event) => {
+      def.events.flatMap((event) => {
+        if (!('s3' in event)) return [];
         const rules = Object.assign({}, ...event.s3.rules) as { prefix?: string; suffix?: string };
-        return { fn, prefix: rules.prefix, ...(rules.suffix ? { suffix: rules.suffix } : {}) };
+        return [{ fn, prefix: rules.prefix, ...(rules.suffix ? { suffix: rules.suffix } : {}) }];
       }),
     );
     expect(declared).toEqual(ROUTES.map((r) => ({ ...r })));
@@ -33,6 +34,8 @@ describe('routes', () => {
     expect(routeFor('manifests/orders-1/reconcile.json')).toBeUndefined();
     expect(routeFor('work/orders-1/clusters/c1.json')?.fn).toBe('remediate');
     expect(routeFor('results/orders-1/c1.json')?.fn).toBe('reconcile');
+    expect(routeFor('reviews/orders-1/c1.json')?.fn).toBe('remediate');
+    expect(routeFor('reviewed/orders-1/c1.json')?.fn).toBe('reconcile');
     expect(routeFor('clean/orders/b/part-0.parquet')).toBeUndefined();
     expect(routeFor(`${PROBE_PREFIX}x`)).toBeUndefined();
   });
