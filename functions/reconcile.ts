@@ -1,8 +1,9 @@
 import { VaultKeyStore } from '../lib/audit/data-keys.ts';
 import { UnsafeKeyError } from '../lib/errors.ts';
-import { parseResultKey } from '../lib/keys.ts';
+import { parseResultKey, parseReviewedKey } from '../lib/keys.ts';
 import type { ReconcileDeps } from '../lib/reconcile/reconcile-batch.ts';
 import { reconcileOnce, type ReconcileDelivery } from '../lib/reconcile/reconcile-once.ts';
+import { reviseBatch, type RevisionDelivery } from '../lib/reconcile/revise-batch.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
 import { alerts, config, logger, vault, vaultObjects } from './runtime.ts';
 
@@ -15,15 +16,30 @@ const deps: ReconcileDeps = {
   auditRetentionDays: config.AUDIT_RETENTION_DAYS,
 };
 
+/** reviewed/<batch>/<cluster>.json written (a cluster re-remediated with a person's decision) -> the batch's next revision. */
+async function revise(key: string): Promise<RevisionDelivery> {
+  const { batch } = parseReviewedKey(key);
+  const outcome = await reviseBatch(deps, batch, config.CLAIM_LEASE_S * 1000);
+  if (outcome.status === 'revised' || outcome.status === 'up-to-date') {
+    const m = outcome.manifest;
+    logger.info(`batch ${outcome.status}`, { batch, revision: outcome.revision, status: m.status, rows: m.rows, curated: m.curated });
+  } else logger.info(`batch revision: ${outcome.status}`, { ...outcome });
+  return outcome;
+}
+
 /**
  * results/<batch>/<cluster>.json (or none.json) written -> when it was the batch's last
  * result, the batch is reconciled: row-id proof, promotion gates, curated rows, the locked
  * audit, the report. Earlier results find the batch still waiting and say which clusters.
  * Of many deliveries at once, one reconciles (a claim). A data loss throws DataLossError after the alert (the invocation fails loudly).
  */
-export const handler = s3EventHandler(async (event): Promise<ReconcileDelivery[]> => {
-  const outcomes: ReconcileDelivery[] = [];
+export const handler = s3EventHandler(async (event): Promise<(ReconcileDelivery | RevisionDelivery)[]> => {
+  const outcomes: (ReconcileDelivery | RevisionDelivery)[] = [];
   for (const object of vaultObjects(event)) {
+    if (object.key.startsWith('reviewed/')) {
+      outcomes.push(await revise(object.key));
+      continue;
+    }
     let batch: string;
     try {
       ({ batch } = parseResultKey(object.key));

@@ -2,6 +2,7 @@ import { UnsafeKeyError } from '../lib/errors.ts';
 import { parseClusterKey } from '../lib/keys.ts';
 import { modelFromConfig } from '../lib/remediate/model/model-from-config.ts';
 import { remediateCluster, type RemediateDeps, type RemediateOutcome } from '../lib/remediate/remediate-cluster.ts';
+import { remediateReviewed, type ReviewedOutcome } from '../lib/remediate/remediate-reviewed.ts';
 import { Sandbox } from '../lib/remediate/sandbox.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
 import { config, logger, vault, vaultObjects } from './runtime.ts';
@@ -20,14 +21,33 @@ const remediateDeps = (): RemediateDeps =>
     notice: (message, fields) => logger.warn(message, fields),
   });
 
+/** reviews/<batch>/<cluster>.json written (a person's decision) -> the cluster re-remediated with it (see remediateReviewed). */
+async function reviewed(key: string): Promise<ReviewedOutcome> {
+  const outcome = await remediateReviewed(remediateDeps(), key);
+  if (outcome.status === 'reviewed' || outcome.status === 'already-reviewed') {
+    const { result } = outcome;
+    logger.info(outcome.status === 'reviewed' ? 'reviewed cluster re-remediated' : 'reviewed cluster already re-remediated', {
+      batch: result.batch,
+      cluster: result.cluster,
+      disposition: result.disposition,
+      counts: result.counts,
+    });
+  } else logger.info(`review decision: ${outcome.status}`, { ...outcome });
+  return outcome;
+}
+
 /**
  * work/<batch>/clusters/<cluster>.json written -> a verified transformation function applied
  * to the cluster: staged and quarantined cells, audit rows, and results/<batch>/<cluster>.json
  * (which triggers reconcile). Other objects under work/ are not clusters and are skipped.
  */
-export const handler = s3EventHandler(async (event): Promise<RemediateOutcome[]> => {
-  const outcomes: RemediateOutcome[] = [];
+export const handler = s3EventHandler(async (event): Promise<(RemediateOutcome | ReviewedOutcome)[]> => {
+  const outcomes: (RemediateOutcome | ReviewedOutcome)[] = [];
   for (const object of vaultObjects(event)) {
+    if (object.key.startsWith('reviews/')) {
+      outcomes.push(await reviewed(object.key));
+      continue;
+    }
     try {
       parseClusterKey(object.key);
     } catch (error) {

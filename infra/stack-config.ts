@@ -9,6 +9,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 
 const StackSchema = z.object({
   STACK_DIR: z.string().min(1).default('.stack'),
+  /** The review page's token; unset, `stack up` makes one and records it in the state file (mode 0600). */
+  OPERATOR_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
   /**
    * Which S3 server to bring up: `rgw` (the default), `minio` (the default when MINIO_BIN is set),
    * or `external`: no server is started, the stack uses the store at S3_ENDPOINT. An external store
@@ -108,6 +110,8 @@ export const StackStateSchema = z.object({
   bucket: z.string(),
   bridgeUrl: z.string(),
   lambdaEndpoint: z.string(),
+  /** The operators' review page (serverless-offline's HTTP port); its token is env.OPERATOR_TOKEN. */
+  reviewUrl: z.string().optional(),
   stage: z.string(),
   logDir: z.string(),
   ports: z.record(z.string(), z.number()),

@@ -1,5 +1,5 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,8 @@ export interface StackInfo {
   bucket: string;
   bridgeUrl: string;
   lambdaEndpoint: string;
+  /** The operators' review page; its token is env.OPERATOR_TOKEN. */
+  reviewUrl: string;
   stage: string;
   logDir: string;
   env: Record<string, string>;
@@ -63,6 +65,7 @@ function stackState(
     bucket: info.bucket,
     bridgeUrl: info.bridgeUrl,
     lambdaEndpoint: info.lambdaEndpoint,
+    reviewUrl: info.reviewUrl,
     stage: info.stage,
     logDir: info.logDir,
     ports,
@@ -95,11 +98,14 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
   if (config.S3_BACKEND === 'minio') ports['MINIO_PORT'] = config.MINIO_PORT;
   await assertPortsFree(ports);
   const started = Date.now();
+  // The review page answers only with this token; one is made when none is configured.
+  const operatorToken = config.OPERATOR_TOKEN ?? randomBytes(24).toString('hex');
   // The functions see the variables the stack was started with (AUDIT_RETENTION_DAYS, OLLAMA_HOST, ...).
   const childEnv = {
     ...process.env,
     ...env,
     ...functionEnv(config),
+    OPERATOR_TOKEN: operatorToken,
     STAGE: config.STAGE,
     TZ: 'UTC',
     BRIDGE_PORT: String(config.BRIDGE_PORT),
@@ -177,9 +183,10 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
       bucket: config.VAULT_BUCKET,
       bridgeUrl: `http://127.0.0.1:${config.BRIDGE_PORT}/events`,
       lambdaEndpoint,
+      reviewUrl: `http://127.0.0.1:${config.OFFLINE_HTTP_PORT}/review`,
       stage: config.STAGE,
       logDir: processes.logDir,
-      env: functionEnv(config),
+      env: { ...functionEnv(config), OPERATOR_TOKEN: operatorToken },
     };
     writeFileSync(stateFile(config), `${JSON.stringify(stackState(info, config, ports, processes, new Date(started)), null, 2)}\n`, {
       mode: 0o600,

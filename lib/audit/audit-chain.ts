@@ -23,6 +23,8 @@ export interface AuditEntry {
   timestamp: string;
   reason: string | null;
   cluster: string | null;
+  /** Who approved the function, on a line of tier `operator` (absent on every other line). */
+  operator?: string;
 }
 
 export type AuditLine = AuditEntry & { seq: number; stream: string; batch: string; prev: string };
@@ -30,8 +32,17 @@ export type AuditLine = AuditEntry & { seq: number; stream: string; batch: strin
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 export const genesis = (stream: string, batch: string) => sha256(`vaultmend-audit\n${stream}\n${batch}`);
 
-export function chainEntries(stream: string, batch: string, entries: AuditEntry[]): { text: string; lines: number; root: string } {
-  let prev = genesis(stream, batch);
+/**
+ * Chains entries into the audit text. `start`: the hash the first line is chained to — the
+ * batch's genesis for its first audit object, the previous object's root for a later revision's.
+ */
+export function chainEntries(
+  stream: string,
+  batch: string,
+  entries: AuditEntry[],
+  start = genesis(stream, batch),
+): { text: string; lines: number; root: string } {
+  let prev = start;
   const out: string[] = [];
   entries.forEach((entry, i) => {
     // Fixed key order: the same entries always make the same bytes.
@@ -55,11 +66,20 @@ export interface ChainVerdict {
   problems: ChainProblem[];
 }
 
-/** Recomputes the chain of an audit text; with `expectedRoot` (from the manifest), also that nothing was cut off. */
-export function verifyChain(stream: string, batch: string, text: string, expectedRoot?: string): ChainVerdict {
+/**
+ * Recomputes the chain of an audit text; with `expectedRoot` (from the manifest), also that nothing
+ * was cut off. `start`: what the first line is chained to (see chainEntries).
+ */
+export function verifyChain(
+  stream: string,
+  batch: string,
+  text: string,
+  expectedRoot?: string,
+  start = genesis(stream, batch),
+): ChainVerdict {
   const lines = text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   const problems: ChainProblem[] = [];
-  let prev = genesis(stream, batch);
+  let prev = start;
   lines.forEach((line, i) => {
     const n = i + 1;
     let parsed: Partial<AuditLine>;
@@ -80,7 +100,7 @@ export function verifyChain(stream: string, batch: string, text: string, expecte
         kind: 'chain-broken',
         detail:
           n === 1
-            ? 'the first line does not start from the genesis hash'
+            ? "the first line does not start from the hash it is chained to (the genesis, or the previous audit object's root)"
             : `line ${n - 1} is not the line this one was chained to (edited, removed or moved)`,
       });
     }

@@ -13,9 +13,15 @@ import { literal } from '../engine/sql.ts';
 export async function auditEntries(
   engine: Engine,
   contract: Contract,
-  context: { stream: string; batch: string; asOf: string; auditParts: string[]; keys: DataKeyStore },
+  context: { stream: string; batch: string; asOf: string; auditParts: string[]; keys: DataKeyStore; touched?: string[] },
 ): Promise<AuditEntry[]> {
   const pii = new Set(contract.columns.filter((c) => c.pii).map((c) => c.name));
+  // A revision writes the lines of the rows its reviewed clusters touch, no others (they are in an earlier audit object).
+  const touched = context.touched
+    ? ` SEMI JOIN (SELECT row_id FROM read_parquet([${context.touched.map(literal).join(', ')}])) USING (row_id)`
+    : '';
+  const parts = `read_parquet([${context.auditParts.map(literal).join(', ')}], union_by_name = true)`;
+  const operator = context.auditParts.length && (await hasColumn(engine, parts, 'operator')) ? 'operator' : 'NULL::VARCHAR AS operator';
   const changes = context.auditParts.length
     ? await engine.rows<{
         row_id: string;
@@ -31,16 +37,17 @@ export async function auditEntries(
         model_version: string | null;
         timestamp: string;
         cluster: string;
+        operator: string | null;
       }>(`SELECT row_id, pk_hash, "column", old, new, function, function_name, tier, confidence, model, model_version,
-            strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster
-          FROM read_parquet([${context.auditParts.map(literal).join(', ')}]) SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)
+            strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster, ${operator}
+          FROM ${parts} SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)${touched}
           -- A cell two clusters fixed alike is one change (the row would be quarantined had they differed).
           QUALIFY row_number() OVER (PARTITION BY row_id, "column" ORDER BY cluster) = 1
           ORDER BY row_id, "column"`)
     : [];
   const quarantined = await engine.rows<{ row_id: string; pk_hash: string | null; reasons: string[]; cluster: string | null }>(`
     SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(list(reason))) AS reasons, min(cluster) AS cluster
-    FROM quarantine_reasons GROUP BY row_id`);
+    FROM quarantine_reasons${touched} GROUP BY row_id`);
 
   const entries: { order: [number, number, string]; entry: AuditEntry }[] = [];
   const dataKeys = await context.keys.keysFor(
@@ -75,6 +82,7 @@ export async function auditEntries(
         timestamp: c.timestamp,
         reason: null,
         cluster: c.cluster,
+        ...(c.operator ? { operator: c.operator } : {}),
       },
     });
   }
@@ -104,4 +112,10 @@ export async function auditEntries(
   const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1] || byCodePoint(a.order[2], b.order[2]));
   return entries.map((e) => e.entry);
+}
+
+/** Whether a relation has a column (audit parts written before operator decisions existed have no `operator`). */
+async function hasColumn(engine: Engine, relation: string, column: string): Promise<boolean> {
+  const described = await engine.rows<{ column_name: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+  return described.some((d) => d.column_name === column);
 }

@@ -23,6 +23,7 @@ import { buildLedger, checkLedger, ledgerFailed, type LaneFiles, type LedgerChec
 import { findObject, putObjectIfAbsent, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
+import { firstRound, type Round } from './round.ts';
 
 /**
  * reconcile: closes a batch with a proof, once every cluster's result is in.
@@ -91,19 +92,52 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string, ready?:
     await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
     return { status: 'reconciled', batch, manifest };
   }
+  const manifest = await reconcileRound(deps, {
+    batch,
+    stamp,
+    contract: registered.contract,
+    ingest,
+    clusters,
+    results,
+    round: firstRound(ingest.stream, batch),
+    commit: (m) => writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), m),
+  });
+  return { status: 'reconciled', batch, manifest };
+}
+
+/**
+ * One reconcile of a batch, revision 0 or a later one (see Round): the proof, the manifest
+ * (`shape` adds a revision's fields), the report, the alerts, and last `commit` writes the
+ * manifest. Throws DataLossError after committing a manifest whose ledger failed.
+ */
+export async function reconcileRound(
+  deps: ReconcileDeps,
+  c: {
+    batch: string;
+    stamp: string;
+    contract: Contract;
+    ingest: IngestManifest;
+    clusters: ClusterManifest;
+    results: ClusterResult[];
+    round: Round;
+    shape?: (manifest: ReconcileManifest) => ReconcileManifest;
+    commit: (manifest: ReconcileManifest) => Promise<void>;
+  },
+): Promise<ReconcileManifest> {
+  const { batch, ingest, clusters, results } = c;
   const started = performance.now();
   return withWorkspace(deps.workDir, 'reconcile', deps.engine, async ({ dir, engine }) => {
-    const proof = await prove({ deps, engine, dir, batch, stamp, contract: registered.contract, ingest, results, started });
-    const manifest = manifestOf(proof, clusters, results);
+    const proof = await prove({ ...c, deps, engine, dir, started });
+    const manifest = (c.shape ?? ((m) => m))(manifestOf(proof, clusters, results));
     proof.timings['total'] = Math.round(performance.now() - started);
     const report = buildReport(manifest, ingest, clusters, results, proof.timings);
     await deps.store.put(keys.report(batch), jsonText(report), { contentType: 'application/json' });
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
     // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
     await raiseAlerts(deps, proof);
-    await writeObject(deps.store, vaultObjects.reconcileManifest.at(batch), manifest);
+    await c.commit(manifest);
     if (proof.lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(proof.ledger)}`);
-    return { status: 'reconciled', batch, manifest };
+    return manifest;
   });
 }
 
@@ -129,6 +163,7 @@ interface Proof {
  * audit chained and locked, and the curated Parquet promoted when every gate passed.
  */
 async function prove(c: {
+  round: Round;
   deps: ReconcileDeps;
   engine: Engine;
   dir: string;
@@ -157,10 +192,23 @@ async function prove(c: {
   lap('gates', t);
   const promoted = !lost && gates.every((g) => g.passed);
   t = performance.now();
-  const entries = await auditEntries(engine, contract, { stream, batch, asOf: stamp, auditParts: lanes.auditParts, keys: deps.keys });
-  const audit = await writeAudit(deps, stream, batch, stamp, entries);
+  const { round } = c;
+  const touched = round.touched
+    ? await Promise.all(
+        round.touched.map(async (key, i) => (await downloadObject(deps.store, key, undefined, join(c.dir, `touched-${i}.parquet`))).path),
+      )
+    : undefined;
+  const entries = await auditEntries(engine, contract, {
+    stream,
+    batch,
+    asOf: stamp,
+    auditParts: lanes.auditParts,
+    keys: deps.keys,
+    ...(touched ? { touched } : {}),
+  });
+  const audit = await writeAudit(deps, { stream, batch, stamp, entries, round });
   lap('audit', t);
-  const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, keys.curated(stream, batch)) : null;
+  const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, round) : null;
   const counted = await engine.rows<{ reason: string; n: string }>(
     'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
   );
@@ -319,29 +367,38 @@ async function curateAndGate(
  */
 async function writeAudit(
   deps: ReconcileDeps,
-  stream: string,
-  batch: string,
-  stamp: string,
-  entries: AuditEntry[],
+  a: { stream: string; batch: string; stamp: string; entries: AuditEntry[]; round: Round },
 ): Promise<NonNullable<ReconcileManifest['audit']>> {
-  const chained = chainEntries(stream, batch, entries);
+  const { stream, batch, stamp, round } = a;
+  const chained = chainEntries(stream, batch, a.entries, round.chainedTo);
   const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
-  const key = keys.audit(stream, batch);
+  const key = round.auditKey;
   const stored = await deps.store.versions(key);
   let audit = { lines: chained.lines, root: chained.root };
   if (stored.length === 0) {
     await deps.store.put(key, chained.text, { contentType: 'application/x-ndjson', retainUntil });
   } else {
-    const held = verifyChain(stream, batch, await deps.store.readText(key, stored[0]!.versionId));
+    const held = verifyChain(stream, batch, await deps.store.readText(key, stored[0]!.versionId), undefined, round.chainedTo);
     audit = { lines: held.lines, root: held.root };
   }
   return { key, lines: audit.lines, root_hash: audit.root, retain_until: retainUntil.toISOString() };
 }
 
-/** Writes table `curated` as the batch's curated Parquet at `key`; returns the key. */
-async function promoteCurated(store: ObjectStore, engine: Engine, dir: string, key: string): Promise<string> {
+/**
+ * Writes table `curated` as the round's curated Parquet, less the rows an earlier revision's part
+ * holds (each row in exactly one part); returns its key, or null when no row is new.
+ */
+async function promoteCurated(store: ObjectStore, engine: Engine, dir: string, round: Round): Promise<string | null> {
   const local = join(dir, 'curated.parquet');
-  await engine.run(`COPY (SELECT * FROM curated ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
-  await store.putFile(key, local, { contentType: 'application/vnd.apache.parquet' });
-  return key;
+  const earlier = await Promise.all(
+    round.promotedParts.map(async (key, i) => (await downloadObject(store, key, undefined, join(dir, `promoted-${i}.parquet`))).path),
+  );
+  const fresh = earlier.length
+    ? `SELECT * FROM curated ANTI JOIN (SELECT row_id FROM read_parquet([${earlier.map(literal).join(', ')}])) USING (row_id)`
+    : 'SELECT * FROM curated';
+  const [counted] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM (${fresh})`);
+  if (earlier.length && Number(counted?.n ?? 0) === 0) return null;
+  await engine.run(`COPY (${fresh} ORDER BY row_id) TO ${literal(local)} (FORMAT parquet)`);
+  await store.putFile(round.curatedKey, local, { contentType: 'application/vnd.apache.parquet' });
+  return round.curatedKey;
 }

@@ -8,8 +8,7 @@ import { VaultmendError } from '../errors.ts';
 import { downloadObject } from '../store/download.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { readObject } from '../vault/vault-object.ts';
-import { vaultObjects } from '../vault/objects.ts';
+import { batchRevisions } from '../vault/revisions.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 
 /**
@@ -33,19 +32,23 @@ export interface RollbackOutcome {
 }
 
 export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<RollbackOutcome> {
-  const manifest = await readObject(deps.store, vaultObjects.reconcileManifest.at(batch));
-  if (!manifest.curated || !manifest.audit)
+  const revisions = await batchRevisions(deps.store, batch);
+  if (!revisions) throw new VaultmendError('rollback-impossible', `batch ${batch} has not been reconciled: nothing to roll back`);
+  const manifest = revisions.latest;
+  // A revised batch: every curated part (each row in one) and every audit object of the chain.
+  const parts = manifest.curated_parts ?? (manifest.curated ? [manifest.curated] : []);
+  const audits = (manifest.audit_chain ?? (manifest.audit ? [manifest.audit] : [])).map((a) => a.key);
+  if (parts.length === 0 || audits.length === 0)
     throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
-  const curatedKey = manifest.curated;
   const registered = await loadContract(deps.store, manifest.stream);
   if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);
   const columns = registered.contract.columns.map((c) => c.name);
 
   const reverts: (string | null)[][] = [];
   let erased = 0;
-  // The log as written and locked: its first version.
-  const first = (await deps.store.versions(manifest.audit.key))[0];
-  for (const text of (await deps.store.readText(manifest.audit.key, first?.versionId)).split('\n')) {
+  // Each log as written and locked: its first version.
+  const texts = await Promise.all(audits.map(async (key) => deps.store.readText(key, (await deps.store.versions(key))[0]?.versionId)));
+  for (const text of texts.join('\n').split('\n')) {
     if (!text) continue;
     const line = JSON.parse(text) as AuditLine;
     if (line.kind !== 'cell-changed' || !line.column) continue;
@@ -68,7 +71,9 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
   }
 
   return withWorkspace(deps.workDir, 'rollback', deps.engine, async ({ dir, engine }) => {
-    const curated = await downloadObject(deps.store, curatedKey, undefined, join(dir, 'curated.parquet'));
+    const curated = await Promise.all(
+      parts.map(async (key, i) => (await downloadObject(deps.store, key, undefined, join(dir, `curated-${i}.parquet`))).path),
+    );
     await engine.loadTextTable('reverts', ['row_id', 'column_name', 'old'], reverts);
     const pivot = columns
       .map(
@@ -80,7 +85,7 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
       .map((c, i) => `CASE WHEN r."$has${i}" THEN r."$old${i}" ELSE CAST(c.${ident(c)} AS VARCHAR) END AS ${ident(c)}`)
       .join(', ');
     const local = join(dir, 'rollback.parquet');
-    await engine.run(`COPY (SELECT c.row_id, ${select} FROM read_parquet(${literal(curated.path)}) c
+    await engine.run(`COPY (SELECT c.row_id, ${select} FROM read_parquet([${curated.map(literal).join(', ')}]) c
       LEFT JOIN (SELECT CAST(row_id AS BIGINT) AS row_id, ${pivot} FROM reverts GROUP BY ALL) r USING (row_id) ORDER BY c.row_id) TO ${literal(local)} (FORMAT parquet)`);
     const [counted] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM read_parquet(${literal(local)})`);
     const key = keys.rollback(manifest.stream, batch);

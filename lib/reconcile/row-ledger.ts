@@ -77,7 +77,7 @@ async function loadLanes(engine: Engine, contract: Contract, lanes: LaneFiles): 
   await tableFrom(engine, 'clean_rows', lanes.clean, `SELECT NULL::BIGINT AS row_id WHERE false`);
   await engine.run(
     lanes.auditParts.length
-      ? `CREATE OR REPLACE TABLE audit_identities AS SELECT row_id, pk_hash FROM read_parquet(${files(lanes.auditParts)})`
+      ? `CREATE OR REPLACE TABLE audit_identities AS SELECT row_id, pk_hash FROM read_parquet(${files(lanes.auditParts)}, union_by_name = true)`
       : 'CREATE OR REPLACE TABLE audit_identities AS SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash WHERE false',
   );
 }

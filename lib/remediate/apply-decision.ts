@@ -32,6 +32,25 @@ async function copyOut(engine: Engine, store: ObjectStore, sql: string, local: s
   await store.putFile(key, local, PARQUET);
 }
 
+/**
+ * Where a decision's outputs go and who took it: the cluster's own keys for the tiers' decision;
+ * the `.reviewed` keys and the operator's name for a person's (the first outputs stay as they are).
+ */
+export interface Placement {
+  staged: string;
+  quarantine: string;
+  audit: string;
+  operator: string | null;
+}
+
+/** The placement of the tiers' decision on a cluster. */
+export const tierPlacement = (spec: ClusterSpec): Placement => ({
+  staged: keys.staged(spec.stream, spec.batch, spec.cluster),
+  quarantine: keys.quarantineCells(spec.stream, spec.batch, spec.cluster),
+  audit: keys.auditPart(spec.batch, spec.cluster),
+  operator: null,
+});
+
 export async function applyDecision(
   engine: Engine,
   store: ObjectStore,
@@ -40,6 +59,7 @@ export async function applyDecision(
   pattern: PatternTable,
   decision: Decision,
   measurement: Measurement | undefined,
+  place: Placement = tierPlacement(spec),
 ): Promise<Applied> {
   const fn = decision.function;
   const reads = fn ? readColumns({ name: fn.name, source: fn.source, reads: fn.reads, writes: fn.writes }) : [];
@@ -87,9 +107,9 @@ export async function applyDecision(
 
   const outputs: Applied['outputs'] = { staged: null, quarantine: null, audit: null };
   if (staged && stagedCells > 0) {
-    outputs.staged = keys.staged(spec.stream, spec.batch, spec.cluster);
+    outputs.staged = place.staged;
     await copyOut(engine, store, `${staged} ORDER BY row_id, column_name`, join(dir, 'staged.parquet'), outputs.staged);
-    outputs.audit = keys.auditPart(spec.batch, spec.cluster);
+    outputs.audit = place.audit;
     const model = decision.model;
     await copyOut(
       engine,
@@ -97,7 +117,8 @@ export async function applyDecision(
       `SELECT row_id, pk_hash, column_name AS "column", old_value AS old, new_value AS new, ${literal(fn!.source)} AS function,
          ${literal(fn!.name)} AS function_name, ${literal(decision.tier)} AS tier, ${decision.confidence}::DOUBLE AS confidence,
          ${model ? literal(model.name) : 'NULL::VARCHAR'} AS model, ${model ? literal(model.digest) : 'NULL::VARCHAR'} AS model_version,
-         ${literal(decision.decided_at)}::TIMESTAMPTZ AS timestamp, ${literal(spec.batch)} AS batch, ${literal(spec.cluster)} AS cluster
+         ${literal(decision.decided_at)}::TIMESTAMPTZ AS timestamp, ${literal(spec.batch)} AS batch, ${literal(spec.cluster)} AS cluster,
+         ${place.operator ? literal(place.operator) : 'NULL::VARCHAR'} AS operator
        FROM (${staged}) ORDER BY row_id, column_name`,
       join(dir, 'audit.parquet'),
       outputs.audit,
@@ -105,7 +126,7 @@ export async function applyDecision(
   }
   const failed = Number(counted?.failed ?? 0);
   if (failed > 0) {
-    outputs.quarantine = keys.quarantineCells(spec.stream, spec.batch, spec.cluster);
+    outputs.quarantine = place.quarantine;
     await copyOut(engine, store, `${quarantined} ORDER BY row_id, column_name`, join(dir, 'quarantine.parquet'), outputs.quarantine);
   }
 

@@ -18,7 +18,15 @@ export const RegistryEntrySchema = z.object({
   shapes: z.array(z.string()),
   function: z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) }),
   approved_by: z.enum(['measured', 'operator']),
-  origin: z.object({ tier: z.string(), batch: z.string(), cluster: z.string(), confidence: z.number(), model: z.string().nullable() }),
+  origin: z.object({
+    tier: z.string(),
+    batch: z.string(),
+    cluster: z.string(),
+    confidence: z.number(),
+    model: z.string().nullable(),
+    /** Who approved it, for an entry approved by a person. */
+    operator: z.string().optional(),
+  }),
 });
 export type RegistryEntry = z.infer<typeof RegistryEntrySchema>;
 
@@ -46,6 +54,19 @@ export async function findRegistered(store: ObjectStore, stream: string, signatu
 /** Registers a function unless one is registered already (race-free: first writer wins). */
 export async function register(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
   await putObjectIfAbsent(store, registryEntry.at(entry.stream, signature), entry);
+}
+
+/**
+ * Registers a function a person approved: it replaces an entry for the pattern that holds another
+ * function (a measured one that fell short, or an earlier approval), so the next batch with the
+ * pattern is fixed at the registry tier with no model call. The same function already registered: nothing changes.
+ */
+export async function registerApproved(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
+  const ref = registryEntry.at(entry.stream, signature);
+  const standing = await findRegistered(store, entry.stream, signature);
+  if (standing?.function.source === entry.function.source && standing.approved_by === 'operator') return;
+  if (standing || (await store.exists(ref.key))) await store.removeAllVersions(ref.key);
+  await putObjectIfAbsent(store, ref, entry);
 }
 
 /** Every registered function of a stream, with its signature (operators: `vaultmend registry list`). */

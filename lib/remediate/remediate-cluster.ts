@@ -1,7 +1,6 @@
 import type { Column, Contract } from '../contract/contract.ts';
-import { loadContract } from '../contract/registry.ts';
 import type { ClusterSpec } from '../vault/cluster-spec.ts';
-import { ContractMissingError, DataLossError } from '../errors.ts';
+import { DataLossError } from '../errors.ts';
 import { parseClusterKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { applyDecision, type Applied } from './apply-decision.ts';
@@ -11,12 +10,12 @@ import { decide, storedDecision, storeDecision, type Decided } from './decide-re
 import { patternSignature, register } from './function-registry.ts';
 import { measure, type MeasureDeps } from './measure.ts';
 import type { ModelAccess } from './model/model-access.ts';
-import { PatternTable } from './pattern-table.ts';
+import type { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
 import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
-import { findObject, readObject, writeObject } from '../vault/vault-object.ts';
+import { findObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
-import { withWorkspace } from '../engine/workspace.ts';
+import { withCluster } from './with-cluster.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -86,25 +85,18 @@ async function remediateClaimed(deps: RemediateDeps, batch: string, cluster: str
   // A holder whose lease ran out may have finished after all: its result stands.
   const done = await findObject(deps.store, vaultObjects.clusterResult.at(batch, cluster));
   if (done) return { status: 'already-remediated', result: done };
-  const spec = await readObject(deps.store, vaultObjects.cluster.at(batch, cluster));
-  const registered = await loadContract(deps.store, spec.stream);
-  if (!registered) throw new ContractMissingError(spec.stream);
-  const contract = registered.contract;
-  const column = contract.columns.find((c) => c.name === spec.column);
-  return withWorkspace(deps.workDir, 'remediate', deps.engine, async ({ dir, engine }) => {
-    // A pattern over several columns or a whole row (a unique or expression test) has no one column to fix.
-    const target = column ?? { name: spec.column, type: 'string' as const, nullable: true, primary_key: false, pii: spec.pii };
-    const pattern = await PatternTable.load(engine, deps.store, dir, batch, contract, target, spec.cells_object);
+  return withCluster(deps, batch, cluster, 'remediate', async (open) => {
+    const { spec, contract, engine, dir, pattern } = open;
     const r: Remediation = {
       deps,
       batch,
       cluster,
       spec,
       contract,
-      column,
+      column: open.contractColumn,
       dir,
       pattern,
-      measureDeps: { engine, sandbox: deps.sandbox, contract },
+      measureDeps: open.measureDeps,
       now: deps.now ?? (() => new Date()),
     };
     const { decision, measurement } = await takeDecision(r);

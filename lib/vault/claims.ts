@@ -34,6 +34,10 @@ export const claimScopes = {
   cluster: (batch: string) => `${batch}/cluster`,
   remediate: (batch: string, cluster: string) => `${batch}/remediate/${cluster}`,
   reconcile: (batch: string) => `${batch}/reconcile`,
+  /** Re-remediating a reviewed cluster with a person's decision. */
+  review: (batch: string, cluster: string) => `${batch}/review/${cluster}`,
+  /** Revision n >= 1 of the batch's reconcile. */
+  revision: (batch: string, revision: number) => `${batch}/reconcile-r${revision}`,
 };
 
 /** Whether a standing claim still holds its work: within its lease and not released by its holder. */

@@ -19,6 +19,8 @@ export const TEST_STACK_ENV: Record<string, string> = {
   INGEST_PART_BYTES: '65536',
   // Audit logs the tests write stay locked one day, not seven years.
   AUDIT_RETENTION_DAYS: '1',
+  // The review page's token (the browser test opens the page with it).
+  OPERATOR_TOKEN: 'test-operator-token-0123456789abcdef',
 };
 
 export const ALERT_SINK_PORT = 18999;

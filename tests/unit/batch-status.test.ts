@@ -56,8 +56,10 @@ describe('batchStatus', () => {
       auditRetentionDays: 1,
     };
     await reconcileOnce(reconcileDeps, b.batch);
+    // Promoted, but one cluster still waits for a person's decision.
     expect(await batchStatus(b.store, b.batch)).toMatchObject({
-      stage: 'promoted',
+      stage: 'waiting-for-review',
+      revision: 0,
       rows: { source: 3, clean: 1, fixed: 1, quarantined: 1 },
     });
     expect(await batchStatus(b.store, 'desk-00000000000000000000')).toMatchObject({ stage: 'not-ingested' });
