@@ -1,7 +1,9 @@
 import { InvalidArgumentError } from 'commander';
+import { existsSync, statSync } from 'node:fs';
 import { ContractInvalidError } from '../lib/contract/registry.ts';
 import { ConfigError, UnsafeKeyError } from '../lib/errors.ts';
 import { parseRawKey, streamOfBatch } from '../lib/keys.ts';
+import { OperatorName } from '../lib/vault/review-decision.ts';
 import { explainStoreError, type StoreTarget } from './stack-target.ts';
 
 /** Exit codes of the operators' tools: 0 done, 1 the work failed, 2 the command line was wrong. */
@@ -47,6 +49,46 @@ export function signatureArgument(text: string): string {
 export function secondsArgument(text: string): number {
   if (!/^[1-9][0-9]*$/.test(text)) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a whole number of seconds`);
   return Number(text);
+}
+
+/** A cluster id as the cluster manifest names it: `c-` and 16 hex digits (commander argParser). */
+export function clusterArgument(text: string): string {
+  if (!/^c-[0-9a-f]{16}$/.test(text))
+    throw new InvalidArgumentError(
+      `${JSON.stringify(text)} is not a cluster id (c-<16 hex digits>, as \`vaultmend review BATCH\` lists them)`,
+    );
+  return text;
+}
+
+/** A positive number of seconds, fractions allowed (`0.5`; commander argParser). */
+export function intervalArgument(text: string): number {
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds > 0)) throw new InvalidArgumentError(`${JSON.stringify(text)} is not a positive number of seconds`);
+  return seconds;
+}
+
+/** Refuses a path that is not an existing file (exit 2), naming the option or argument it came from. */
+export function existingFile(path: string, what = 'file'): string {
+  if (!existsSync(path)) throw new UsageError(`no such ${what}: ${path}`);
+  if (!statSync(path).isFile()) throw new UsageError(`not a file: ${path}`);
+  return path;
+}
+
+/**
+ * Who decides, as recorded in the decision: `--as`, else VAULTMEND_OPERATOR, else USER; checked
+ * against OperatorName (letters, digits and ._@-, at most 64), a usage error otherwise.
+ */
+export function operatorName(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const name = given ?? (env['VAULTMEND_OPERATOR'] || env['USER'] || undefined);
+  if (name === undefined) throw new UsageError('who decides? name yourself with --as NAME (or set VAULTMEND_OPERATOR)');
+  const checked = OperatorName.safeParse(name);
+  if (!checked.success) {
+    const from = given !== undefined ? '--as' : env['VAULTMEND_OPERATOR'] ? 'VAULTMEND_OPERATOR' : 'USER';
+    throw new UsageError(
+      `${JSON.stringify(name)} (${from}) is not an operator name: letters, digits and ._@- (at most 64); give --as NAME`,
+    );
+  }
+  return checked.data;
 }
 
 /**

@@ -9,6 +9,7 @@ import { findStore, type StoreTarget } from '../cli/stack-target.ts';
 import { loadRuntimeConfig } from '../lib/config.ts';
 import { loadContract, parseContractText, registerContract } from '../lib/contract/registry.ts';
 import { batchId, keys, parseRawKey } from '../lib/keys.ts';
+import { batchStatus } from '../lib/operators/batch-status.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
 import type { ObjectStore } from '../lib/store/object-store.ts';
 import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
@@ -153,7 +154,33 @@ async function read(store: ObjectStore, key: string, timeoutMs: number, hint: st
   return store.readText(key);
 }
 
-async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: string, logDir: string): Promise<void> {
+/** Where the operators' review page is, and its token. */
+interface ReviewPage {
+  url: string | undefined;
+  token: string | undefined;
+  /** Whether the stack stays up after the demo (else the page is gone with it). */
+  staysUp: boolean;
+}
+
+/** After the batch: the clusters waiting for a person, the page that settles them, and the CLI command that does the same. */
+async function printReview(store: S3ObjectStore, batch: string, review: ReviewPage): Promise<void> {
+  const waiting = (await batchStatus(store, batch)).waiting_for_review.filter((w) => !w.decision);
+  if (waiting.length === 0) return;
+  console.log(`review: ${waiting.length} cluster(s) wait for a person`);
+  for (const w of waiting) {
+    const result = JSON.parse(await store.readText(keys.clusterResult(batch, w.cluster))) as { measured: { ambiguous_with?: string } };
+    const reading = result.measured.ambiguous_with?.split(' / ')[0];
+    if (review.url) console.log(`  page: ${review.url}/batches/${batch}/clusters/${w.cluster}?token=${review.token ?? 'OPERATOR_TOKEN'}`);
+    console.log(
+      reading
+        ? `  cli:  npx vaultmend review ${batch} ${w.cluster}   then   npx vaultmend approve ${batch} ${w.cluster} --candidate ${reading} --as $USER  (${result.measured.ambiguous_with}: choose one)`
+        : `  cli:  npx vaultmend review ${batch} ${w.cluster}   then   npx vaultmend approve ${batch} ${w.cluster} --candidate NAME --as $USER`,
+    );
+  }
+  if (!review.staysUp) console.log('  (the stack stops after this demo: `KEEP_STACK=1 npm start` keeps it up to use the page and the CLI)');
+}
+
+async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: string, logDir: string, review: ReviewPage): Promise<void> {
   const { file, stream } = args;
   const hint = `see the logs in ${logDir}`;
   if (args.contract) {
@@ -208,6 +235,7 @@ async function demo(args: DemoArgs, store: S3ObjectStore, s3: S3Client, bucket: 
     `  curated: ${reconciled.curated ?? '(not promoted)'}; audit: ${reconciled.audit?.key} (${reconciled.audit?.lines} lines, root ${reconciled.audit?.root_hash})`,
   );
   console.log(`  report: s3://${bucket}/${keys.reportPage(batch)}`);
+  await printReview(store, batch, review);
 }
 
 /** The streams of the contracts `stack up` registers (infra/contracts/*.json). */
@@ -232,7 +260,11 @@ async function main(): Promise<void> {
     console.log(`using the running stack of ${shown(recorded.file)} (started ${recorded.state.started_at}); it stays up`);
     const config = loadRuntimeConfig(target.env);
     const s3 = makeS3Client(config);
-    await demo(args, new S3ObjectStore(s3, config.VAULT_BUCKET), s3, config.VAULT_BUCKET, recorded.state.logDir);
+    await demo(args, new S3ObjectStore(s3, config.VAULT_BUCKET), s3, config.VAULT_BUCKET, recorded.state.logDir, {
+      url: recorded.state.reviewUrl,
+      token: recorded.state.env['OPERATOR_TOKEN'],
+      staysUp: true,
+    });
     return;
   }
   // A stack started here holds the contracts of infra/contracts/ and nothing else (its local
@@ -248,7 +280,11 @@ async function main(): Promise<void> {
   try {
     const settings = { ...info.env, S3_ENDPOINT: info.s3Endpoint } as Parameters<typeof makeS3Client>[0];
     const s3 = makeS3Client(settings);
-    await demo(args, new S3ObjectStore(s3, info.bucket), s3, info.bucket, info.logDir);
+    await demo(args, new S3ObjectStore(s3, info.bucket), s3, info.bucket, info.logDir, {
+      url: info.reviewUrl,
+      token: info.env['OPERATOR_TOKEN'],
+      staysUp: env['KEEP_STACK'] === '1',
+    });
   } finally {
     if (env['KEEP_STACK'] === '1') console.log('KEEP_STACK=1: the stack is still running; `npm run stack:down` stops it');
     else await stackDown(env);

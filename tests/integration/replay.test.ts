@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerContract } from '../../lib/contract/registry.ts';
@@ -6,6 +7,7 @@ import { replayBatch } from '../../lib/replay/replay-batch.ts';
 import { jsonText } from '../../lib/store/json-objects.ts';
 import { ReconcileManifestSchema } from '../../lib/vault/reconcile-manifest.ts';
 import { ingestAndCluster } from '../support/local-batch.ts';
+import { TEST_STACK_ENV } from '../support/test-stack-env.ts';
 import { eventually, logLines, readParquet, readText, upload, vaultStore } from '../support/vault.ts';
 
 /**
@@ -25,6 +27,17 @@ const CONTRACT = {
   ],
 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** `npx vaultmend ARGS` (the bin), finding the test stack from its state file; stopped by SIGTERM (which the bin passes on to the CLI) after 60 s. */
+function vaultmend(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: TEST_STACK_ENV['STACK_DIR'] };
+  delete env['S3_ENDPOINT'];
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/vaultmend.mjs', ...args], { timeout: 60_000, killSignal: 'SIGTERM', env }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 beforeAll(async () => {
   await registerContract(vaultStore(), CONTRACT);
@@ -66,13 +79,18 @@ describe('replay of a batch stopped after its cluster step', () => {
     );
     expect(await readText(keys.reconcileManifest(batch))).toBeUndefined();
 
-    const held = await replayBatch(vaultStore(), batch);
-    expect(held.plan).toMatchObject({ step: 'remediate' });
-    expect(held.plan.held.map((c) => c.holder)).toEqual(clusters.map(() => 'killed'));
-    expect(held.replayed).toEqual([]);
+    // The operator's command, against the test stack found by its state file.
+    const held = await vaultmend(['replay', batch, '--json']);
+    expect(held.code, held.stderr).toBe(1);
+    expect(held.stderr).toContain('--release');
+    const plan = JSON.parse(held.stdout) as { step: string; replayed: string[]; held: { holder: string }[] };
+    expect(plan).toMatchObject({ step: 'remediate', replayed: [] });
+    expect(plan.held.map((c) => c.holder)).toEqual(clusters.map(() => 'killed'));
 
-    const released = await replayBatch(vaultStore(), batch, { release: true });
-    expect([...released.replayed].sort()).toEqual(clusters.map((c) => keys.cluster(batch, c)).sort());
+    const released = await vaultmend(['replay', batch, '--release', '--json']);
+    expect(released.code, released.stderr).toBe(0);
+    const replayed = (JSON.parse(released.stdout) as { replayed: string[] }).replayed;
+    expect([...replayed].sort()).toEqual(clusters.map((c) => keys.cluster(batch, c)).sort());
     const manifest = ReconcileManifestSchema.parse(
       JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)),
     );

@@ -99,7 +99,7 @@ describe('the CLI finds the running stack', () => {
     cleanup.push(() => s3.server.close());
     const dir = mkdtempSync(join(tmpdir(), 'vaultmend-stack-'));
     stateFile(dir, s3.endpoint, [{ name: 'radosgw', pid: daemon() }]);
-    const { code, stdout, stderr } = await vaultmend(['stream', 'status', 'orders'], { STACK_DIR: dir });
+    const { code, stdout, stderr } = await vaultmend(['stream', 'status', 'orders', '--json'], { STACK_DIR: dir });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ stream: 'orders', state: 'running', waiting: 0 });

@@ -9,6 +9,8 @@ function vaultmend(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   const base: NodeJS.ProcessEnv = { ...process.env, STACK_DIR: mkdtempSync(join(tmpdir(), 'vaultmend-cli-')), ...env };
   delete base['S3_ENDPOINT'];
   delete base['VAULT_BUCKET'];
+  // Who decides comes from --as, VAULTMEND_OPERATOR or USER: none of them unless a test gives one.
+  for (const name of ['USER', 'VAULTMEND_OPERATOR']) if (!(name in env)) delete base[name];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -38,6 +40,51 @@ describe('vaultmend with wrong arguments', () => {
     [['registry', 'remove', 'Bad Stream', '0123456789abcdef01234567'], /"Bad Stream" is not a stream name/],
     [['replay', 'yesterday'], /"yesterday" is neither a batch id/],
     [['replay', 'raw/orders/../x.csv'], /refused object key/],
+    [['upload'], /missing required argument 'file'/],
+    [['upload', 'package.json'], /missing required argument 'stream'/],
+    [['upload', '/nonexistent/orders.csv', 'orders'], /no such file: \/nonexistent\/orders\.csv/],
+    [['upload', 'package.json', 'Bad/Stream'], /"Bad\/Stream" is not a stream name/],
+    [['upload', 'package.json', 'orders', '--key', '../up.csv'], /refused object key "raw\/orders\/\.\.\/up\.csv"/],
+    [['status', '--watch'], /--watch follows one batch/],
+    [['status', 'orders-0123456789abcdef0123', '--interval', '3'], /--interval and --timeout go with --watch/],
+    [['status', 'orders-0123456789abcdef0123', '--watch', '--interval', 'often'], /"often" is not a positive number of seconds/],
+    [['status', 'orders-0123456789abcdef0123', '--watch', '--timeout', '0'], /"0" is not a whole number of seconds/],
+    [['report'], /missing required argument 'batch'/],
+    [['report', 'orders'], /"orders" is not a batch id/],
+    [['contracts', 'show'], /missing required argument 'stream'/],
+    [['contracts', 'show', 'Orders!'], /"Orders!" is not a stream name/],
+    [['contracts', 'diff', 'orders'], /missing required argument 'file'/],
+    [['contracts', 'diff', 'orders', '/nonexistent/c.json'], /no such file: \/nonexistent\/c\.json/],
+    [
+      ['contracts', 'diff', 'events', 'infra/contracts/orders.json'],
+      /infra\/contracts\/orders\.json is the contract of stream orders, not events/,
+    ],
+    [['review', 'nope'], /"nope" is not a batch id/],
+    [['review', 'orders-0123456789abcdef0123', 'c-12'], /"c-12" is not a cluster id/],
+    [['approve', 'orders-0123456789abcdef0123'], /missing required argument 'cluster'/],
+    [
+      ['approve', 'orders-0123456789abcdef0123', 'c-0123456789abcdef'],
+      /exactly one of --candidate NAME, --function SOURCE, --function-file FILE/,
+    ],
+    [['approve', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--candidate', 'a', '--function', 'x => x'], /exactly one of/],
+    [
+      ['approve', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--function-file', '/nonexistent/f.js'],
+      /no such --function-file: \/nonexistent\/f\.js/,
+    ],
+    [
+      ['approve', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--candidate', 'a', '--as', 'Jo Smith'],
+      /"Jo Smith" \(--as\) is not an operator name/,
+    ],
+    [
+      ['approve', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--candidate', 'date:d-m-y'],
+      /who decides\? name yourself with --as NAME/,
+    ],
+    [['reject', 'orders-0123456789abcdef0123', 'c-0123456789abcdef'], /required option '--reason <text>' not specified/],
+    [['reject', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--reason', ' '], /--reason needs a text/],
+    [
+      ['reject', 'orders-0123456789abcdef0123', 'c-0123456789abcdef', '--reason', 'no', '--as', '-x'],
+      /"-x" \(--as\) is not an operator name/,
+    ],
   ])(
     '%j exits 2 with a message that says what is wrong',
     async (args, why) => {

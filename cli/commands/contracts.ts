@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { Column, Contract } from '../../lib/contract/contract.ts';
+import {
+  ContractInvalidError,
+  loadContract,
+  parseContractText,
+  registerContract,
+  type RegisteredContract,
+} from '../../lib/contract/registry.ts';
+import type { ObjectStore } from '../../lib/store/object-store.ts';
+import { type CliContext, exitWith } from '../context.ts';
+import { contractDiff, diffText } from '../contract-diff.ts';
+import { type Out, processOut } from '../io.ts';
+import { emit, fields, percent, table } from '../output.ts';
+import { EXIT, existingFile, streamArgument, UsageError } from '../usage.ts';
+
+/** How to register a stream's contract, for messages about a stream that has none. */
+export const registerHint = (stream: string): string =>
+  `no contract is registered for stream ${stream} (contracts/${stream}.json): register one with \`vaultmend contracts register ${stream}.contract.json\``;
+
+/** Reads and validates every contract file first: a missing file is a usage error, an invalid one names itself. */
+export function readContracts(files: string[]): Contract[] {
+  for (const file of files) existingFile(file);
+  const contracts: Contract[] = [];
+  const problems: string[] = [];
+  for (const file of files) {
+    try {
+      contracts.push(parseContractText(readFileSync(file, 'utf8'), file));
+    } catch (error) {
+      if (!(error instanceof ContractInvalidError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length) throw new ContractInvalidError(`${problems.join('\n')}\nnothing was registered`);
+  return contracts;
+}
+
+/** `contracts register FILE...`: registers the (already validated) contracts; prints one entry per file. */
+export async function runRegister(store: ObjectStore, files: string[], contracts: Contract[], out: Out, json?: boolean): Promise<number> {
+  const done: { file: string | undefined; stream: string; version: number; fingerprint: string }[] = [];
+  for (const [i, contract] of contracts.entries()) {
+    const registered = await registerContract(store, contract, new Date(), files[i]);
+    done.push({
+      file: files[i],
+      stream: registered.contract.stream,
+      version: registered.contract.version,
+      fingerprint: registered.fingerprint,
+    });
+  }
+  emit(out, json, done, () =>
+    done.map((d) => `registered ${d.stream} v${d.version} from ${d.file} (fingerprint ${d.fingerprint})\n`).join(''),
+  );
+  return EXIT.ok;
+}
+
+/** A column's value rules in one cell: `min 1, max_length 120`. */
+function rulesOf(c: Column): string {
+  const rules: Array<[string, unknown]> = [
+    ['pattern', c.pattern],
+    ['allowed', c.allowed?.join('|')],
+    ['min', c.min],
+    ['max', c.max],
+    ['max_length', c.max_length],
+    ['scale', c.scale],
+    ['rounding', c.rounding],
+    ['format', c.format],
+  ];
+  return rules
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+/** A contract test in one line: `unique columns=order_id`. */
+const testSummary = (test: Contract['tests'][number]): string =>
+  Object.entries(test)
+    .map(([k, v]) => (k === 'type' ? String(v) : `${k}=${Array.isArray(v) ? v.join(',') : v}`))
+    .join(' ');
+
+/** The registered contract as text: its header, a table of its columns, its tests. */
+export function contractText(registered: RegisteredContract): string {
+  const c = registered.contract;
+  const f = c.format;
+  const head = fields([
+    ['stream', c.stream],
+    ['version', c.version],
+    ['fingerprint', registered.fingerprint],
+    ['registered', registered.registered_at],
+    [
+      'format',
+      `${f.type}${f.delimiter ? `, delimiter ${JSON.stringify(f.delimiter)}` : ''}, null tokens ${f.null_tokens.length ? f.null_tokens.map((t) => JSON.stringify(t)).join(' ') : 'none'}`,
+    ],
+    ['breaker', c.max_failing_share === undefined ? 'none' : `halt above ${percent(c.max_failing_share)} failing rows`],
+    ['description', c.description],
+  ]);
+  const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const columns = table(
+    c.columns.map((col) => [col.name, col.type, yes(col.nullable), yes(col.primary_key), yes(col.pii), rulesOf(col)]),
+    ['column', 'type', 'nullable', 'key', 'pii', 'rules'],
+  );
+  const tests = c.tests.length ? `tests\n${c.tests.map((t) => `  ${testSummary(t)}\n`).join('')}` : 'tests none\n';
+  return `${head}\n${columns}\n${tests}`;
+}
+
+/** `contracts show STREAM`: the registered contract; exit 1 when the stream has none. */
+export async function runShow(store: ObjectStore, stream: string, out: Out, json?: boolean): Promise<number> {
+  const registered = await loadContract(store, stream);
+  if (!registered) {
+    out.stderr(`${registerHint(stream)}\n`);
+    return EXIT.failed;
+  }
+  emit(out, json, registered, () => contractText(registered));
+  return EXIT.ok;
+}
+
+/** `contracts diff STREAM FILE`: the registered contract against a local file; exit 1 when they differ (like diff(1)). */
+export async function runDiff(store: ObjectStore, stream: string, file: string, out: Out, json?: boolean): Promise<number> {
+  const next = parseContractText(readFileSync(existingFile(file), 'utf8'), file);
+  if (next.stream !== stream) throw new UsageError(`${file} is the contract of stream ${next.stream}, not ${stream}`);
+  const registered = await loadContract(store, stream);
+  if (!registered) {
+    out.stderr(`${registerHint(stream)}\n`);
+    return EXIT.failed;
+  }
+  const diff = contractDiff(registered, next);
+  emit(out, json, diff, () => diffText(diff, file));
+  return diff.same ? EXIT.ok : EXIT.failed;
+}
+
+/** Adds `contracts register | show | diff`. */
+export function contractsCommands(program: Command, ctx: CliContext): void {
+  const contracts = program.command('contracts').description('the schema registry in the vault');
+  contracts
+    .command('register')
+    .argument('<files...>', 'contract JSON files')
+    .option('--json', 'print the JSON document')
+    .description('validate contracts and register them into the vault (contracts/<stream>.json)')
+    .action(async (files: string[], o: { json?: boolean }) => {
+      const parsed = readContracts(files);
+      exitWith(await runRegister(ctx.vault(), files, parsed, processOut, o.json));
+    });
+  contracts
+    .command('show')
+    .argument('<stream>', 'the stream name', streamArgument)
+    .option('--json', 'print the JSON document')
+    .description("a stream's registered contract: columns, rules, tests, fingerprint")
+    .action(async (stream: string, o: { json?: boolean }) => exitWith(await runShow(ctx.vault(), stream, processOut, o.json)));
+  contracts
+    .command('diff')
+    .argument('<stream>', 'the stream name', streamArgument)
+    .argument('<file>', 'a contract JSON file')
+    .option('--json', 'print the JSON document')
+    .description('the registered contract against a local file: columns, rules, tests, fingerprint; exit 1 when they differ')
+    .action(async (stream: string, file: string, o: { json?: boolean }) => {
+      existingFile(file);
+      exitWith(await runDiff(ctx.vault(), stream, file, processOut, o.json));
+    });
+}
