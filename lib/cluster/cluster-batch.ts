@@ -18,6 +18,7 @@ import { readObject } from '../vault/vault-object.ts';
 import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /** What cluster needs: the vault, scratch space, the engine's limits, the embedder and the vector index. */
 export interface ClusterDeps {
@@ -77,7 +78,9 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
     });
     // The manifest first: it names every cluster whose result reconcile must wait for.
     await putOnce(deps.store, keys.clusterManifest(batch), serialiseClusterManifest(manifest));
+    faultPoint('cluster:after-manifest');
     await fanOutClusters(deps, engine, dir, ingest, clusters, pii);
+    faultPoint('cluster:after-fan-out');
     return { status: 'clustered', batch, clusters: clusters.map((c) => c.id), manifest };
   });
 }
@@ -178,6 +181,7 @@ async function fanOutClusters(
       contract: { version: ingest.contract.version },
     };
     await putOnce(deps.store, keys.cluster(batch, cluster.id), serialiseClusterSpec(spec));
+    faultPoint('cluster:mid-fan-out');
   }
 }
 

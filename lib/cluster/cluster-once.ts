@@ -1,6 +1,7 @@
 import { parseIngestManifestKey } from '../keys.ts';
 import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { clusterBatch, type ClusterDeps, type ClusterOutcome } from './cluster-batch.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /** What one delivery of an ingest manifest did: the cluster outcome, or found another delivery clustering the batch. */
 export type ClusterDelivery = ClusterOutcome | { status: 'claimed-elsewhere'; batch: string; holder: string; lease_until: string };
@@ -16,7 +17,10 @@ export type ClusterDelivery = ClusterOutcome | { status: 'claimed-elsewhere'; ba
  */
 export async function clusterOnce(deps: ClusterDeps, manifestKey: string, leaseMs = DEFAULT_LEASE_MS): Promise<ClusterDelivery> {
   const { batch } = parseIngestManifestKey(manifestKey);
-  const claimed = await withClaim(deps.store, claimScopes.cluster(batch), { leaseMs }, () => clusterBatch(deps, manifestKey));
+  const claimed = await withClaim(deps.store, claimScopes.cluster(batch), { leaseMs }, () => {
+    faultPoint('cluster:after-claim');
+    return clusterBatch(deps, manifestKey);
+  });
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }

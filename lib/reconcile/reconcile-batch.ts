@@ -24,6 +24,7 @@ import { findObject, putObjectIfAbsent, writeObject } from '../vault/vault-objec
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 import { firstRound, type Round } from './round.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /**
  * reconcile: closes a batch with a proof, once every cluster's result is in.
@@ -135,7 +136,9 @@ export async function reconcileRound(
     await deps.store.put(keys.reportPage(batch), reportPage(report), { contentType: 'text/html; charset=utf-8' });
     // Alerts before the manifest (the commit point): a crash in between repeats them on the retry, never skips them.
     await raiseAlerts(deps, proof);
+    faultPoint('reconcile:before-manifest');
     await c.commit(manifest);
+    faultPoint('reconcile:after-manifest');
     if (proof.lost) throw new DataLossError(`batch ${batch}: ${ledgerProblems(proof.ledger)}`);
     return manifest;
   });
@@ -179,6 +182,7 @@ async function prove(c: {
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
   const lanes = await fetchLanes(deps.store, c.dir, ingest, c.results);
+  faultPoint('reconcile:after-lanes');
   lap('download', c.started);
   let t = performance.now();
   await buildLedger(engine, contract, lanes);
@@ -207,8 +211,10 @@ async function prove(c: {
     ...(touched ? { touched } : {}),
   });
   const audit = await writeAudit(deps, { stream, batch, stamp, entries, round });
+  faultPoint(round.revision === 0 ? 'reconcile:after-audit' : 'revise:after-audit');
   lap('audit', t);
   const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, round) : null;
+  faultPoint('reconcile:after-curated');
   const counted = await engine.rows<{ reason: string; n: string }>(
     'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
   );

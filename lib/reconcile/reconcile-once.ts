@@ -2,6 +2,7 @@ import { keys } from '../keys.ts';
 import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { batchReadiness, type Ready } from './batch-readiness.ts';
 import { reconcileBatch, type ReconcileDeps, type ReconcileOutcome } from './reconcile-batch.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /** What one delivery of a result did: the reconcile outcome, or found another delivery reconciling the batch. */
 export type ReconcileDelivery = ReconcileOutcome | { status: 'claimed-elsewhere'; batch: string; holder: string; lease_until: string };
@@ -27,7 +28,10 @@ export async function reconcileOnce(deps: ReconcileDeps, batch: string, leaseMs 
     // Results are only ever added: a batch found ready stays ready, so the holder need not look again.
     ready = readiness;
   }
-  const claimed = await withClaim(deps.store, claimScopes.reconcile(batch), { leaseMs }, () => reconcileBatch(deps, batch, ready));
+  const claimed = await withClaim(deps.store, claimScopes.reconcile(batch), { leaseMs }, () => {
+    faultPoint('reconcile:after-claim');
+    return reconcileBatch(deps, batch, ready);
+  });
   if (!claimed.held) return { status: 'claimed-elsewhere', batch, holder: claimed.by.holder, lease_until: claimed.by.lease_until };
   return claimed.value;
 }

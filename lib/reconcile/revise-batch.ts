@@ -10,6 +10,7 @@ import { findObject, putObjectIfAbsent, readObject } from '../vault/vault-object
 import { batchReadiness } from './batch-readiness.ts';
 import { reconcileRound, type ReconcileDeps } from './reconcile-batch.ts';
 import type { Round } from './round.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /** What one delivery of a reviewed result did. */
 export type RevisionDelivery =
@@ -65,6 +66,7 @@ async function reviseOnce(
   fresh: string[],
 ): Promise<ReconcileManifest> {
   const revision = previous.revision + 1;
+  faultPoint('revise:after-claim');
   const written = await findObject(deps.store, vaultObjects.revisionManifest.at(batch, revision));
   if (written) return written;
   const ready = await batchReadiness(deps.store, batch);

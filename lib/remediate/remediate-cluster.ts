@@ -16,6 +16,7 @@ import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { findObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withCluster } from './with-cluster.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -82,6 +83,7 @@ interface Remediation {
  * it to every cell, register a measured function, and write the result last.
  */
 async function remediateClaimed(deps: RemediateDeps, batch: string, cluster: string): Promise<RemediateOutcome> {
+  faultPoint('remediate:after-claim');
   // A holder whose lease ran out may have finished after all: its result stands.
   const done = await findObject(deps.store, vaultObjects.clusterResult.at(batch, cluster));
   if (done) return { status: 'already-remediated', result: done };
@@ -100,14 +102,18 @@ async function remediateClaimed(deps: RemediateDeps, batch: string, cluster: str
       now: deps.now ?? (() => new Date()),
     };
     const { decision, measurement } = await takeDecision(r);
+    faultPoint('remediate:after-decision');
     const applied = await applyDecision(engine, deps.store, dir, spec, pattern, decision, measurement);
+    faultPoint('remediate:after-staged');
     if (applied.counts.cells !== spec.cells) {
       throw new DataLossError(`cluster ${cluster}: ${applied.counts.cells} cells applied, the cluster holds ${spec.cells}`);
     }
     await registerMeasured(r, decision);
     const result = clusterResult(r, decision, measurement, applied);
+    faultPoint('remediate:before-result');
     // Last: its arrival tells reconcile this cluster is done.
     await writeObject(deps.store, vaultObjects.clusterResult.at(batch, cluster), result);
+    faultPoint('remediate:after-result');
     return { status: 'remediated', result };
   });
 }

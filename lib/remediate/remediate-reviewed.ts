@@ -11,6 +11,7 @@ import { patternSignature, registerApproved } from './function-registry.ts';
 import { measure } from './measure.ts';
 import type { RemediateDeps } from './remediate-cluster.ts';
 import { withCluster, type OpenCluster } from './with-cluster.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 
 /** What one delivery of a person's decision did. */
 export type ReviewedOutcome =
@@ -40,6 +41,7 @@ export async function remediateReviewed(deps: RemediateDeps, reviewKey: string):
     claimScopes.review(batch, cluster),
     { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS },
     async () => {
+      faultPoint('review:after-claim');
       const again = await findObject(deps.store, vaultObjects.reviewedResult.at(batch, cluster));
       if (again) return { status: 'already-reviewed' as const, result: again };
       return withCluster(deps, batch, cluster, 'remediate-reviewed', (open) => applyReview(deps, open, review));
@@ -88,6 +90,7 @@ async function applyReview(deps: RemediateDeps, open: OpenCluster, review: Revie
     },
   });
   const result = reviewedResult(open, review, decision, measurement, applied);
+  faultPoint('review:before-result');
   await writeObject(deps.store, vaultObjects.reviewedResult.at(spec.batch, spec.cluster), result);
   return { status: 'reviewed', result };
 }

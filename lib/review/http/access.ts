@@ -32,10 +32,17 @@ function tokenCookie(token: string, request: ReviewRequest): string {
 
 const granted = (ok: boolean): Access => (ok ? { kind: 'granted' } : { kind: 'denied' });
 
+/**
+ * A path fit for a Location header: visible ASCII only. API Gateway HTTP APIs deliver `rawPath`
+ * percent-decoded, so a CR/LF (header injection) or a non-Latin-1 character (which Node refuses in a
+ * header) can reach it.
+ */
+const HEADER_SAFE_PATH = /^[\x21-\x7e]+$/;
+
 /** A `?token=` visit: the cookie set and a redirect to the same path (a review path only) without the query. */
 function queryAccess(request: ReviewRequest, expected: string, token: string): Access {
   if (!sameToken(expected, token)) return { kind: 'denied' };
-  const location = request.path.startsWith('/review') ? request.path : '/review';
+  const location = request.path.startsWith('/review') && HEADER_SAFE_PATH.test(request.path) ? request.path : '/review';
   return { kind: 'set-cookie', cookie: tokenCookie(expected, request), location };
 }
 

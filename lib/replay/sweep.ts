@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { keys, RAW_PREFIX } from '../keys.ts';
+import { listBatches } from '../operators/overview.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { waitingKey } from '../streams/stream-control.ts';
+import { vaultObjects } from '../vault/objects.ts';
+import { z } from 'zod';
+import { findObject, objectKind, putObjectIfAbsent, readObject } from '../vault/vault-object.ts';
+import { BatchUnknownError, planReplay } from './replay-batch.ts';
+
+/** `control/_swept/<id>.json`: a raw object the sweep replayed once (first writer wins). */
+const sweptMarker = objectKind(
+  'sweep marker',
+  (key: string) => key,
+  z.object({ key: z.string(), version_id: z.string().nullable(), at: z.string() }),
+  { once: true },
+);
+
+/** What the sweep found for one batch (or one raw object no batch came of) and what it did. */
+export interface SweepEntry {
+  /** The batch id, or the raw key for an object never ingested. */
+  target: string;
+  step: 'ingest' | 'cluster' | 'remediate' | 'reconcile' | 'review' | 'revise';
+  /** Seconds since the newest object the stopped step was notified of. */
+  idle_seconds: number;
+  /** `replayed`: re-driven now; `held`: a live claim (its holder may still run, or died within its lease); `stalled`: found, not replayed (a dry run); `replayed-before`: a raw object the sweep already replayed once. */
+  action: 'replayed' | 'held' | 'stalled' | 'replayed-before';
+  objects: string[];
+  held: { scope: string; holder: string; lease_until: string }[];
+}
+
+/**
+ * Finds every batch that stopped at any step — no cluster manifest, cluster objects or results
+ * missing, no reconcile manifest after its results, a decision not applied, a reviewed result no
+ * revision covers — and every raw object no ingest manifest, refusal or waiting record accounts
+ * for, idle for at least `afterSeconds`; and, unless `dryRun`, re-drives each from its first
+ * missing output through the same notifications (`replayBatch`'s plan). Work under a live claim is
+ * left to its holder (after the lease a later sweep re-drives it, and the delivery takes the claim
+ * over). A raw object is replayed at most once by the sweep (`control/_swept/`), so an object whose
+ * ingest keeps dying is not replayed for ever; it is listed as `replayed-before`.
+ *
+ * @example
+ * for (const entry of await sweep(store, { afterSeconds: 600 })) console.log(entry.target, entry.step, entry.action);
+ */
+export async function sweep(store: ObjectStore, options: { afterSeconds: number; dryRun?: boolean; now?: Date }): Promise<SweepEntry[]> {
+  const now = options.now ?? new Date();
+  const entries: SweepEntry[] = [];
+  const named = new Set<string>();
+  for (const batch of await listBatches(store)) {
+    const ingest = await readObject(store, vaultObjects.ingestManifest.at(batch));
+    named.add(ingest.source.key);
+    const entry = await sweepBatch(store, batch, options.afterSeconds, now, options.dryRun === true);
+    if (entry) entries.push(entry);
+  }
+  for (const key of await store.list(RAW_PREFIX)) {
+    if (named.has(key)) continue;
+    const entry = await sweepRaw(store, key, options.afterSeconds, now, options.dryRun === true);
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+/** One batch: its plan, idle time, and the replay unless held, fresh or a dry run. */
+async function sweepBatch(store: ObjectStore, batch: string, after: number, now: Date, dryRun: boolean): Promise<SweepEntry | undefined> {
+  let plan;
+  try {
+    plan = await planReplay(store, batch, now);
+  } catch (error) {
+    if (error instanceof BatchUnknownError) return undefined;
+    throw error;
+  }
+  if (plan.step === 'done') return undefined;
+  const idle = await idleSeconds(store, plan.replay, now);
+  if (idle < after) return undefined;
+  const held = plan.held.map((c) => ({ scope: c.scope, holder: c.holder, lease_until: c.lease_until }));
+  const base = { target: batch, step: plan.step, idle_seconds: idle, objects: plan.replay, held };
+  if (held.length) return { ...base, action: 'held' };
+  if (dryRun) return { ...base, action: 'stalled' };
+  for (const key of plan.replay) await store.replay(key);
+  return { ...base, action: 'replayed' };
+}
+
+/** A raw object no manifest names: accounted for when refused or waiting; else replayed once. */
+async function sweepRaw(store: ObjectStore, key: string, after: number, now: Date, dryRun: boolean): Promise<SweepEntry | undefined> {
+  const versions = await store.versions(key);
+  const current = versions.at(-1);
+  if (!current) return undefined;
+  const idle = Math.round((now.getTime() - current.modifiedAt.getTime()) / 1000);
+  if (idle < after) return undefined;
+  const id = createHash('sha256')
+    .update(`${key}\n${current.versionId ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+  if (await store.exists(keys.refusedObject(id))) return undefined;
+  const stream = key.slice(RAW_PREFIX.length).split('/')[0] ?? '';
+  if (await store.exists(waitingKey(stream, key, current.versionId ?? null))) return undefined;
+  const base = { target: key, step: 'ingest' as const, idle_seconds: idle, objects: [key], held: [] };
+  const marker = `control/_swept/${id}.json`;
+  if (await findObject(store, sweptMarker.at(marker))) return { ...base, action: 'replayed-before' };
+  if (dryRun) return { ...base, action: 'stalled' };
+  await putObjectIfAbsent(store, sweptMarker.at(marker), { key, version_id: current.versionId ?? null, at: now.toISOString() });
+  await store.replay(key, current.versionId);
+  return { ...base, action: 'replayed' };
+}
+
+/** Seconds since the newest of `objects` was written. */
+async function idleSeconds(store: ObjectStore, objects: string[], now: Date): Promise<number> {
+  const times = await Promise.all(objects.map((k) => store.modifiedAt(k)));
+  const newest = Math.max(...times.map((t) => t?.getTime() ?? 0));
+  return Math.round((now.getTime() - newest) / 1000);
+}
