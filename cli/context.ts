@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
-import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
+import { S3ObjectStore, storeEncryption } from '../lib/store/s3-object-store.ts';
 import { findStore, type StoreTarget } from './stack-target.ts';
 
 /**
@@ -32,7 +32,7 @@ export function cliContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   return {
     config,
     s3,
-    vault: () => new S3ObjectStore(s3(), config().VAULT_BUCKET),
+    vault: () => new S3ObjectStore(s3(), config().VAULT_BUCKET, storeEncryption(config())),
     target: () => target,
   };
 }

@@ -13,6 +13,7 @@ const deps: IngestDeps = {
   workDir: config.WORK_DIR,
   engine: { memoryLimit: config.ENGINE_MEMORY_LIMIT, threads: config.ENGINE_THREADS },
   partBytes: config.INGEST_PART_BYTES,
+  gzipLimits: { maxRatio: config.INGEST_GZIP_MAX_RATIO, maxBytes: config.INGEST_GZIP_MAX_BYTES },
   leaseMs: config.CLAIM_LEASE_S * 1000,
 };
 

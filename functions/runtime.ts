@@ -4,7 +4,7 @@ import { LogAlertSink, WebhookAlertSink, type AlertSink } from '../lib/alerts/al
 import { loadRuntimeConfig, type RuntimeConfig } from '../lib/config.ts';
 import { objectCreatedEvents, type ObjectCreated, type StoreS3Event } from '../lib/events/s3-event.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
-import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
+import { S3ObjectStore, storeEncryption } from '../lib/store/s3-object-store.ts';
 
 /**
  * What every handler shares, built once per Lambda container (module scope) and reused
@@ -15,7 +15,7 @@ export const config: RuntimeConfig = loadRuntimeConfig();
 export const logger = new Logger({ serviceName: 'vaultmend', logLevel: config.LOG_LEVEL });
 /** CloudWatch embedded-metric-format lines on stdout (namespace `vaultmend`). */
 export const metrics = new Metrics({ namespace: 'vaultmend', serviceName: 'vaultmend' });
-export const vault = new S3ObjectStore(makeS3Client(config), config.VAULT_BUCKET);
+export const vault = new S3ObjectStore(makeS3Client(config), config.VAULT_BUCKET, storeEncryption(config));
 export const alerts: AlertSink = config.ALERT_WEBHOOK_URL
   ? new WebhookAlertSink(config.ALERT_WEBHOOK_URL, (message) => logger.warn(message))
   : new LogAlertSink((alert) => logger.warn('alert (no ALERT_WEBHOOK_URL configured)', { alert }));

@@ -18,7 +18,7 @@ export const handler = middy<z.infer<typeof ScheduledEventSchema>, SweepEntry[]>
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(parser({ schema: ScheduledEventSchema }))
   .handler(async () => {
-    const entries = await sweep(vault, { afterSeconds: config.CLAIM_LEASE_S });
+    const entries = await sweep(vault, { afterSeconds: config.CLAIM_LEASE_S, leaseSeconds: config.CLAIM_LEASE_S });
     for (const e of entries) {
       logger.info(`sweep: ${e.target} stopped at ${e.step}: ${e.action}`, { ...e });
       if (e.action !== 'replayed-before') continue;

@@ -1,6 +1,15 @@
 import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_GZIP_LIMITS } from './ingest/count-records.ts';
+
+/** S3_SSE_KMS_KEY_ID goes with S3_SSE=aws:kms and only with it (the store refuses a key id for AES256). */
+function checkSseKey(env: { S3_SSE?: string; S3_SSE_KMS_KEY_ID?: string }, ctx: z.RefinementCtx): void {
+  if (env.S3_SSE === 'aws:kms' && !env.S3_SSE_KMS_KEY_ID)
+    ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'required when S3_SSE=aws:kms (the KMS key to encrypt with)' });
+  if (env.S3_SSE !== 'aws:kms' && env.S3_SSE_KMS_KEY_ID)
+    ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'set only with S3_SSE=aws:kms' });
+}
 
 /**
  * Settings the functions read from the environment. Every variable has a documented default
@@ -12,6 +21,14 @@ const RuntimeSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_ACCESS_KEY_ID: z.string().min(1).default('vaultmend'),
   S3_SECRET_ACCESS_KEY: z.string().min(1).default('vaultmend-local-secret'),
+  /** Sockets the S3 client opens to the store at most (per process); further requests wait in its queue. */
+  S3_MAX_SOCKETS: z.coerce.number().int().min(1).max(1024).default(32),
+  /** A PEM CA bundle trusted for an https S3_ENDPOINT, besides the default roots. */
+  S3_CA_FILE: z.string().min(1).optional(),
+  /** Server-side encryption asked of the store on every write: AES256 (SSE-S3) or aws:kms (SSE-KMS). */
+  S3_SSE: z.enum(['AES256', 'aws:kms']).optional(),
+  /** The KMS key id every write names; required with S3_SSE=aws:kms, refused otherwise. */
+  S3_SSE_KMS_KEY_ID: z.string().min(1).optional(),
   VAULT_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
@@ -33,6 +50,17 @@ const RuntimeSchema = z.object({
     .int()
     .min(1024)
     .default(1 << 30),
+  /**
+   * A gzip whose content grows past this many times the compressed bytes read (once past 64 MiB
+   * of content) is refused as a bomb (`gzip-bomb`), decompressed no further.
+   */
+  INGEST_GZIP_MAX_RATIO: z.coerce.number().min(2).default(DEFAULT_GZIP_LIMITS.maxRatio),
+  /** A gzip whose content is larger than this is refused (`gzip-too-large`), decompressed no further. */
+  INGEST_GZIP_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1 << 20)
+    .default(DEFAULT_GZIP_LIMITS.maxBytes),
   /**
    * A directory holding a sentence-embedding model in transformers.js layout
    * (`<dir>/<EMBEDDINGS_MODEL>/config.json, tokenizer.json, onnx/model.onnx`); read locally,
@@ -73,6 +101,8 @@ const RuntimeSchema = z.object({
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   /** Further attempts after a transport failure (timeout, 5xx, cut stream), with backoff. */
   OLLAMA_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** A PEM CA bundle trusted for an https OLLAMA_HOST, besides the default roots. */
+  OLLAMA_CA_FILE: z.string().min(1).optional(),
   /** Model rounds per cluster: the first answer and the repairs after a refusal or a low measurement. */
   MODEL_REPAIR_ROUNDS: z.coerce.number().int().min(1).max(10).default(4),
   /** Model failures in a row after which the remaining clusters are quarantined as llm-unavailable. */
@@ -92,6 +122,9 @@ const RuntimeSchema = z.object({
   WORK_DIR: z.string().min(1).default(tmpdir()),
 });
 
+/** The schema with the checks that span variables. */
+const RuntimeEnvSchema = RuntimeSchema.superRefine(checkSseKey);
+
 export type RuntimeConfig = z.infer<typeof RuntimeSchema>;
 
 /** Parses `env` against `schema`, turning zod issues into one ConfigError that names each variable. */
@@ -108,5 +141,5 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
 }
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  return parseEnv(RuntimeSchema, env);
+  return parseEnv(RuntimeEnvSchema, env);
 }

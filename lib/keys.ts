@@ -28,12 +28,30 @@ export function parseRawKey(key: string): RawKey {
   const parts = key.slice(RAW_PREFIX.length).split('/');
   if (parts.some((p) => p === '..' || p === '.')) throw new UnsafeKeyError(key, 'contains a relative path segment');
   if (parts.some((p) => p === '')) throw new UnsafeKeyError(key, 'contains an empty path segment');
+  if (parts.some(encodedTraversal)) throw new UnsafeKeyError(key, 'contains a percent-encoded relative path segment or separator');
   const [stream, ...rest] = parts;
   if (stream === undefined || !STREAM.test(stream)) {
     throw new UnsafeKeyError(key, 'stream name must match [a-z0-9][a-z0-9_-]{0,62}');
   }
   if (rest.length === 0) throw new UnsafeKeyError(key, 'no file below the stream folder');
   return { stream, file: rest.join('/') };
+}
+
+/**
+ * A segment that, percent-decoded (up to three times: double encoding), reads as `.` or `..` or
+ * holds a `/` or `\`: harmless as a key, but a traversal for any tool that decodes it once more.
+ */
+function encodedTraversal(segment: string): boolean {
+  let decoded = segment;
+  for (let round = 0; round < 3 && decoded.includes('%'); round++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      return false; // not percent-encoding (`50%.csv`)
+    }
+    if (decoded === '.' || decoded === '..' || /[/\\]/.test(decoded)) return true;
+  }
+  return false;
 }
 
 /** A batch is named by its stream and its content, so re-uploading the same bytes names the same batch. */

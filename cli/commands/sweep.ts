@@ -27,8 +27,14 @@ const sweepText = (entries: SweepEntry[], dryRun: boolean): string =>
  * lib/replay/sweep.ts). Exit 1 when something needs a person: a dry run's findings, or a raw
  * object the sweep replayed before that still has no batch.
  */
-export async function runSweep(store: ObjectStore, after: number, dryRun: boolean, out: Out, json?: boolean): Promise<number> {
-  const entries = await sweep(store, { afterSeconds: after, dryRun });
+export async function runSweep(
+  store: ObjectStore,
+  limits: { after: number; lease: number },
+  dryRun: boolean,
+  out: Out,
+  json?: boolean,
+): Promise<number> {
+  const entries = await sweep(store, { afterSeconds: limits.after, leaseSeconds: limits.lease, dryRun });
   emit(out, json, entries, () => sweepText(entries, dryRun));
   return entries.some((e) => e.action === 'stalled' || e.action === 'replayed-before') ? EXIT.failed : EXIT.ok;
 }
@@ -46,6 +52,14 @@ export function sweepCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the JSON document')
     .description('find every batch stopped at any step and re-drive it from its first missing output (run it on a schedule)')
     .action(async (o: { after?: number; dryRun?: boolean; json?: boolean }) =>
-      exitWith(await runSweep(ctx.vault(), o.after ?? ctx.config().CLAIM_LEASE_S, o.dryRun === true, processOut, o.json)),
+      exitWith(
+        await runSweep(
+          ctx.vault(),
+          { after: o.after ?? ctx.config().CLAIM_LEASE_S, lease: ctx.config().CLAIM_LEASE_S },
+          o.dryRun === true,
+          processOut,
+          o.json,
+        ),
+      ),
     );
 }

@@ -15,6 +15,7 @@ import { emit, fields } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { EXIT, existingFile, streamArgument } from '../usage.ts';
 import { registerHint } from './contracts.ts';
+import { storeEncryption, type StoreEncryption } from '../../lib/store/s3-object-store.ts';
 
 /** Puts a local file at a key, calling `progress` with the bytes sent so far; the version written, if the store has versions. */
 export type PutFile = (
@@ -28,13 +29,18 @@ export type PutFile = (
 const PART_BYTES = 8 * 1024 * 1024;
 
 /** Uploads through S3 (lib-storage's Upload: one PUT for a small file, a multipart upload for a large one), streamed from the file. */
-export function s3PutFile(client: S3Client, bucket: string): PutFile {
+export function s3PutFile(client: S3Client, bucket: string, encryption: StoreEncryption = {}): PutFile {
   return async (key, path, size, progress) => {
     const handle = await open(path, 'r');
     try {
       const body = handle.createReadStream({ autoClose: false });
       const partSize = Math.max(PART_BYTES, Math.ceil(size / 10_000));
-      const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: body, ContentLength: size }, partSize, queueSize: 4 });
+      const upload = new Upload({
+        client,
+        params: { Bucket: bucket, Key: key, Body: body, ContentLength: size, ...encryption },
+        partSize,
+        queueSize: 4,
+      });
       upload.on('httpUploadProgress', (p) => progress(p.loaded ?? 0));
       const done = await upload.done();
       return { versionId: done.VersionId };
@@ -136,7 +142,7 @@ export function uploadCommand(program: Command, ctx: CliContext): void {
     .description('upload a local file to raw/<stream>/<name> (multipart for large files, a progress bar on a terminal); ingest follows')
     .action(async (file: string, stream: string, o: { key?: string; json?: boolean }) => {
       uploadKey(file, stream, o.key);
-      const put = s3PutFile(ctx.s3(), ctx.config().VAULT_BUCKET);
+      const put = s3PutFile(ctx.s3(), ctx.config().VAULT_BUCKET, storeEncryption(ctx.config()));
       exitWith(await runUpload(ctx.vault(), put, { file, stream, ...(o.key !== undefined ? { name: o.key } : {}) }, processOut, o.json));
     });
 }

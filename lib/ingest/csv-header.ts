@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { readContentHead } from './content-head.ts';
 import { InputRejectedError } from './input-rejected.ts';
 
 /** The header may be long, but not unbounded: a header line past this is refused. */
@@ -17,48 +16,56 @@ export interface CsvHeader {
  * Reads the header record of a CSV file: BOM stripped, quotes honoured, the delimiter taken
  * from the contract or, when it names none, the candidate that splits the header most.
  * The engine then reads the body with exactly these columns and strict RFC 4180 rules, so a
- * ragged row is an error rather than a silently re-sniffed table.
+ * ragged row is an error rather than a silently re-sniffed table. A header that cannot name the
+ * columns (a column without a name, a name twice, another delimiter than the declared one) is
+ * refused here, before the drift check: drift is a valid header that differs from the contract.
  */
 export async function readCsvHeader(path: string, quote: string, delimiter?: string, gzip = false): Promise<CsvHeader> {
-  let text = (await readHead(path, gzip)).toString('utf8');
+  const head = await readContentHead(path, gzip, MAX_HEADER_BYTES);
+  let text = head.bytes.toString('utf8');
   const bom = text.startsWith('\ufeff') ? 3 : 0;
   if (bom) text = text.slice(1);
-  const line = firstRecord(text, quote);
+  const line = firstRecord(text, quote, head.ended);
+  // A stream cut short can still hold a whole header; the engine judges the body.
+  if (line === undefined && head.gzipError !== undefined)
+    throw new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated');
   if (line === undefined) throw new InputRejectedError('line-too-long', `no end of the header line within ${MAX_HEADER_BYTES} bytes`);
+  const mismatch = delimiter === undefined ? undefined : delimiterMismatch(line, delimiter, quote);
+  if (mismatch) throw mismatch;
   const chosen = delimiter ?? pickDelimiter(line, quote);
   const columns = splitRecord(line, chosen, quote);
-  const seen = new Set<string>();
-  for (const column of columns) {
-    if (seen.has(column))
-      throw new InputRejectedError('csv-duplicate-header', `column ${JSON.stringify(column)} appears twice in the header`);
-    seen.add(column);
-  }
+  const invalid = headerProblem(columns);
+  if (invalid) throw invalid;
   return { columns, delimiter: chosen, bom };
 }
 
-/** Up to MAX_HEADER_BYTES of the file's content, decompressed when it is gzip. */
-async function readHead(path: string, gzip: boolean): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const file = createReadStream(path);
-  const source = gzip ? file.pipe(createGunzip()) : file;
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= MAX_HEADER_BYTES) break;
-    }
-  } catch {
-    // A stream cut short can still hold a whole header; the engine judges the body.
-    if (size === 0) throw new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated');
-  } finally {
-    file.destroy();
+/** A column without a name, or a name twice: the header cannot say which value is which. */
+function headerProblem(columns: string[]): InputRejectedError | undefined {
+  const unnamed = columns.indexOf('');
+  if (unnamed >= 0)
+    return new InputRejectedError('csv-header-invalid', `column ${unnamed + 1} of ${columns.length} in the header has no name`);
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (seen.has(column))
+      return new InputRejectedError('csv-duplicate-header', `column ${JSON.stringify(column)} appears twice in the header`);
+    seen.add(column);
   }
-  return Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES);
+  return undefined;
 }
 
-/** The first record's text (without its line end), or undefined if it does not end in `text`. */
-function firstRecord(text: string, quote: string): string | undefined {
+/** The declared delimiter splits nothing while another candidate splits the header: the file uses that one. */
+function delimiterMismatch(line: string, declared: string, quote: string): InputRejectedError | undefined {
+  if (splitRecord(line, declared, quote).length > 1) return undefined;
+  const found = pickDelimiter(line, quote);
+  if (found === declared || splitRecord(line, found, quote).length < 2) return undefined;
+  return new InputRejectedError(
+    'csv-delimiter-mismatch',
+    `the header holds no ${JSON.stringify(declared)} (the contract's delimiter) but splits on ${JSON.stringify(found)}`,
+  );
+}
+
+/** The first record's text (without its line end), or undefined if it does not end in `text` and the content goes on. */
+function firstRecord(text: string, quote: string, ended: boolean): string | undefined {
   let inQuotes = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
@@ -66,7 +73,7 @@ function firstRecord(text: string, quote: string): string | undefined {
     else if ((ch === '\n' || ch === '\r') && !inQuotes) return text.slice(0, i);
   }
   // A file that is only a header without a line end is still a header.
-  return text.length < MAX_HEADER_BYTES - 4 ? text : undefined;
+  return ended ? text : undefined;
 }
 
 function pickDelimiter(line: string, quote: string): string {

@@ -18,6 +18,8 @@ export class CsvRecordCounter {
   private longest = 0;
   private firstEnd = -1;
   private lastEnd = -1;
+  /** Absolute position of the first NUL byte, or -1 (text never holds one). */
+  private nulAt = -1;
 
   push(chunk: Uint8Array): void {
     let inQuotes = this.inQuotes;
@@ -40,6 +42,8 @@ export class CsvRecordCounter {
         }
         lastEnd = i;
         start = i + 1;
+      } else if (b === 0 && this.nulAt < 0) {
+        this.nulAt = this.offset + i;
       }
     }
     this.inQuotes = inQuotes;
@@ -91,6 +95,11 @@ export class CsvRecordCounter {
   /** Bytes of the longest record (line ends excluded), the unfinished last one included. */
   longestRecord(): number {
     return Math.max(this.longest, this.offset - this.recordStart);
+  }
+
+  /** Absolute position of the first NUL byte pushed (binary content, not text), or -1. */
+  firstNul(): number {
+    return this.nulAt;
   }
 
   /** True when the input ended inside a quoted field. */

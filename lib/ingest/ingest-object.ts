@@ -11,7 +11,7 @@ import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import { haltForDrift } from '../streams/halt-for-drift.ts';
 import { haltForFailures, isAccepted } from '../streams/halt-for-failures.ts';
 import { recordWaiting, streamState, type WaitingFile } from '../streams/stream-control.ts';
-import { countRecords, type RecordCount } from './count-records.ts';
+import { countRecords, DEFAULT_GZIP_LIMITS, gzipBoundDetail, type GzipLimits, type RecordCount } from './count-records.ts';
 import { downloadObject, type DownloadedObject } from '../store/download.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadSourceTable, MAX_LINE_BYTES, openSource, type SourceReader } from './load-source.ts';
@@ -19,7 +19,9 @@ import { type IngestManifest } from '../vault/ingest-manifest.ts';
 import { publishRows } from './publish-rows.ts';
 import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
+import { sniffSource } from './sniff-content.ts';
 import { writeObject } from '../vault/vault-object.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { inWorkDir, withEngine } from '../engine/workspace.ts';
 
@@ -36,6 +38,8 @@ export interface IngestDeps {
   engine: { memoryLimit: string; threads: number };
   /** Content larger than this fans out into parts (default: never). */
   partBytes?: number;
+  /** How far a gzip may expand before it is refused as a bomb (default: DEFAULT_GZIP_LIMITS). */
+  gzipLimits?: GzipLimits;
   /** How long this invocation's claim on the batch holds before another delivery may take it over. */
   leaseMs?: number;
   now?: () => Date;
@@ -53,7 +57,11 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /** What the independent count found wrong with the bytes themselves, if anything. */
 function faultInCount(counted: RecordCount, format: IngestManifest['source']['format']): InputRejectedError | undefined {
+  const bound = counted.gzipBound;
+  if (bound) return new InputRejectedError(bound.reason, gzipBoundDetail(bound));
   if (counted.gzipError) return new InputRejectedError('not-gzip', 'the gzip stream is corrupt or truncated');
+  if (format !== 'parquet' && counted.firstNul >= 0)
+    return new InputRejectedError('binary-content', `a NUL byte at byte ${counted.firstNul} of the content: the file is binary, not text`);
   if (format === 'csv' && counted.longest > MAX_LINE_BYTES) {
     return new InputRejectedError('line-too-long', `a record of ${counted.longest} bytes (limit ${MAX_LINE_BYTES})`);
   }
@@ -93,7 +101,8 @@ type Read = { loaded: true; rowsLoaded: number; fingerprint: string } | { loaded
  * Phases, in order (the order matters): the key is checked; the bytes are downloaded and name the
  * batch (a replay of an ingested object stops at its manifest); the batch is claimed (once only);
  * the stream must have a contract and be running (else the file is refused or waits); the object
- * as a whole must be readable (else it is quarantined whole with a reason); its schema must match
+ * as a whole must be readable text of its format, sniffed from its head (else it is quarantined
+ * whole with a reason); a gzip must not expand past its bound (a bomb); its schema must match
  * (drift halts the stream); a large file fans out into parts; the rows are read and counted twice;
  * the bouncer classifies them in the engine; the breaker may hold the batch; the manifest last.
  */
@@ -146,14 +155,15 @@ async function download(start: Pick<Ingest, 'deps' | 'request' | 'now' | 'starte
 
 /** The claimed batch through every later phase. */
 async function ingestClaimed(ingest: Ingest): Promise<IngestOutcome> {
+  faultPoint('ingest:after-claim');
   if (await ingest.deps.store.exists(ingest.manifestKey))
     return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
   const admitted = await admit(ingest);
   if ('status' in admitted) return admitted;
-  const whole = wholeObjectFault(admitted);
+  const whole = wholeObjectFault(admitted) ?? (await sniffSource(admitted.downloaded.path, admitted.base.source.format, admitted.gzip));
   if (whole) return quarantineWhole(admitted, whole, null);
   // Counted concurrently with the engine's work; awaited before any row is trusted.
-  const counting = countRecords(admitted.downloaded.path, admitted.gzip);
+  const counting = countRecords(admitted.downloaded.path, admitted.gzip, ingest.deps.gzipLimits ?? DEFAULT_GZIP_LIMITS);
   counting.catch(() => {}); // observed where awaited; never an unhandled rejection
   const counted: Admitted = { ...admitted, counting };
   return withEngine(ingest.deps.engine, ingest.dir, async (engine) => {
@@ -201,7 +211,10 @@ async function admit(ingest: Ingest): Promise<Omit<Admitted, 'counting'> | Inges
   return { ...ingest, registered, base, waiting };
 }
 
-/** Phase: what is wrong with the object as a whole before any parsing (no bytes, a .gz name without gzip bytes). */
+/**
+ * Phase: what is wrong with the object as a whole before any parsing (no bytes, a .gz name without
+ * gzip bytes); then (sniffSource) whether its head is text of the declared format at all.
+ */
 function wholeObjectFault({ downloaded, gzip }: Pick<Admitted, 'downloaded' | 'gzip'>): InputRejectedError | undefined {
   if (downloaded.size === 0) return new InputRejectedError('empty-file', 'the object has no bytes');
   if (gzip && !downloaded.head.subarray(0, 2).equals(GZIP_MAGIC))
@@ -252,6 +265,8 @@ async function readSource(ingest: Admitted, engine: Engine): Promise<Read> {
   let fingerprint: string | null = null;
   try {
     const t = performance.now();
+    // A gzip is decompressed by the count, which stops at a bomb's bound, before the engine reads any of it.
+    if (ingest.gzip) await throwCountedFault(ingest);
     const reader = await openSource(engine, { path: ingest.downloaded.path, format: ingest.registered.contract.format, gzip: ingest.gzip });
     fingerprint = schemaFingerprint(reader.observed);
     const early = (await haltOnDrift(ingest, reader, fingerprint)) ?? (await fanOutIfLarge(ingest, engine, reader, fingerprint));
@@ -271,6 +286,12 @@ async function readSource(ingest: Admitted, engine: Engine): Promise<Read> {
 /** What the independent count found wrong with the bytes themselves, once it is done. */
 async function countedFault(ingest: Admitted): Promise<InputRejectedError | undefined> {
   return faultInCount(await ingest.counting, ingest.registered.contract.format.type);
+}
+
+/** Waits for the count and throws what it found wrong with the bytes, if anything. */
+async function throwCountedFault(ingest: Admitted): Promise<void> {
+  const fault = await countedFault(ingest);
+  if (fault) throw fault;
 }
 
 /** Drift: the stream halts (SEV1) and the file waits with every later one until an operator resumes. */
@@ -302,8 +323,7 @@ async function fanOutIfLarge(
   const partBytes = deps.partBytes ?? Number.POSITIVE_INFINITY;
   if (registered.contract.format.type === 'parquet' || (gzip ? (await ingest.counting).bytes : downloaded.size) <= partBytes)
     return undefined;
-  const fault = await countedFault(ingest);
-  if (fault) throw fault;
+  await throwCountedFault(ingest);
   const records = (await ingest.counting).records;
   const source = { store: deps.store, engine, reader, registered, source: ingest.base.source, schemaFingerprint: fingerprint };
   const plan = await fanOut({ ...source, batch, stream: ingest.stream, dir: ingest.dir, records, localPath: downloaded.path, partBytes });
@@ -312,8 +332,7 @@ async function fanOutIfLarge(
 
 /** The engine must have read every record: an independent count of the raw bytes (DuckDB 1.5 returns no rows, and no error, for a line longer than its buffer). */
 async function checkCounts(ingest: Admitted, rowsLoaded: number): Promise<void> {
-  const fault = await countedFault(ingest);
-  if (fault) throw fault;
+  await throwCountedFault(ingest);
   const { records } = await ingest.counting;
   if (ingest.registered.contract.format.type === 'csv' && records - 1 !== rowsLoaded) {
     throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rowsLoaded} rows where the bytes hold ${records - 1}`);
@@ -333,6 +352,7 @@ async function publish(ingest: Admitted, engine: Engine, read: { rowsLoaded: num
     dir: ingest.dir,
     rowsLoaded: read.rowsLoaded,
   });
+  faultPoint('ingest:after-clean');
   ingest.timings['bouncer_and_write'] = ms(t);
   const failing = counts.source ? (counts.suspect + counts.quarantined) / counts.source : 0;
   const limit = contract.max_failing_share;
@@ -361,6 +381,8 @@ async function publish(ingest: Admitted, engine: Engine, read: { rowsLoaded: num
     outputs,
     timings_ms: { ...ingest.timings, total: ms(ingest.started) },
   };
+  faultPoint('ingest:before-manifest');
   await writeObject(deps.store, vaultObjects.ingestManifest.at(batch), manifest);
+  faultPoint('ingest:after-manifest');
   return { status: 'ingested', batch, manifestKey: ingest.manifestKey, manifest };
 }

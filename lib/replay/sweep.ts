@@ -5,16 +5,18 @@ import type { ObjectStore } from '../store/object-store.ts';
 import { waitingKey } from '../streams/stream-control.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { z } from 'zod';
-import { findObject, objectKind, putObjectIfAbsent, readObject } from '../vault/vault-object.ts';
+import { findObject, objectKind, readObject, writeObject } from '../vault/vault-object.ts';
 import { BatchUnknownError, planReplay } from './replay-batch.ts';
 
-/** `control/_swept/<id>.json`: a raw object the sweep replayed once (first writer wins). */
+/** `control/_swept/<id>.json`: a raw object the sweep replayed, how often and when last. */
 const sweptMarker = objectKind(
   'sweep marker',
   (key: string) => key,
-  z.object({ key: z.string(), version_id: z.string().nullable(), at: z.string() }),
-  { once: true },
+  z.object({ key: z.string(), version_id: z.string().nullable(), at: z.string(), replays: z.number().int().positive() }),
 );
+
+/** How often the sweep replays a raw object no batch comes of before it leaves it to a person. */
+export const RAW_REPLAYS = 3;
 
 /** What the sweep found for one batch (or one raw object no batch came of) and what it did. */
 export interface SweepEntry {
@@ -36,13 +38,17 @@ export interface SweepEntry {
  * for, idle for at least `afterSeconds`; and, unless `dryRun`, re-drives each from its first
  * missing output through the same notifications (`replayBatch`'s plan). Work under a live claim is
  * left to its holder (after the lease a later sweep re-drives it, and the delivery takes the claim
- * over). A raw object is replayed at most once by the sweep (`control/_swept/`), so an object whose
- * ingest keeps dying is not replayed for ever; it is listed as `replayed-before`.
+ * over). A raw object is replayed at most RAW_REPLAYS times, a lease apart (`leaseSeconds`: a killed
+ * ingest's claim must run out before a replay can take it over), so an object whose ingest keeps
+ * dying is not replayed for ever; then it is listed as `replayed-before`.
  *
  * @example
  * for (const entry of await sweep(store, { afterSeconds: 600 })) console.log(entry.target, entry.step, entry.action);
  */
-export async function sweep(store: ObjectStore, options: { afterSeconds: number; dryRun?: boolean; now?: Date }): Promise<SweepEntry[]> {
+export async function sweep(
+  store: ObjectStore,
+  options: { afterSeconds: number; leaseSeconds?: number; dryRun?: boolean; now?: Date },
+): Promise<SweepEntry[]> {
   const now = options.now ?? new Date();
   const entries: SweepEntry[] = [];
   const named = new Set<string>();
@@ -54,7 +60,13 @@ export async function sweep(store: ObjectStore, options: { afterSeconds: number;
   }
   for (const key of await store.list(RAW_PREFIX)) {
     if (named.has(key)) continue;
-    const entry = await sweepRaw(store, key, options.afterSeconds, now, options.dryRun === true);
+    const entry = await sweepRaw(
+      store,
+      key,
+      { after: options.afterSeconds, lease: options.leaseSeconds ?? 360 },
+      now,
+      options.dryRun === true,
+    );
     if (entry) entries.push(entry);
   }
   return entries;
@@ -80,8 +92,15 @@ async function sweepBatch(store: ObjectStore, batch: string, after: number, now:
   return { ...base, action: 'replayed' };
 }
 
-/** A raw object no manifest names: accounted for when refused or waiting; else replayed once. */
-async function sweepRaw(store: ObjectStore, key: string, after: number, now: Date, dryRun: boolean): Promise<SweepEntry | undefined> {
+/** A raw object no manifest names: accounted for when refused or waiting; else replayed, a lease apart, RAW_REPLAYS times at most. */
+async function sweepRaw(
+  store: ObjectStore,
+  key: string,
+  limits: { after: number; lease: number },
+  now: Date,
+  dryRun: boolean,
+): Promise<SweepEntry | undefined> {
+  const after = limits.after;
   const versions = await store.versions(key);
   const current = versions.at(-1);
   if (!current) return undefined;
@@ -95,10 +114,17 @@ async function sweepRaw(store: ObjectStore, key: string, after: number, now: Dat
   const stream = key.slice(RAW_PREFIX.length).split('/')[0] ?? '';
   if (await store.exists(waitingKey(stream, key, current.versionId ?? null))) return undefined;
   const base = { target: key, step: 'ingest' as const, idle_seconds: idle, objects: [key], held: [] };
-  const marker = `control/_swept/${id}.json`;
-  if (await findObject(store, sweptMarker.at(marker))) return { ...base, action: 'replayed-before' };
+  const marker = sweptMarker.at(`control/_swept/${id}.json`);
+  const before = await findObject(store, marker);
+  if (before && before.replays >= RAW_REPLAYS) return { ...base, action: 'replayed-before' };
+  if (before && now.getTime() - Date.parse(before.at) < limits.lease * 1000) return { ...base, action: 'held', held: [] };
   if (dryRun) return { ...base, action: 'stalled' };
-  await putObjectIfAbsent(store, sweptMarker.at(marker), { key, version_id: current.versionId ?? null, at: now.toISOString() });
+  await writeObject(store, marker, {
+    key,
+    version_id: current.versionId ?? null,
+    at: now.toISOString(),
+    replays: (before?.replays ?? 0) + 1,
+  });
   await store.replay(key, current.versionId);
   return { ...base, action: 'replayed' };
 }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StoreError } from '../errors.ts';
 import type { FirstWrite, ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
@@ -36,10 +36,25 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+    return this.writeWhole(key, options, (temporary) => writeFile(temporary, body));
+  }
+
+  /**
+   * Writes an object whole or not at all, as an S3 PUT does: into a temporary file beside the key
+   * (never listed), renamed onto the key once complete. A write cut short (a full disk, a crash)
+   * leaves no half object at the key, so a retry that finds the key finds it whole.
+   */
+  private async writeWhole(key: string, options: PutOptions, write: (temporary: string) => Promise<void>): Promise<PutResult> {
     const path = this.path(key);
     await this.refuseIfLocked(key, 'overwrite');
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, body);
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    try {
+      await write(temporary);
+      await rename(temporary, path);
+    } finally {
+      await rm(temporary, { force: true });
+    }
     if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
     return {};
   }
@@ -70,12 +85,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async putFile(key: string, source: string, options: PutOptions = {}): Promise<PutResult> {
-    const path = this.path(key);
-    await this.refuseIfLocked(key, 'overwrite');
-    await mkdir(dirname(path), { recursive: true });
-    await copyFile(source, path);
-    if (options.retainUntil) await writeFile(`${path}.retention`, options.retainUntil.toISOString());
-    return {};
+    return this.writeWhole(key, options, (temporary) => copyFile(source, temporary));
   }
 
   async modifiedAt(key: string): Promise<Date | undefined> {

@@ -16,11 +16,34 @@ import { open } from 'node:fs/promises';
 import { StoreError } from '../errors.ts';
 import type { FirstWrite, ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
+/** Server-side encryption the store is asked for on every write (lib/config.ts S3_SSE, S3_SSE_KMS_KEY_ID). */
+export interface StoreEncryption {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+}
+
+/** The writes' encryption as configured: none (the default) when S3_SSE is unset. */
+export function storeEncryption(settings: { S3_SSE?: 'AES256' | 'aws:kms'; S3_SSE_KMS_KEY_ID?: string }): StoreEncryption {
+  if (!settings.S3_SSE) return {};
+  if (settings.S3_SSE === 'aws:kms') return { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: settings.S3_SSE_KMS_KEY_ID };
+  return { ServerSideEncryption: 'AES256' };
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly client: S3Client,
     readonly bucket: string,
+    private readonly encryption: StoreEncryption = {},
   ) {}
+
+  /**
+   * What every write (PutObject: put, putFile, putIfAbsent; CopyObject: replay) carries besides
+   * its own fields: the server-side encryption asked for, nothing when none is configured.
+   * Reads carry none (a store refuses SSE headers on GET and HEAD).
+   */
+  private writeParams(): StoreEncryption {
+    return this.encryption;
+  }
 
   async read(key: string, versionId?: string): Promise<AsyncIterable<Uint8Array>> {
     try {
@@ -117,6 +140,7 @@ export class S3ObjectStore implements ObjectStore {
           Body: body,
           ContentLength: length,
           ContentType: options.contentType,
+          ...this.writeParams(),
           ...(ifAbsent ? { IfNoneMatch: '*' } : {}),
           ...(options.retainUntil ? { ObjectLockMode: 'COMPLIANCE' as const, ObjectLockRetainUntilDate: options.retainUntil } : {}),
         }),
@@ -231,6 +255,7 @@ export class S3ObjectStore implements ObjectStore {
           CopySource: source,
           MetadataDirective: 'REPLACE',
           Metadata: { 'vaultmend-replayed-at': new Date().toISOString() },
+          ...this.writeParams(),
         }),
       );
       const result: PutResult = {};

@@ -8,13 +8,30 @@ import { jsonText } from '../store/json-objects.ts';
 export const REJECT_REASONS = [
   'empty-file',
   'no-rows',
+  /** A CSV whose first line is blank (or that holds only whitespace): there is no header to check. */
+  'no-header',
   'csv-ragged-row',
   'csv-unterminated-quote',
   'csv-duplicate-header',
+  /** A header column without a name (empty or only spaces, e.g. a trailing delimiter). */
+  'csv-header-invalid',
+  /** The declared delimiter is not in the header, another candidate splits it: written with another delimiter. */
+  'csv-delimiter-mismatch',
   'csv-row-count-mismatch',
   'invalid-encoding',
+  /** Text in UTF-16 or UTF-32 (a byte-order mark, or NUL bytes at alternating positions), not UTF-8. */
+  'encoding-utf16',
+  'encoding-utf32',
+  /** NUL bytes in a text (CSV, JSON Lines) file: binary content. */
+  'binary-content',
+  /** Another format's bytes (Parquet, gzip, zip, JSON) where the contract declares CSV or JSON Lines. */
+  'format-mismatch',
   'line-too-long',
   'not-gzip',
+  /** A gzip that expands more than the configured ratio: refused at the bound, never decompressed to its end. */
+  'gzip-bomb',
+  /** A gzip whose content is larger than the configured maximum. */
+  'gzip-too-large',
   'parquet-invalid',
   'jsonl-invalid',
   'jsonl-not-object',

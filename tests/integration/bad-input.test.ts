@@ -75,6 +75,23 @@ describe('bad input: the object is kept, quarantined whole with a reason code, a
     await expectQuarantined('orders', `long-line-${unique()}.csv`, bytes, 'line-too-long');
   });
 
+  it('UTF-16, a Parquet file named .csv and a file of blank lines: format errors of the object, not drift', async () => {
+    const utf16 = Buffer.from(`\ufeff${HEADER}\n1,a,a@x.org,1.00,2026-01-01,${unique()}\n`, 'utf16le');
+    await expectQuarantined('orders', `utf16-${unique()}.csv`, utf16, 'encoding-utf16');
+    const parquet = await parquetBytes(`SELECT range::BIGINT AS id, '${unique()}' AS label FROM range(3)`);
+    await expectQuarantined('orders', `parquet-${unique()}.csv`, parquet, 'format-mismatch');
+    const blank = `\n\n${' '.repeat(1 + Math.floor(Math.random() * 10_000))}\n\n`;
+    await expectQuarantined('orders', `blank-${unique()}.csv`, blank, 'no-header');
+  });
+
+  it('a gzip bomb (1 GiB from 1 MiB) is refused in seconds, never decompressed to its end', async () => {
+    // Concatenated gzip members (RFC 1952) of one 1 MiB block of one letter: one line of 1 GiB.
+    const block = gzipSync(Buffer.alloc(1 << 20, 0x78), { level: 9 });
+    const bomb = Buffer.concat([gzipSync(`${HEADER}\n${unique()},`), ...Array.from({ length: 1024 }, () => block)]);
+    const manifest = await expectQuarantined('orders', `bomb-${unique()}.csv.gz`, bomb, 'gzip-bomb');
+    expect(manifest.timings_ms['total']).toBeLessThan(10_000);
+  });
+
   it('gzip that is not gzip', async () => {
     await expectQuarantined('orders', `fake-${unique()}.csv.gz`, `${HEADER}\n1,a,a@x.org,1.00,2026-01-01,x\n`, 'not-gzip');
   });

@@ -8,8 +8,10 @@
  *   POST /api/chat    -> one JSON object, or (stream defaults to true) application/x-ndjson chunks ending
  *                        with a done:true line; unknown model: 404 {"error":"model \"x\" not found, try pulling it first"}
  *   malformed bodies  -> 400 {"error":"..."}; any other route -> 404 text "404 page not found".
+ * Over http on loopback, or https with `tls` (a key and certificate, e.g. from a throwaway CA).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type ScriptedAnswer =
@@ -39,6 +41,8 @@ export interface OllamaDoubleOptions {
   version?: string;
   /** Decides the answer of every /api/chat call, in order. */
   script: (call: ChatCall, index: number) => ScriptedAnswer;
+  /** Serve https with this key and certificate (PEM) instead of http. */
+  tls?: { key: string; cert: string };
 }
 
 export interface OllamaDouble {
@@ -221,17 +225,18 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
     answer(res, call, options.script(call, chats.length - 1));
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: String(error) });
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     chats,
     requests,
     async close() {

@@ -33,6 +33,15 @@ describe('CSV record counter', () => {
     expect(counter.unterminatedQuote()).toBe(true);
   });
 
+  it('finds the first NUL byte wherever the chunks are cut (binary content, not text)', () => {
+    const counter = new CsvRecordCounter();
+    counter.push(Buffer.from('a,b\n1,2\n'));
+    expect(counter.firstNul()).toBe(-1);
+    counter.push(Buffer.from('3,x\u0000y\n\u0000'));
+    expect(counter.firstNul()).toBe(11);
+    expect(counter.total()).toBe(4);
+  });
+
   it('gives the same count however the stream is chunked', () => {
     const field = fc.oneof(
       fc.stringMatching(/^[a-z0-9 ]{0,6}$/),

@@ -8,6 +8,11 @@ describe('raw keys', () => {
     expect(parseRawKey('raw/orders/2026/11/a b.csv')).toEqual({ stream: 'orders', file: '2026/11/a b.csv' });
   });
 
+  it('keeps a percent sign that decodes to nothing unsafe', () => {
+    expect(parseRawKey('raw/orders/50%-off.csv').file).toBe('50%-off.csv');
+    expect(parseRawKey('raw/orders/a%20b.csv').file).toBe('a%20b.csv');
+  });
+
   it.each([
     ['manifests/x/ingest.json', /not under raw/],
     ['raw/orders/../../manifests/x.csv', /relative path/],
@@ -20,6 +25,9 @@ describe('raw keys', () => {
     ['raw/orders/x\n.csv', /control character/],
     ['raw/orders\\x.csv', /backslash/],
     [`raw/orders/${'a'.repeat(2000)}`, /longer than/],
+    ['raw/orders/%2e%2e/x.csv', /percent-encoded/],
+    ['raw/orders/%252E%252E/x.csv', /percent-encoded/],
+    ['raw/orders/..%2F..%2Fmanifests.csv', /percent-encoded/],
   ])('refuses %j', (key, why) => {
     expect(() => parseRawKey(key)).toThrow(UnsafeKeyError);
     expect(() => parseRawKey(key)).toThrow(why);

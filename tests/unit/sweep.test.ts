@@ -129,13 +129,18 @@ describe('the sweep', () => {
     expect(await sweep(b.store, { afterSeconds: 0 })).toEqual([]);
   }, 60_000);
 
-  it('replays a raw object that nothing accounts for, once', async () => {
+  it('replays a raw object that nothing accounts for, a lease apart, three times at most', async () => {
     mkdirSync(join(b.root, 'raw', 'swept'), { recursive: true });
     writeFileSync(join(b.root, 'raw', 'swept', 'lost.csv'), 'id,amount,seen_on\n9,1.00,2026-01-09\n');
-    const found = await sweep(b.store, { afterSeconds: 0 });
-    expect(found).toEqual([expect.objectContaining({ target: 'raw/swept/lost.csv', step: 'ingest', action: 'replayed' })]);
-    expect(await sweep(b.store, { afterSeconds: 0 })).toEqual([
-      expect.objectContaining({ target: 'raw/swept/lost.csv', action: 'replayed-before' }),
-    ]);
+    const at = (s: number) => new Date(Date.now() + s * 1000);
+    const lost = async (s: number) =>
+      (await sweep(b.store, { afterSeconds: 0, leaseSeconds: 10, now: at(s) }))
+        .filter((e) => e.target === 'raw/swept/lost.csv')
+        .map((e) => e.action);
+    expect(await lost(0)).toEqual(['replayed']);
+    expect(await lost(5)).toEqual(['held']);
+    expect(await lost(11)).toEqual(['replayed']);
+    expect(await lost(22)).toEqual(['replayed']);
+    expect(await lost(33)).toEqual(['replayed-before']);
   });
 });

@@ -1,11 +1,17 @@
 import type { RuntimeConfig } from '../../config.ts';
 import { ConfigError, EgressRefusedError } from '../../errors.ts';
+import { trustedCas } from '../../tls.ts';
 import { ModelAccess } from './model-access.ts';
 import { OllamaModel } from './ollama-model.ts';
 
-/** The model tier as configured: none without OLLAMA_HOST; a host the egress guard refuses is a configuration error. */
+/**
+ * The model tier as configured: none without OLLAMA_HOST; a host the egress guard refuses is a
+ * configuration error. OLLAMA_CA_FILE is read here, once (an unreadable file is a ConfigError),
+ * and trusted for an https host.
+ */
 export function modelFromConfig(config: RuntimeConfig): ModelAccess | undefined {
   if (!config.OLLAMA_HOST) return undefined;
+  const ca = config.OLLAMA_CA_FILE ? trustedCas(config.OLLAMA_CA_FILE, 'OLLAMA_CA_FILE') : undefined;
   try {
     const model = new OllamaModel({
       host: config.OLLAMA_HOST,
@@ -13,6 +19,7 @@ export function modelFromConfig(config: RuntimeConfig): ModelAccess | undefined 
       timeoutMs: config.OLLAMA_TIMEOUT_MS,
       retries: config.OLLAMA_RETRIES,
       allowHosts: config.OLLAMA_ALLOW_HOSTS,
+      ...(ca ? { ca } : {}),
     });
     return new ModelAccess(model, config.MODEL_REPAIR_ROUNDS, config.MODEL_BREAKER_FAILURES);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { Ollama, type Message } from 'ollama';
 import { VaultmendError } from '../../errors.ts';
 import { checkEgress } from '../egress-guard.ts';
+import { fetchTrusting } from './https-fetch.ts';
 import { MODEL_ANSWER_JSON_SCHEMA } from './model-answer.ts';
 
 /**
@@ -9,7 +10,9 @@ import { MODEL_ANSWER_JSON_SCHEMA } from './model-answer.ts';
  * guard first — the configured host and any URL the client builds — and carries a timeout.
  * Transport failures (timeouts, refused connections, 5xx, a stream cut before `done`) are
  * retried a bounded number of times; then ModelUnavailableError. The model is asked for
- * JSON in the answer schema (`format`), streamed, at temperature 0.
+ * JSON in the answer schema (`format`), streamed, at temperature 0. With `ca` and an https
+ * host, requests go over node:https trusting those CAs (https-fetch.ts); a certificate that does
+ * not verify is not retried, and the error names it.
  */
 export interface OllamaSettings {
   host: string;
@@ -18,6 +21,8 @@ export interface OllamaSettings {
   retries: number;
   /** Host names (or addresses) allowed besides loopback and private ranges. */
   allowHosts: readonly string[];
+  /** CAs an https host's certificate must chain to (lib/tls.ts trustedCas of OLLAMA_CA_FILE); unset: the default roots. */
+  ca?: string[];
 }
 
 export interface ModelIdentity {
@@ -37,11 +42,42 @@ export class ModelUnavailableError extends VaultmendError {
 const RETRY_BASE_MS = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** OpenSSL's and Node's codes for a certificate that does not verify (untrusted, expired, wrong host). */
+const TLS_VERIFY_CODE = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME|HOSTNAME_MISMATCH)/;
+
+/** The error and its causes (fetch wraps the socket's error as `TypeError: fetch failed`). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && chain.length < 5; e = (e as { cause?: unknown } | null)?.cause) chain.push(e);
+  return chain;
+}
+
+/** A failed certificate verification somewhere in the chain: a configuration fault, never retried. */
+function tlsVerifyFailure(error: unknown): boolean {
+  return causes(error).some((e) => TLS_VERIFY_CODE.test(String((e as { code?: unknown } | null)?.code ?? '')));
+}
+
+/** The error with its causes, `name [code]: message` each, so a TLS failure is named in the message. */
+function describeFailure(error: unknown): string {
+  return causes(error)
+    .map((e) => {
+      if (!(e instanceof Error)) return String(e);
+      const code = (e as { code?: unknown }).code;
+      return `${e.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${e.message}`;
+    })
+    .join(' <- ');
+}
+
 /** Whether a failure is worth another try: transport trouble and server errors, not a refusal of the request. */
 function transient(error: unknown): boolean {
   const status = (error as { status_code?: unknown }).status_code;
   if (typeof status === 'number') return status >= 500 || status === 429 || status === 408;
-  return true;
+  return !tlsVerifyFailure(error);
+}
+
+/** The transport for the host: over node:https trusting `ca` for an https host with a CA bundle, else the global fetch. */
+function transportFor(settings: OllamaSettings): typeof fetch {
+  return settings.ca && new URL(settings.host).protocol === 'https:' ? fetchTrusting(settings.ca) : fetch;
 }
 
 export class OllamaModel {
@@ -49,23 +85,26 @@ export class OllamaModel {
 
   constructor(
     readonly settings: OllamaSettings,
-    fetchImpl: typeof fetch = fetch,
+    fetchImpl?: typeof fetch,
   ) {
     // Refused before any connection is made.
     checkEgress(settings.host, settings.allowHosts);
+    const transport = fetchImpl ?? transportFor(settings);
     const guarded: typeof fetch = (input, init) => {
       const url = input instanceof Request ? input.url : String(input);
       checkEgress(url, settings.allowHosts);
       const timeout = AbortSignal.timeout(settings.timeoutMs);
-      return fetchImpl(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+      return transport(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
     };
     this.client = new Ollama({ host: settings.host, fetch: guarded });
   }
 
   private async withRetries<T>(what: string, call: () => Promise<T>): Promise<T> {
     let last: unknown;
-    for (let attempt = 0; attempt <= this.settings.retries; attempt++) {
-      if (attempt > 0) await sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
+    let attempts = 0;
+    while (attempts <= this.settings.retries) {
+      if (attempts > 0) await sleep(RETRY_BASE_MS * 2 ** (attempts - 1));
+      attempts += 1;
       try {
         return await call();
       } catch (error) {
@@ -73,8 +112,8 @@ export class OllamaModel {
         if (!transient(error)) break;
       }
     }
-    const detail = last instanceof Error ? `${last.name}: ${last.message}` : String(last);
-    throw new ModelUnavailableError(`${what} failed after ${this.settings.retries + 1} attempts: ${detail.slice(0, 300)}`, { cause: last });
+    const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
+    throw new ModelUnavailableError(`${what} failed after ${tries}: ${describeFailure(last).slice(0, 400)}`, { cause: last });
   }
 
   /** The server's version and the configured model's digest; the model must be pulled. */
