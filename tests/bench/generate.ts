@@ -3,9 +3,10 @@ import { LineFile } from './bench-files.ts';
 /**
  * A deterministic synthetic orders file: `rows` rows of the example contract's 6 columns, with
  * about `suspectShare` of them broken in one cell (bad amount, date in another format, bad
- * email, missing customer). Returns how many rows were made suspect.
+ * email, missing customer). Order ids start at `firstId` (files of different ids are different
+ * batches). Returns how many rows were made suspect.
  */
-export async function writeOrdersCsv(path: string, rows: number, suspectShare: number): Promise<number> {
+export async function writeOrdersCsv(path: string, rows: number, suspectShare: number, firstId = 1): Promise<number> {
   const out = new LineFile(path);
   await out.line('order_id,customer,email,amount,ordered_at,note');
   let seed = 42;
@@ -34,7 +35,7 @@ export async function writeOrdersCsv(path: string, rows: number, suspectShare: n
           customer = '';
       }
     }
-    await out.line(`${i},${customer},${email},${amount},${date},"note, ${i % 97}"`);
+    await out.line(`${i + firstId - 1},${customer},${email},${amount},${date},"note, ${i % 97}"`);
   }
   await out.close();
   return suspects;

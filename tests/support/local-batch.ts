@@ -10,6 +10,8 @@ import { registerContract } from '../../lib/contract/registry.ts';
 import { ingestObject } from '../../lib/ingest/ingest-object.ts';
 import { keys } from '../../lib/keys.ts';
 import { FileObjectStore } from '../../lib/store/file-object-store.ts';
+import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
+import type { Sandbox } from '../../lib/remediate/sandbox.ts';
 
 /**
  * A batch taken through the real ingest and cluster steps on a file-system store (the same
@@ -48,4 +50,31 @@ export async function ingestAndCluster(contract: unknown, stream: string, csv: s
     ids.map(async (id) => ClusterSpecSchema.parse(JSON.parse(await store.readText(keys.cluster(ingested.batch, id))))),
   );
   return { store, root, workDir, batch: ingested.batch, clusters, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * What each step needs on a local vault, built alike for every test: remediate (no model,
+ * threshold 0.75), reconcile (alerts dropped, audit locked one day), review and cluster.
+ */
+export function localDeps(b: { store: FileObjectStore; workDir: string }, sandbox: Sandbox) {
+  return {
+    remediate: { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined },
+    reconcile: {
+      store: b.store,
+      alerts: new LogAlertSink(() => {}),
+      keys: new VaultKeyStore(b.store),
+      workDir: b.workDir,
+      engine: ENGINE,
+      auditRetentionDays: 1,
+    },
+    review: { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox },
+    cluster: {
+      store: b.store,
+      workDir: b.workDir,
+      engine: ENGINE,
+      embedder: new HashingEmbedder(),
+      makeIndex: faissIndexFactory,
+      mergeSimilarity: 0.85,
+    },
+  };
 }

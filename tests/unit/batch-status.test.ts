@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogAlertSink } from '../../lib/alerts/alerts.ts';
-import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
 import { keys } from '../../lib/keys.ts';
 import { batchStatus } from '../../lib/operators/batch-status.ts';
 import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
 import { listRegistered, removeRegistered } from '../../lib/remediate/function-registry.ts';
 import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
-import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+import { ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
 
 /** An operator's view of a batch (vaultmend status) and of the registry (vaultmend registry), on a local vault. */
 const CONTRACT = {
@@ -42,19 +40,12 @@ describe('batchStatus', () => {
       rows: null,
       stream_state: { state: 'running' },
     });
-    const deps = { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined };
+    const deps = localDeps(b, sandbox).remediate;
     for (const spec of b.clusters) await remediateCluster(deps, keys.cluster(b.batch, spec.cluster));
     const review = await batchStatus(b.store, b.batch);
     expect(review).toMatchObject({ stage: 'reconciling', results: { done: 2, of: 2 } });
     expect(review.waiting_for_review).toEqual([expect.objectContaining({ column: 'seen_on', disposition: 'needs-review', cells: 1 })]);
-    const reconcileDeps = {
-      store: b.store,
-      alerts: new LogAlertSink(() => {}),
-      keys: new VaultKeyStore(b.store),
-      workDir: b.workDir,
-      engine: ENGINE,
-      auditRetentionDays: 1,
-    };
+    const reconcileDeps = localDeps(b, sandbox).reconcile;
     await reconcileOnce(reconcileDeps, b.batch);
     // Promoted, but one cluster still waits for a person's decision.
     expect(await batchStatus(b.store, b.batch)).toMatchObject({

@@ -3,11 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogAlertSink } from '../../lib/alerts/alerts.ts';
-import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
 import { clusterOnce } from '../../lib/cluster/cluster-once.ts';
-import { faissIndexFactory } from '../../lib/cluster/faiss-index.ts';
-import { HashingEmbedder } from '../../lib/cluster/hashing-embedder.ts';
 import { FAULT_POINTS } from '../../lib/faults/fault-point.ts';
 import { keys } from '../../lib/keys.ts';
 import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
@@ -16,7 +12,7 @@ import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
 import { remediateReviewed } from '../../lib/remediate/remediate-reviewed.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
 import { decideAsOperator } from '../../lib/review/operator-decision.ts';
-import { ENGINE, ingestAndCluster } from '../support/local-batch.ts';
+import { ingestAndCluster, localDeps } from '../support/local-batch.ts';
 
 /**
  * The fault suite's kill points: an armed point kills the process that reaches it (SIGKILL, once,
@@ -82,33 +78,14 @@ describe('the declared points', () => {
     );
     try {
       // The local batch was clustered without a claim; a delivery of its manifest takes one (and writes nothing new).
-      const clusterDeps = {
-        store: b.store,
-        workDir: b.workDir,
-        engine: ENGINE,
-        embedder: new HashingEmbedder(),
-        makeIndex: faissIndexFactory,
-        mergeSimilarity: 0.85,
-      };
-      await clusterOnce(clusterDeps, keys.ingestManifest(b.batch));
-      const deps = { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined };
-      for (const spec of b.clusters) await remediateCluster(deps, keys.cluster(b.batch, spec.cluster));
-      const reconcileDeps = {
-        store: b.store,
-        alerts: new LogAlertSink(() => {}),
-        keys: new VaultKeyStore(b.store),
-        workDir: b.workDir,
-        engine: ENGINE,
-        auditRetentionDays: 1,
-      };
-      await reconcileOnce(reconcileDeps, b.batch);
+      const deps = localDeps(b, sandbox);
+      await clusterOnce(deps.cluster, keys.ingestManifest(b.batch));
+      for (const spec of b.clusters) await remediateCluster(deps.remediate, keys.cluster(b.batch, spec.cluster));
+      await reconcileOnce(deps.reconcile, b.batch);
       const date = b.clusters.find((c) => c.column === 'seen_on')!.cluster;
-      await decideAsOperator(
-        { store: b.store, workDir: b.workDir, engine: ENGINE, sandbox },
-        { action: 'choose', batch: b.batch, cluster: date, operator: 'tracer', candidate: 'date:d-m-y' },
-      );
-      await remediateReviewed(deps, keys.review(b.batch, date));
-      await reviseBatch(reconcileDeps, b.batch);
+      await decideAsOperator(deps.review, { action: 'choose', batch: b.batch, cluster: date, operator: 'tracer', candidate: 'date:d-m-y' });
+      await remediateReviewed(deps.remediate, keys.review(b.batch, date));
+      await reviseBatch(deps.reconcile, b.batch);
     } finally {
       sandbox.dispose();
       b.cleanup();

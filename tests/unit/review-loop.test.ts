@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogAlertSink } from '../../lib/alerts/alerts.ts';
 import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
 import { verifyChain } from '../../lib/audit/audit-chain.ts';
 import { verifyBatchAudit } from '../../lib/audit/verify-batch-audit.ts';
@@ -18,7 +17,7 @@ import { decideAsOperator } from '../../lib/review/operator-decision.ts';
 import { downloadObject } from '../../lib/store/download.ts';
 import { vaultObjects } from '../../lib/vault/objects.ts';
 import { findObject, readObject } from '../../lib/vault/vault-object.ts';
-import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+import { ENGINE, ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
 
 /**
  * The review loop on a local vault, through the real steps: a date that reads two ways waits for
@@ -39,16 +38,9 @@ const CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.0
 
 let sandbox: Sandbox;
 let b: LocalBatch;
-const remediateDeps = () => ({ store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined });
-const reconcileDeps = () => ({
-  store: b.store,
-  alerts: new LogAlertSink(() => {}),
-  keys: new VaultKeyStore(b.store),
-  workDir: b.workDir,
-  engine: ENGINE,
-  auditRetentionDays: 1,
-});
-const reviewDeps = () => ({ store: b.store, workDir: b.workDir, engine: ENGINE, sandbox });
+const remediateDeps = () => localDeps(b, sandbox).remediate;
+const reconcileDeps = () => localDeps(b, sandbox).reconcile;
+const reviewDeps = () => localDeps(b, sandbox).review;
 let dateCluster: string;
 
 beforeAll(async () => {

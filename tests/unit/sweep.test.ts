@@ -1,8 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LogAlertSink } from '../../lib/alerts/alerts.ts';
-import { VaultKeyStore } from '../../lib/audit/data-keys.ts';
 import { clusterOnce } from '../../lib/cluster/cluster-once.ts';
 import { faissIndexFactory } from '../../lib/cluster/faiss-index.ts';
 import { HashingEmbedder } from '../../lib/cluster/hashing-embedder.ts';
@@ -18,7 +16,7 @@ import { sweep } from '../../lib/replay/sweep.ts';
 import { decideAsOperator } from '../../lib/review/operator-decision.ts';
 import { parseResultKey, parseReviewedKey } from '../../lib/keys.ts';
 import { jsonText } from '../../lib/store/json-objects.ts';
-import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+import { ENGINE, ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
 
 /**
  * The sweep finds batches stopped at any step and re-drives them through the objects whose
@@ -36,15 +34,8 @@ const CONTRACT = {
 };
 let sandbox: Sandbox;
 let b: LocalBatch;
-const remediateDeps = () => ({ store: b.store, workDir: b.workDir, engine: ENGINE, sandbox, threshold: 0.75, model: undefined });
-const reconcileDeps = () => ({
-  store: b.store,
-  alerts: new LogAlertSink(() => {}),
-  keys: new VaultKeyStore(b.store),
-  workDir: b.workDir,
-  engine: ENGINE,
-  auditRetentionDays: 1,
-});
+const remediateDeps = () => localDeps(b, sandbox).remediate;
+const reconcileDeps = () => localDeps(b, sandbox).reconcile;
 
 /** Delivers a replayed key to its step, as the store's notification and the bridge would. */
 async function deliver(key: string): Promise<void> {
