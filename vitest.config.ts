@@ -46,6 +46,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        test: {
+          name: 'faults',
+          execArgv: ['--no-node-snapshot'],
+          include: ['tests/faults/**/*.test.ts'],
+          // After the integration tests, on a stack of its own (tests/faults/fault-stack-env.ts).
+          sequence: { groupOrder: 3 },
+          globalSetup: ['tests/faults/fault-stack-setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 400_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

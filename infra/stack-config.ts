@@ -7,7 +7,23 @@ import { ConfigError } from '../lib/errors.ts';
 /** Settings of the local stack (infra only). Defaults suit one developer machine. */
 const port = z.coerce.number().int().min(1).max(65535);
 
-const StackSchema = z.object({
+/** The supervisor's settings (infra/supervisor.ts): `stack up` checks them, the supervisor reads them. */
+export const SupervisorSchema = z.object({
+  /** `0`: no supervisor is started (a dead component stays dead). */
+  SUPERVISOR: z.enum(['0', '1']).default('1'),
+  /** How often each component's pid is checked. */
+  SUPERVISOR_INTERVAL_S: z.coerce.number().min(0.1).max(3600).default(5),
+  /** Restarts of one component within SUPERVISOR_WINDOW_S after which the supervisor gives up on it. */
+  SUPERVISOR_MAX_RESTARTS: z.coerce.number().int().min(1).max(10_000).default(5),
+  SUPERVISOR_WINDOW_S: z.coerce.number().int().min(1).default(600),
+  /** The second restart of a component within the window waits this long after the first, each further one twice as long (at most 60 s). */
+  SUPERVISOR_BACKOFF_S: z.coerce.number().min(0).max(60).default(2),
+  /** After a restart, how long a probe upload's notification may take before radosgw is restarted (its data is kept). */
+  SUPERVISOR_PROBE_TIMEOUT_S: z.coerce.number().int().min(1).max(600).default(15),
+});
+export type SupervisorConfig = z.infer<typeof SupervisorSchema>;
+
+const StackSchema = SupervisorSchema.extend({
   STACK_DIR: z.string().min(1).default('.stack'),
   /** The review page's token; unset, `stack up` makes one and records it in the state file (mode 0600). */
   OPERATOR_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),

@@ -1,26 +1,38 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PROBE_PREFIX } from '../lib/flow/routes.ts';
 import { parseContractText, registerContract } from '../lib/contract/registry.ts';
+import { parseEnv } from '../lib/config.ts';
 import { makeS3Client } from '../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../lib/store/s3-object-store.ts';
 import { ensureVaultBucket } from './bucket.ts';
+import { openStack, restartComponent, RestartRefusedError } from './components.ts';
 import { configureMinioNotifications, configureRgwNotifications } from './notifications.ts';
 import { assertPortsFree, ProcessTable, waitFor } from './process.ts';
 import { startMinio } from './s3-server/minio.ts';
 import { startRgw } from './s3-server/rgw.ts';
-import { functionEnv, loadStackConfig, readStackState, stackStatePath, type StackConfig, type StackState } from './stack-config.ts';
+import {
+  functionEnv,
+  loadStackConfig,
+  readStackState,
+  stackStatePath,
+  SupervisorSchema,
+  type StackConfig,
+  type StackState,
+} from './stack-config.ts';
+import { SUPERVISOR_NAME } from './supervisor.ts';
 
 /**
  * The local stack, up and down: the S3 server (Ceph RGW by default), the vault bucket with
- * Object Lock, the event bridge, the store's upload notifications, and serverless-offline.
- * Everything started is recorded by pid under STACK_DIR and stopped by that pid; a stack that is
+ * Object Lock, the event bridge, the store's upload notifications, serverless-offline, and the
+ * supervisor that starts a dead component again (infra/supervisor.ts). Everything started is
+ * recorded by pid (and its spawn spec) under STACK_DIR and stopped by that pid; a stack that is
  * up also leaves a state file, STACK_DIR/stack.json (see StackStateSchema), from which the CLI and
- * `npm start` find its endpoints, ports and bucket.
+ * `npm start` find its endpoints, ports and bucket. `restart <name>` starts one component again.
  */
 
 /** The repository's root folder (the stack's daemons run from it). */
@@ -89,6 +101,9 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
   if (processes.running().length > 0) {
     throw new Error(`a stack is already running from ${config.STACK_DIR}; run \`npm run stack:down\` first`);
   }
+  // What an earlier stack left: its `stack down` marker and its spawn specs.
+  rmSync(processes.stoppingMarker, { force: true });
+  rmSync(processes.specDir, { recursive: true, force: true });
   const ports: Record<string, number> = {
     BRIDGE_PORT: config.BRIDGE_PORT,
     OFFLINE_LAMBDA_PORT: config.OFFLINE_LAMBDA_PORT,
@@ -111,9 +126,14 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
     BRIDGE_PORT: String(config.BRIDGE_PORT),
     OFFLINE_LAMBDA_PORT: String(config.OFFLINE_LAMBDA_PORT),
     OFFLINE_HTTP_PORT: String(config.OFFLINE_HTTP_PORT),
+    BRIDGE_QUEUE_DIR: join(resolve(config.STACK_DIR), 'bridge-queue'),
   };
   try {
     // The bridge first: MinIO checks its webhook target when it starts.
+    // A local S3 server starts empty (memstore): events queued by an earlier stack name objects that are gone.
+    if (config.S3_BACKEND !== 'external') {
+      for (const dir of ['bridge-queue', 'bridge-dead']) rmSync(join(config.STACK_DIR, dir), { recursive: true, force: true });
+    }
     log('event bridge: starting');
     const bridge = nodeScript(['--import', 'tsx', join(REPO_ROOT, 'infra/event-bridge.ts')]);
     processes.start({ name: 'event-bridge', ...bridge, env: childEnv, cwd: REPO_ROOT });
@@ -177,6 +197,17 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
 
     await Promise.all([delivered, offlineReady]);
     log('notifications delivered end to end; serverless-offline ready');
+    if (config.SUPERVISOR === '1') {
+      // Started last, so `stack down` would stop it first even without being told; it waits for
+      // the state file before it looks at anything.
+      processes.start({
+        name: SUPERVISOR_NAME,
+        ...nodeScript(['--import', 'tsx', join(REPO_ROOT, 'infra/supervisor.ts')]),
+        env: { ...childEnv, STACK_DIR: config.STACK_DIR },
+        cwd: REPO_ROOT,
+      });
+      log(`supervisor: started (checks every ${config.SUPERVISOR_INTERVAL_S} s; see ${processes.logFile(SUPERVISOR_NAME)})`);
+    } else log('supervisor: off (SUPERVISOR=0)');
     const info: StackInfo = {
       backend: config.S3_BACKEND,
       s3Endpoint: config.S3_ENDPOINT,
@@ -207,9 +238,53 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
 export async function stackDown(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = console.log): Promise<void> {
   const stackDir = resolve(env['STACK_DIR'] || '.stack');
   const processes = new ProcessTable(stackDir, 60);
-  const stopped = await processes.stopAll();
+  // The marker first: from here on nothing is started again (the supervisor, a `stack restart`).
+  if (existsSync(stackDir)) writeFileSync(processes.stoppingMarker, `${process.pid} ${new Date().toISOString()}\n`);
+  // The supervisor first, so that it does not start again what is being stopped.
+  const stopped = await processes.stopAll(10_000, [SUPERVISOR_NAME]);
   rmSync(stackStatePath(stackDir), { force: true });
+  rmSync(processes.specDir, { recursive: true, force: true });
+  rmSync(processes.stoppingMarker, { force: true });
   log(stopped.length ? `stopped: ${stopped.join(', ')}` : 'nothing was running');
+}
+
+/**
+ * `stack restart <name>`: starts one component of the running stack again with its recorded
+ * spec, waits until it serves, and, on the notification path, until a probe upload's notification
+ * arrives (restarting radosgw, data kept, when the store has stopped delivering). Exit codes: 0
+ * done, 1 refused or failed, 2 wrong arguments.
+ */
+export async function stackRestart(
+  name: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = console.log,
+): Promise<number> {
+  if (!name) {
+    console.error('usage: npm run stack:restart -- <component>   (serverless-offline, event-bridge, radosgw, ceph-mon, supervisor)');
+    return 2;
+  }
+  const { SUPERVISOR_PROBE_TIMEOUT_S } = parseEnv(SupervisorSchema, env);
+  try {
+    const handle = openStack(env);
+    const report = await restartComponent(handle, name, SUPERVISOR_PROBE_TIMEOUT_S * 1000, (message, fields = {}) =>
+      log([message, ...Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)].join(' ')),
+    );
+    log(`${name}: serving again after ${report.servingAfterS.toFixed(1)} s (pid ${report.pid})`);
+    if (report.delivery) {
+      const how = report.delivery.radosgwRestarted ? ` (radosgw restarted, pid ${report.delivery.radosgwRestarted})` : '';
+      if (!report.delivery.delivered) {
+        console.error(
+          `upload notifications are not delivered after ${report.delivery.seconds.toFixed(1)} s${how}; see ${handle.processes.logDir}`,
+        );
+        return 1;
+      }
+      log(`notifications delivered end to end after ${report.delivery.seconds.toFixed(1)} s${how}`);
+    }
+    return 0;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    return error instanceof RestartRefusedError ? error.exitCode : 1;
+  }
 }
 
 /** The state file of the stack in STACK_DIR (see readStackState), or undefined when no stack is up there. */
@@ -218,10 +293,15 @@ export function readStackInfo(env: NodeJS.ProcessEnv = process.env): StackState 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const command = process.argv[2];
-  const action = command === 'up' ? stackUp : command === 'down' ? stackDown : undefined;
+  const [command, name] = process.argv.slice(2);
+  const actions: Record<string, () => Promise<unknown>> = {
+    up: () => stackUp(),
+    down: () => stackDown(),
+    restart: async () => process.exit(await stackRestart(name)),
+  };
+  const action = command ? actions[command] : undefined;
   if (!action) {
-    console.error('usage: tsx infra/stack.ts up|down');
+    console.error('usage: tsx infra/stack.ts up|down|restart <component>');
     process.exit(2);
   }
   action().catch((error: unknown) => {

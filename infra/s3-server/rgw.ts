@@ -9,12 +9,52 @@ import type { StackConfig } from '../stack-config.ts';
  * loopback: the real S3 server with versioning, Object Lock and bucket notifications.
  * Each daemon runs in the foreground under the ProcessTable, so it is stopped by its pid.
  */
+/** The Ceph configuration file of the stack in `stackDir`. */
+export function cephConfPath(stackDir: string): string {
+  return join(stackDir, 'ceph', 'ceph.conf');
+}
+
+/** Where radosgw keeps its persistent topics' queues (Pacific's default `notif_pool` of the zone). */
+const NOTIF_POOL = ['-p', 'default.rgw.log', '-N', 'notif'];
+
+/**
+ * Breaks the ownership locks of the persistent topics' queues. A radosgw owns each queue by an
+ * exclusive lock that it renews every 30 s and that lapses 90 s after the last renewal; it never
+ * releases it, not even when it is stopped. A new radosgw therefore delivers nothing for up to
+ * 90 s after a restart, until the dead one's lock lapses. Call this only when no radosgw runs.
+ * Returns the queues whose lock was broken.
+ */
+export async function breakNotificationQueueLocks(conf: string): Promise<string[]> {
+  const rados = (args: string[]) => run('rados', ['-c', conf, ...NOTIF_POOL, ...args], { timeoutMs: 20_000 });
+  let queues: string[];
+  try {
+    queues = (await rados(['listomapkeys', 'queues_list_object'])).stdout.split('\n').filter(Boolean);
+  } catch {
+    return []; // no persistent topic yet
+  }
+  const broken: string[] = [];
+  for (const queue of queues) {
+    const lock = `${queue}_lock`;
+    let lockers: Array<{ name: string; cookie: string }> = [];
+    try {
+      lockers = (JSON.parse((await rados(['lock', 'info', queue, lock])).stdout) as { lockers?: typeof lockers }).lockers ?? [];
+    } catch {
+      continue; // not locked
+    }
+    for (const locker of lockers) {
+      await rados(['lock', 'break', queue, lock, locker.name, '--lock-cookie', locker.cookie]);
+      broken.push(queue);
+    }
+  }
+  return broken;
+}
+
 export async function startRgw(config: StackConfig, processes: ProcessTable, log: (line: string) => void): Promise<void> {
   const dir = join(config.STACK_DIR, 'ceph');
   rmSync(dir, { recursive: true, force: true });
   for (const sub of ['mon.a', 'osd.0', 'rgw', 'log', 'run']) mkdirSync(join(dir, sub), { recursive: true });
   const fsid = randomUUID();
-  const conf = join(dir, 'ceph.conf');
+  const conf = cephConfPath(config.STACK_DIR);
   const mon = `127.0.0.1:${config.CEPH_MON_PORT}`;
   writeFileSync(
     conf,
