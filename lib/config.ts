@@ -107,6 +107,11 @@ const RuntimeSchema = z.object({
   MODEL_REPAIR_ROUNDS: z.coerce.number().int().min(1).max(10).default(4),
   /** Model failures in a row after which the remaining clusters are quarantined as llm-unavailable. */
   MODEL_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * Seconds the open breaker keeps the model from being asked; then one ask goes through as a
+   * trial (half-open): a success closes the breaker, a failure opens it for another cool-down.
+   */
+  MODEL_BREAKER_COOLDOWN_S: z.coerce.number().int().min(1).max(86_400).default(60),
   /** How long the store keeps each batch's audit log write-once (Object Lock COMPLIANCE). */
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(2_555),
   /** A batch whose cluster results have not all arrived after this long is reported as stuck. */

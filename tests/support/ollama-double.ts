@@ -8,6 +8,9 @@
  *   POST /api/chat    -> one JSON object, or (stream defaults to true) application/x-ndjson chunks ending
  *                        with a done:true line; unknown model: 404 {"error":"model \"x\" not found, try pulling it first"}
  *   malformed bodies  -> 400 {"error":"..."}; any other route -> 404 text "404 page not found".
+ * Faults a script can ask for besides errors: `slow` (the answer after a delay), `drop-stream` (cut
+ * before done), `hang` (accepted, never answered), `drip` (chunks one at a time, `gapMs` apart) and
+ * `raw` (any status, content type and bytes: garbage on the wire).
  * Over http on loopback, or https with `tls` (a key and certificate, e.g. from a throwaway CA).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,7 +22,13 @@ export type ScriptedAnswer =
   | { kind: 'json'; body: unknown }
   | { kind: 'error'; status: number; error: string }
   | { kind: 'slow'; delayMs: number; then: ScriptedAnswer }
-  | { kind: 'drop-stream'; partial: string };
+  | { kind: 'drop-stream'; partial: string }
+  /** Never answers (with `afterHeaders`, after a 200 and the ndjson headers): ends when the client gives up or on close(). */
+  | { kind: 'hang'; afterHeaders?: boolean }
+  /** The content's chunks (then the done line) one at a time, `gapMs` apart; a non-streaming body in pieces alike. */
+  | { kind: 'drip'; content: string; gapMs: number }
+  /** Exactly these bytes with this status and content type. */
+  | { kind: 'raw'; status: number; contentType: string; body: string };
 
 export interface ChatCall {
   model: string;
@@ -49,6 +58,8 @@ export interface OllamaDouble {
   url: string;
   chats: ChatCall[];
   requests: { method: string; path: string }[];
+  /** Pieces written for each chat call (by its index in `chats`): ndjson lines, or parts of a non-streaming body. */
+  sent: number[];
   close(): Promise<void>;
 }
 
@@ -109,6 +120,7 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
   const version = options.version ?? '0.6.5';
   const chats: ChatCall[] = [];
   const requests: { method: string; path: string }[] = [];
+  const sent: number[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const find = (name: string) => models.find((m) => canonical(m.name) === canonical(name));
 
@@ -121,30 +133,79 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
     quantization_level: 'Q4_K_M',
   });
 
-  function answer(res: ServerResponse, call: ChatCall, scripted: ScriptedAnswer): void {
+  /** Runs `fn` after `ms` unless the response closes first or the double is closed. */
+  function later(res: ServerResponse, ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
+  }
+
+  function answer(res: ServerResponse, call: ChatCall, scripted: ScriptedAnswer, index: number): void {
     if (res.destroyed) return;
     const base = () => ({ model: call.model, created_at: new Date().toISOString() });
     const pieces = (text: string) => text.match(new RegExp(`[\\s\\S]{1,${CHUNK}}`, 'gu')) ?? [];
+    const chunkLine = (piece: string) => `${JSON.stringify({ ...base(), message: { role: 'assistant', content: piece }, done: false })}\n`;
+    const write = (text: string) => {
+      sent[index] = (sent[index] ?? 0) + 1;
+      res.write(text);
+    };
     const streamPieces = (chunks: string[]) => {
       res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-      for (const piece of chunks) {
-        res.write(`${JSON.stringify({ ...base(), message: { role: 'assistant', content: piece }, done: false })}\n`);
-      }
+      for (const piece of chunks) write(chunkLine(piece));
     };
+    const finalFields = (content: string) => ({
+      done: true,
+      done_reason: 'stop',
+      total_duration: 912_345_678,
+      load_duration: 12_345_678,
+      prompt_eval_count: Math.ceil(call.messages.reduce((n, m) => n + m.content.length, 0) / 4),
+      prompt_eval_duration: 100_000_000,
+      eval_count: pieces(content).length,
+      eval_duration: 800_000_000,
+    });
     switch (scripted.kind) {
       case 'error':
         return sendJson(res, scripted.status, { error: scripted.error });
-      case 'slow': {
-        const timer = setTimeout(() => {
+      case 'slow':
+        return later(res, scripted.delayMs, () => answer(res, call, scripted.then, index));
+      case 'hang':
+        if (scripted.afterHeaders) res.writeHead(200, { 'Content-Type': 'application/x-ndjson' }).flushHeaders();
+        return; // nothing more: the socket stays open until the client aborts or close() ends it
+      case 'raw':
+        sent[index] = 1;
+        return void res.writeHead(scripted.status, { 'Content-Type': scripted.contentType }).end(scripted.body);
+      case 'drip': {
+        const lines = call.stream
+          ? [
+              ...pieces(scripted.content).map(chunkLine),
+              `${JSON.stringify({ ...base(), message: { role: 'assistant', content: '' }, ...finalFields(scripted.content) })}\n`,
+            ]
+          : pieces(
+              JSON.stringify({ ...base(), message: { role: 'assistant', content: scripted.content }, ...finalFields(scripted.content) }),
+            );
+        res.writeHead(200, { 'Content-Type': call.stream ? 'application/x-ndjson' : 'application/json; charset=utf-8' }).flushHeaders();
+        let next = 0;
+        const drip = () => {
+          if (next < lines.length) write(lines[next++]!);
+          if (next === lines.length) {
+            stop();
+            res.end();
+          }
+        };
+        const timer = setInterval(drip, scripted.gapMs);
+        const stop = () => {
+          clearInterval(timer);
           timers.delete(timer);
-          answer(res, call, scripted.then);
-        }, scripted.delayMs);
+        };
         timers.add(timer);
-        res.once('close', () => {
-          clearTimeout(timer);
-          timers.delete(timer);
-        });
-        return;
+        res.once('close', stop);
+        return drip();
       }
       case 'drop-stream': {
         if (!call.stream) {
@@ -159,19 +220,13 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
       case 'json': {
         const content = scripted.kind === 'content' ? scripted.content : JSON.stringify(scripted.body);
         const chunks = pieces(content);
-        const promptTokens = Math.ceil(call.messages.reduce((n, m) => n + m.content.length, 0) / 4);
-        const final = {
-          done: true,
-          done_reason: 'stop',
-          total_duration: 912_345_678,
-          load_duration: 12_345_678,
-          prompt_eval_count: promptTokens,
-          prompt_eval_duration: 100_000_000,
-          eval_count: chunks.length,
-          eval_duration: 800_000_000,
-        };
-        if (!call.stream) return sendJson(res, 200, { ...base(), message: { role: 'assistant', content }, ...final });
+        const final = finalFields(content);
+        if (!call.stream) {
+          sent[index] = 1;
+          return sendJson(res, 200, { ...base(), message: { role: 'assistant', content }, ...final });
+        }
         streamPieces(chunks);
+        sent[index] = (sent[index] ?? 0) + 1;
         return void res.end(`${JSON.stringify({ ...base(), message: { role: 'assistant', content: '' }, ...final })}\n`);
       }
     }
@@ -222,7 +277,7 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
     if (typeof call === 'string') return sendJson(res, 400, { error: call });
     if (!find(call.model)) return sendJson(res, 404, { error: `model ${JSON.stringify(call.model)} not found, try pulling it first` });
     chats.push(call);
-    answer(res, call, options.script(call, chats.length - 1));
+    answer(res, call, options.script(call, chats.length - 1), chats.length - 1);
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -239,6 +294,7 @@ export async function startOllamaDouble(options: OllamaDoubleOptions): Promise<O
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     chats,
     requests,
+    sent,
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();

@@ -9,12 +9,13 @@ export class ModelAccess {
   readonly breaker: CircuitBreaker;
   private identity: ModelIdentity | undefined;
 
+  /** `breaker`: a failure count to open at (the default cool-down and the system clock), or a breaker of its own. */
   constructor(
     readonly model: OllamaModel,
     readonly rounds: number,
-    breakerThreshold: number,
+    breaker: number | CircuitBreaker,
   ) {
-    this.breaker = new CircuitBreaker(breakerThreshold);
+    this.breaker = typeof breaker === 'number' ? new CircuitBreaker(breaker) : breaker;
   }
 
   async identify(): Promise<ModelIdentity> {
