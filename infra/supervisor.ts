@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { WebhookAlertSink } from '../lib/alerts/alerts.ts';
 import { parseEnv } from '../lib/config.ts';
 import { checkDeliveryAfter, DELIVERY_PATH, NOT_RESTARTABLE, openStack, waitServing } from './components.ts';
 import { pidAlive, ProcessTable, RestartInProgressError, sleep, StackStoppingError } from './process.ts';
@@ -157,6 +158,40 @@ function log(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'supervisor', ...fields })}\n`);
 }
 
+/** What the supervisor says that a person should hear of: a component that died, one given up on, a delivery path not restored. */
+const ALERTED: Record<string, { severity: 'SEV1' | 'SEV2'; summary: (f: Record<string, unknown>) => string }> = {
+  restarted: {
+    severity: 'SEV2',
+    summary: (f) =>
+      `${String(f['component'])} died${f['exit'] ? ` (${String(f['exit'])})` : ''} and was restarted; invocations in flight are retried by the bridge, work they held is swept after its lease`,
+  },
+  'given-up': {
+    severity: 'SEV1',
+    summary: (f) => `${String(f['component'])} keeps dying: the supervisor gave up on it (${String(f['hint'])})`,
+  },
+  'delivery-not-restored': {
+    severity: 'SEV1',
+    summary: (f) => `upload notifications are not delivered after restarting ${String(f['component'])}`,
+  },
+};
+
+/** The supervisor's log, which also posts the lines of ALERTED to ALERT_WEBHOOK_URL when one is set. */
+function alertingLog(webhook: string | undefined): (fields: Record<string, unknown>) => void {
+  const sink = webhook ? new WebhookAlertSink(webhook, (message) => log({ message })) : undefined;
+  return (fields) => {
+    log(fields);
+    const alerted = ALERTED[String(fields['message'])];
+    if (!sink || !alerted) return;
+    void sink.post({
+      severity: alerted.severity,
+      component: 'supervisor',
+      reason: `component-${String(fields['message'])}`,
+      summary: alerted.summary(fields),
+      details: fields,
+    });
+  };
+}
+
 /** The supervisor daemon: waits for the stack's state file (written when `stack up` is done), then supervises. */
 async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = parseEnv(SupervisorSchema, env);
@@ -168,25 +203,26 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     await sleep(500);
   }
   const handle = openStack({ ...env, STACK_DIR: stackDir });
+  const note = alertingLog(env['ALERT_WEBHOOK_URL'] || undefined);
   const supervisor: Supervisor = new Supervisor(processes, {
     intervalS: settings.SUPERVISOR_INTERVAL_S,
     maxRestarts: settings.SUPERVISOR_MAX_RESTARTS,
     windowS: settings.SUPERVISOR_WINDOW_S,
     backoffS: settings.SUPERVISOR_BACKOFF_S,
-    log,
+    log: note,
     afterRestart: async (name, pid) => {
       const started = Date.now();
       await waitServing(handle, name);
-      log({ message: 'serving', component: name, pid, after_s: (Date.now() - started) / 1000 });
+      note({ message: 'serving', component: name, pid, after_s: (Date.now() - started) / 1000 });
       if (!DELIVERY_PATH.has(name)) return;
       const check = await checkDeliveryAfter(
         handle,
         name,
         settings.SUPERVISOR_PROBE_TIMEOUT_S * 1000,
-        (message, fields) => log({ message, component: name, ...fields }),
+        (message, fields) => note({ message, component: name, ...fields }),
         (radosgw) => supervisor.recordRestart('radosgw', radosgw, { reason: 'notifications-stalled', after: name }),
       );
-      log({
+      note({
         message: check.delivered ? 'delivery-restored' : 'delivery-not-restored',
         component: name,
         after_s: check.seconds,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessTable, run, waitFor } from '../process.ts';
@@ -16,6 +16,8 @@ export function cephConfPath(stackDir: string): string {
 
 /** Where radosgw keeps its persistent topics' queues (Pacific's default `notif_pool` of the zone). */
 const NOTIF_POOL = ['-p', 'default.rgw.log', '-N', 'notif'];
+/** The SSE-KMS key id of the local stack's RGW (testing backend): S3_SSE=aws:kms S3_SSE_KMS_KEY_ID=vaultmend-local. */
+export const LOCAL_KMS_KEY_ID = 'vaultmend-local';
 
 /**
  * Breaks the ownership locks of the persistent topics' queues. A radosgw owns each queue by an
@@ -92,6 +94,11 @@ rgw_frontends = beast endpoint=127.0.0.1:${config.RGW_PORT}
 rgw_data = ${dir}/rgw
 rgw_enable_apis = s3, admin, notifications
 rgw_dns_name = localhost
+# SSE-KMS with RGW's testing key backend (the key sits in this file, made for this stack alone;
+# production: Vault, Barbican or KMIP). Plain http on loopback: RGW refuses SSE over http unless told.
+rgw_crypt_s3_kms_backend = testing
+rgw_crypt_s3_kms_encryption_keys = ${LOCAL_KMS_KEY_ID}=${randomBytes(32).toString('base64')}
+rgw_crypt_require_ssl = false
 `,
   );
   const c = ['-c', conf];

@@ -9,7 +9,7 @@ export type Severity = 'SEV1' | 'SEV2' | 'SEV3';
 export interface Alert {
   severity: Severity;
   summary: string;
-  component: 'ingest' | 'cluster' | 'remediate' | 'reconcile' | 'operator' | 'event-bridge' | 'sweep';
+  component: 'ingest' | 'cluster' | 'remediate' | 'reconcile' | 'operator' | 'event-bridge' | 'sweep' | 'supervisor';
   stream?: string;
   batch?: string;
   reason: string;

@@ -13,6 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { StoreError } from '../errors.ts';
 import type { FirstWrite, ObjectStore, PutOptions, PutResult, Retention } from './object-store.ts';
 
@@ -262,7 +263,32 @@ export class S3ObjectStore implements ObjectStore {
       if (out.VersionId) result.versionId = out.VersionId;
       return result;
     } catch (error) {
+      // Ceph RGW 16 does not copy an SSE-KMS object (501 NotImplemented): write its bytes again instead.
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 501) return this.rewrite(key, versionId);
       throw wrap(error, `replay s3://${this.bucket}/${key}`);
+    }
+  }
+
+  /** A replay by reading the version and writing its bytes again, streamed (for a store that cannot copy the object). */
+  private async rewrite(key: string, versionId?: string): Promise<PutResult> {
+    try {
+      const got = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }),
+      );
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: got.Body as Readable,
+          ContentLength: got.ContentLength,
+          ...(got.ContentType ? { ContentType: got.ContentType } : {}),
+          Metadata: { 'vaultmend-replayed-at': new Date().toISOString() },
+          ...this.writeParams(),
+        }),
+      );
+      return out.VersionId ? { versionId: out.VersionId } : {};
+    } catch (error) {
+      throw wrap(error, `replay (rewrite) s3://${this.bucket}/${key}`);
     }
   }
 
