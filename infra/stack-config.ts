@@ -20,6 +20,8 @@ export const SupervisorSchema = z.object({
   SUPERVISOR_BACKOFF_S: z.coerce.number().min(0).max(60).default(2),
   /** After a restart, how long a probe upload's notification may take before radosgw is restarted (its data is kept). */
   SUPERVISOR_PROBE_TIMEOUT_S: z.coerce.number().int().min(1).max(600).default(15),
+  /** How often the supervisor invokes the `sweep` function (the local stand-in for its schedule on AWS); 0: never. */
+  SWEEP_INTERVAL_S: z.coerce.number().int().min(0).default(300),
 });
 export type SupervisorConfig = z.infer<typeof SupervisorSchema>;
 

@@ -192,6 +192,24 @@ function alertingLog(webhook: string | undefined): (fields: Record<string, unkno
   };
 }
 
+/**
+ * Invokes the `sweep` function through serverless-offline's Lambda endpoint every `everyS` (on AWS
+ * its schedule does): batches stopped at any step are re-driven without anyone running a command.
+ */
+function scheduleSweep(env: NodeJS.ProcessEnv, everyS: number, note: (fields: Record<string, unknown>) => void): void {
+  if (everyS <= 0) return;
+  const url = `http://127.0.0.1:${env['OFFLINE_LAMBDA_PORT'] ?? '3002'}/2015-03-31/functions/vaultmend-${env['STAGE'] ?? 'local'}-sweep/invocations`;
+  const timer = setInterval(async () => {
+    try {
+      const answer = await fetch(url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(everyS * 1000) });
+      note({ message: 'sweep invoked', status: answer.status, error: answer.headers.get('x-amz-function-error') ?? undefined });
+    } catch (error) {
+      note({ message: 'sweep not invoked', error: error instanceof Error ? error.message : String(error) });
+    }
+  }, everyS * 1000);
+  timer.unref();
+}
+
 /** The supervisor daemon: waits for the stack's state file (written when `stack up` is done), then supervises. */
 async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = parseEnv(SupervisorSchema, env);
@@ -204,6 +222,7 @@ async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
   const handle = openStack({ ...env, STACK_DIR: stackDir });
   const note = alertingLog(env['ALERT_WEBHOOK_URL'] || undefined);
+  scheduleSweep(env, settings.SWEEP_INTERVAL_S, note);
   const supervisor: Supervisor = new Supervisor(processes, {
     intervalS: settings.SUPERVISOR_INTERVAL_S,
     maxRestarts: settings.SUPERVISOR_MAX_RESTARTS,

@@ -54,6 +54,14 @@ function encodedTraversal(segment: string): boolean {
   return false;
 }
 
+/** The id of one version of a raw object (key and version id), as the vault's records of that version name it. */
+export function objectVersionId(key: string, versionId: string | null | undefined): string {
+  return createHash('sha256')
+    .update(`${key}\n${versionId ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
 /** A batch is named by its stream and its content, so re-uploading the same bytes names the same batch. */
 export function batchId(stream: string, contentSha256: string): string {
   const digest = createHash('sha256').update(`${stream}\n${contentSha256}`).digest('hex');
@@ -121,6 +129,12 @@ export const keys = {
   claimRelease: (scope: string, generation: number) => `claims/${scope}/${String(generation).padStart(4, '0')}.released.json`,
   /** Failed ingest attempts of one object content (key + ETag). */
   ingestAttempts: (id: string) => `control/_attempts/${id}.json`,
+  /** A raw object version ingest found already ingested (its content is a batch under another key, or a replay): accounted for. */
+  seenObject: (id: string) => `control/_seen/${id}.json`,
+  /** What the sweep replayed of a raw object no batch came of (by key): how often, and the versions its replays made. */
+  sweptObject: (id: string) => `control/_swept/${id}.json`,
+  /** The input set of reconcile revision n, fixed by its first holder: every later holder reconciles the same. */
+  revisionPlan: (batch: string, revision: number) => `manifests/${batch}/reconcile.r${revision}.plan.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
   refusedObject: (keyHash: string) => `quarantine/_refused/${keyHash}.json`,
 };

@@ -4,7 +4,7 @@ import { loadContract, type RegisteredContract } from '../contract/registry.ts';
 import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { UnsafeKeyError } from '../errors.ts';
-import { batchId, keys, parseRawKey } from '../keys.ts';
+import { batchId, keys, objectVersionId, parseRawKey } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
@@ -20,7 +20,7 @@ import { publishRows } from './publish-rows.ts';
 import { fanOut } from './fan-out.ts';
 import { refuseObject, type Refused } from './refuse-object.ts';
 import { sniffSource } from './sniff-content.ts';
-import { writeObject } from '../vault/vault-object.ts';
+import { putObjectIfAbsent, writeObject } from '../vault/vault-object.ts';
 import { faultPoint } from '../faults/fault-point.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { inWorkDir, withEngine } from '../engine/workspace.ts';
@@ -118,8 +118,7 @@ export async function ingestObject(deps: IngestDeps, request: IngestRequest): Pr
   }
   return inWorkDir(deps.workDir, 'ingest', async (dir) => {
     const ingest = await download({ deps, request, now, started, dir, stream });
-    if (await deps.store.exists(ingest.manifestKey))
-      return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
+    if (await deps.store.exists(ingest.manifestKey)) return alreadyIngested(ingest);
     // Once only: the same content delivered (or uploaded) several times at once is ingested by one holder.
     const lease = { leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS };
     const claimed = await withClaim(deps.store, claimScopes.ingest(ingest.batch), lease, () => ingestClaimed(ingest), keepsClaim);
@@ -153,11 +152,26 @@ async function download(start: Pick<Ingest, 'deps' | 'request' | 'now' | 'starte
   };
 }
 
+/**
+ * A version whose content is a batch already ingested (the same bytes under another key, or a
+ * replay): recorded as seen, so the sweep knows this version is accounted for.
+ */
+async function alreadyIngested(ingest: Ingest): Promise<IngestOutcome> {
+  const { request, batch } = ingest;
+  const id = objectVersionId(request.key, request.versionId);
+  await putObjectIfAbsent(ingest.deps.store, vaultObjects.seenObject.at(id), {
+    key: request.key,
+    version_id: request.versionId ?? null,
+    batch,
+    at: ingest.now().toISOString(),
+  });
+  return { status: 'already-ingested', batch, manifestKey: ingest.manifestKey };
+}
+
 /** The claimed batch through every later phase. */
 async function ingestClaimed(ingest: Ingest): Promise<IngestOutcome> {
   faultPoint('ingest:after-claim');
-  if (await ingest.deps.store.exists(ingest.manifestKey))
-    return { status: 'already-ingested', batch: ingest.batch, manifestKey: ingest.manifestKey };
+  if (await ingest.deps.store.exists(ingest.manifestKey)) return alreadyIngested(ingest);
   const admitted = await admit(ingest);
   if ('status' in admitted) return admitted;
   const whole = wholeObjectFault(admitted) ?? (await sniffSource(admitted.downloaded.path, admitted.base.source.format, admitted.gzip));

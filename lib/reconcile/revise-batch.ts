@@ -74,10 +74,13 @@ async function reviseOnce(
   const stream = streamOfBatch(batch);
   const registered = await loadContract(deps.store, stream);
   if (!registered) throw new ContractMissingError(stream);
+  // The input set is fixed by the first holder: one that takes over after it died reconciles the same
+  // clusters with the same stamp (a decision landed meanwhile waits for the next revision).
+  const plan = await planRevision(deps, batch, revision, reviewed, fresh);
   const replaced = new Map<string, ClusterResult>();
-  for (const c of reviewed) replaced.set(c, await readObject(deps.store, vaultObjects.reviewedResult.at(batch, c)));
+  for (const c of plan.reviewed) replaced.set(c, await readObject(deps.store, vaultObjects.reviewedResult.at(batch, c)));
   const results = ready.results.map((r) => replaced.get(r.cluster) ?? r);
-  const specs = await Promise.all(fresh.map((c) => readObject(deps.store, vaultObjects.cluster.at(batch, c))));
+  const specs = await Promise.all(plan.fresh.map((c) => readObject(deps.store, vaultObjects.cluster.at(batch, c))));
   const last = previous.latest;
   const chain = last.audit_chain ?? (last.audit ? [last.audit] : []);
   const parts = last.curated_parts ?? (last.curated ? [last.curated] : []);
@@ -89,11 +92,7 @@ async function reviseOnce(
     curatedKey: keys.curatedPart(stream, batch, revision),
     promotedParts: parts,
   };
-  // Stamped with the newest decision among the reviewed results: a retry writes the same bytes.
-  const stamp = [...replaced.values()]
-    .map((r) => r.decided_at)
-    .sort()
-    .at(-1)!;
+  const stamp = plan.stamp;
   return reconcileRound(deps, {
     batch,
     stamp,
@@ -105,7 +104,7 @@ async function reviseOnce(
     shape: (m) => ({
       ...m,
       revision,
-      reviewed,
+      reviewed: plan.reviewed,
       curated_parts: [...parts, ...(m.curated ? [m.curated] : [])],
       audit_chain: [...chain, ...(m.audit ? [m.audit] : [])],
     }),
@@ -113,4 +112,18 @@ async function reviseOnce(
       await putObjectIfAbsent(deps.store, vaultObjects.revisionManifest.at(batch, revision), m);
     },
   });
+}
+
+/**
+ * Revision n's input set, written first-writer-wins at `manifests/<batch>/reconcile.r<n>.plan.json`:
+ * the reviewed clusters, the ones new in it, and the stamp (the newest of their decisions, so a
+ * retry writes the same bytes). Every holder of revision n reconciles what the first one planned.
+ */
+async function planRevision(deps: ReconcileDeps, batch: string, revision: number, reviewed: string[], fresh: string[]) {
+  const decided = await Promise.all(reviewed.map((c) => readObject(deps.store, vaultObjects.reviewedResult.at(batch, c))));
+  const stamp = decided
+    .map((r) => r.decided_at)
+    .sort()
+    .at(-1)!;
+  return (await putObjectIfAbsent(deps.store, vaultObjects.revisionPlan.at(batch, revision), { revision, reviewed, fresh, stamp })).value;
 }

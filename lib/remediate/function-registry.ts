@@ -63,10 +63,13 @@ export async function register(store: ObjectStore, signature: string, entry: Reg
  */
 export async function registerApproved(store: ObjectStore, signature: string, entry: RegistryEntry): Promise<void> {
   const ref = registryEntry.at(entry.stream, signature);
-  const standing = await findRegistered(store, entry.stream, signature);
-  if (standing?.function.source === entry.function.source && standing.approved_by === 'operator') return;
-  if (standing || (await store.exists(ref.key))) await store.removeAllVersions(ref.key);
-  await putObjectIfAbsent(store, ref, entry);
+  // A measured entry registered between the removal and the write would stand (first writer wins): try again, a few times.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const standing = await findRegistered(store, entry.stream, signature);
+    if (standing?.approved_by === 'operator') return; // a person's approval stands (the first one, if two raced)
+    if (standing || (await store.exists(ref.key))) await store.removeAllVersions(ref.key);
+    if ((await putObjectIfAbsent(store, ref, entry)).created) return;
+  }
 }
 
 /** Every registered function of a stream, with its signature (operators: `vaultmend registry list`). */

@@ -1,19 +1,11 @@
-import { createHash } from 'node:crypto';
-import { keys, RAW_PREFIX } from '../keys.ts';
+import { safeErrorMessage } from '../errors.ts';
+import { keys, objectVersionId, RAW_PREFIX } from '../keys.ts';
 import { listBatches } from '../operators/overview.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { waitingKey } from '../streams/stream-control.ts';
 import { vaultObjects } from '../vault/objects.ts';
-import { z } from 'zod';
-import { findObject, objectKind, readObject, writeObject } from '../vault/vault-object.ts';
+import { findObject, readObject, writeObject } from '../vault/vault-object.ts';
 import { BatchUnknownError, planReplay } from './replay-batch.ts';
-
-/** `control/_swept/<id>.json`: a raw object the sweep replayed, how often and when last. */
-const sweptMarker = objectKind(
-  'sweep marker',
-  (key: string) => key,
-  z.object({ key: z.string(), version_id: z.string().nullable(), at: z.string(), replays: z.number().int().positive() }),
-);
 
 /** How often the sweep replays a raw object no batch comes of before it leaves it to a person. */
 export const RAW_REPLAYS = 3;
@@ -25,8 +17,10 @@ export interface SweepEntry {
   step: 'ingest' | 'cluster' | 'remediate' | 'reconcile' | 'review' | 'revise';
   /** Seconds since the newest object the stopped step was notified of. */
   idle_seconds: number;
-  /** `replayed`: re-driven now; `held`: a live claim (its holder may still run, or died within its lease); `stalled`: found, not replayed (a dry run); `replayed-before`: a raw object the sweep already replayed once. */
-  action: 'replayed' | 'held' | 'stalled' | 'replayed-before';
+  /** `replayed`: re-driven now; `error`: it could not be read or re-driven (see `error`); `held`: a live claim (its holder may still run, or died within its lease); `stalled`: found, not replayed (a dry run); `replayed-before`: a raw object the sweep already replayed once. */
+  action: 'replayed' | 'held' | 'stalled' | 'replayed-before' | 'error';
+  /** Why the sweep could not read or re-drive it (action `error`). */
+  error?: string;
   objects: string[];
   held: { scope: string; holder: string; lease_until: string }[];
 }
@@ -52,22 +46,25 @@ export async function sweep(
   const now = options.now ?? new Date();
   const entries: SweepEntry[] = [];
   const named = new Set<string>();
+  // One object that cannot be read or re-driven is reported, and the sweep goes on with the rest.
+  const guarded = async (target: string, step: SweepEntry['step'], work: () => Promise<SweepEntry | undefined>) => {
+    try {
+      const entry = await work();
+      if (entry) entries.push(entry);
+    } catch (error) {
+      entries.push({ target, step, idle_seconds: 0, action: 'error', objects: [], held: [], error: safeErrorMessage(error) });
+    }
+  };
   for (const batch of await listBatches(store)) {
-    const ingest = await readObject(store, vaultObjects.ingestManifest.at(batch));
-    named.add(ingest.source.key);
-    const entry = await sweepBatch(store, batch, options.afterSeconds, now, options.dryRun === true);
-    if (entry) entries.push(entry);
+    await guarded(batch, 'cluster', async () => {
+      const ingest = await readObject(store, vaultObjects.ingestManifest.at(batch));
+      named.add(objectVersionId(ingest.source.key, ingest.source.version_id));
+      return sweepBatch(store, batch, options.afterSeconds, now, options.dryRun === true);
+    });
   }
+  const limits = { after: options.afterSeconds, lease: options.leaseSeconds ?? 360 };
   for (const key of await store.list(RAW_PREFIX)) {
-    if (named.has(key)) continue;
-    const entry = await sweepRaw(
-      store,
-      key,
-      { after: options.afterSeconds, lease: options.leaseSeconds ?? 360 },
-      now,
-      options.dryRun === true,
-    );
-    if (entry) entries.push(entry);
+    await guarded(key, 'ingest', () => sweepRaw(store, key, named, limits, now, options.dryRun === true));
   }
   return entries;
 }
@@ -96,36 +93,39 @@ async function sweepBatch(store: ObjectStore, batch: string, after: number, now:
 async function sweepRaw(
   store: ObjectStore,
   key: string,
+  named: Set<string>,
   limits: { after: number; lease: number },
   now: Date,
   dryRun: boolean,
 ): Promise<SweepEntry | undefined> {
-  const after = limits.after;
   const versions = await store.versions(key);
   const current = versions.at(-1);
   if (!current) return undefined;
   const idle = Math.round((now.getTime() - current.modifiedAt.getTime()) / 1000);
-  if (idle < after) return undefined;
-  const id = createHash('sha256')
-    .update(`${key}\n${current.versionId ?? ''}`)
-    .digest('hex')
-    .slice(0, 32);
+  if (idle < limits.after) return undefined;
+  const version = current.versionId ?? null;
+  const id = objectVersionId(key, version);
+  if (named.has(id)) return undefined;
+  // Accounted for: refused, waiting on a halted stream, or found already ingested (its content is a batch).
   if (await store.exists(keys.refusedObject(id))) return undefined;
   const stream = key.slice(RAW_PREFIX.length).split('/')[0] ?? '';
-  if (await store.exists(waitingKey(stream, key, current.versionId ?? null))) return undefined;
+  if (await store.exists(waitingKey(stream, key, version))) return undefined;
+  if (await store.exists(keys.seenObject(id))) return undefined;
   const base = { target: key, step: 'ingest' as const, idle_seconds: idle, objects: [key], held: [] };
-  const marker = sweptMarker.at(`control/_swept/${id}.json`);
-  const before = await findObject(store, marker);
+  // By key: each replay makes a new version of the object, which is still the same upload.
+  const marker = vaultObjects.sweptObject.at(objectVersionId(key, null));
+  const found = await findObject(store, marker);
+  const before = found?.versions.includes(version) ? found : undefined;
   if (before && before.replays >= RAW_REPLAYS) return { ...base, action: 'replayed-before' };
   if (before && now.getTime() - Date.parse(before.at) < limits.lease * 1000) return { ...base, action: 'held', held: [] };
   if (dryRun) return { ...base, action: 'stalled' };
+  const replayed = await store.replay(key, current.versionId);
   await writeObject(store, marker, {
     key,
-    version_id: current.versionId ?? null,
     at: now.toISOString(),
     replays: (before?.replays ?? 0) + 1,
+    versions: [...(before?.versions ?? [version]), replayed.versionId ?? null],
   });
-  await store.replay(key, current.versionId);
   return { ...base, action: 'replayed' };
 }
 

@@ -271,15 +271,17 @@ export class S3ObjectStore implements ObjectStore {
 
   /** A replay by reading the version and writing its bytes again, streamed (for a store that cannot copy the object). */
   private async rewrite(key: string, versionId?: string): Promise<PutResult> {
+    let body: Readable | undefined;
     try {
       const got = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }),
       );
+      body = got.Body as Readable;
       const out = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          Body: got.Body as Readable,
+          Body: body,
           ContentLength: got.ContentLength,
           ...(got.ContentType ? { ContentType: got.ContentType } : {}),
           Metadata: { 'vaultmend-replayed-at': new Date().toISOString() },
@@ -289,6 +291,9 @@ export class S3ObjectStore implements ObjectStore {
       return out.VersionId ? { versionId: out.VersionId } : {};
     } catch (error) {
       throw wrap(error, `replay (rewrite) s3://${this.bucket}/${key}`);
+    } finally {
+      // A PUT that failed leaves the GET's socket checked out of the pool unless its body is let go.
+      body?.destroy();
     }
   }
 

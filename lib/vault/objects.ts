@@ -45,6 +45,26 @@ export const vaultObjects = {
     once: true,
     serialise: serialiseReconcileManifest,
   }),
+  /** `control/_seen/<id>.json`: a raw object version ingest found already ingested, and the batch it is (first writer wins). */
+  seenObject: objectKind(
+    'seen raw object',
+    keys.seenObject,
+    z.object({ key: z.string(), version_id: z.string().nullable(), batch: z.string(), at: z.string() }),
+    { once: true },
+  ),
+  /** `control/_swept/<id>.json`: the sweep's replays of a raw object no batch came of (by key). */
+  sweptObject: objectKind(
+    'swept raw object',
+    keys.sweptObject,
+    z.object({ key: z.string(), replays: z.number().int().nonnegative(), at: z.string(), versions: z.array(z.string().nullable()) }),
+  ),
+  /** The input set of reconcile revision n, fixed by its first holder (first writer wins). */
+  revisionPlan: objectKind(
+    'reconcile revision plan',
+    keys.revisionPlan,
+    z.object({ revision: z.number().int().positive(), reviewed: z.array(z.string()), fresh: z.array(z.string()), stamp: z.string() }),
+    { once: true },
+  ),
   claim: claimObject,
   /** When reconcile first ran for a batch without clusters: every run stamps its outputs with it. */
   reconcileStart: objectKind('reconcile start', keys.reconcileStart, z.object({ as_of: z.iso.datetime() }), { once: true }),

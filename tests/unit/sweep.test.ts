@@ -1,4 +1,6 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { LogAlertSink } from '../../lib/alerts/alerts.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ingestObject } from '../../lib/ingest/ingest-object.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterOnce } from '../../lib/cluster/cluster-once.ts';
@@ -119,6 +121,17 @@ describe('the sweep', () => {
     expect(await batchStatus(b.store, b.batch)).toMatchObject({ stage: 'promoted', revision: 1 });
     expect(await sweep(b.store, { afterSeconds: 0 })).toEqual([]);
   }, 60_000);
+
+  it('counts a raw object whose content is a batch already as accounted for (the same file under another key)', async () => {
+    mkdirSync(join(b.root, 'raw', 'swept'), { recursive: true });
+    writeFileSync(join(b.root, 'raw', 'swept', 'copy.csv'), readFileSync(join(b.root, 'raw', 'swept', 'swept.csv')));
+    const outcome = await ingestObject(
+      { store: b.store, alerts: new LogAlertSink(() => {}), workDir: b.workDir, engine: ENGINE },
+      { bucket: 'local', key: 'raw/swept/copy.csv' },
+    );
+    expect(outcome.status).toBe('already-ingested');
+    expect((await sweep(b.store, { afterSeconds: 0 })).filter((e) => e.target === 'raw/swept/copy.csv')).toEqual([]);
+  });
 
   it('replays a raw object that nothing accounts for, a lease apart, three times at most', async () => {
     mkdirSync(join(b.root, 'raw', 'swept'), { recursive: true });
