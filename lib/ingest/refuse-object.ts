@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { keys } from '../keys.ts';
+import { keys, objectVersionId } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 
@@ -21,10 +20,7 @@ export async function refuseObject(
   at: Date,
   stream?: string,
 ): Promise<Refused> {
-  const id = createHash('sha256')
-    .update(`${object.key}\n${object.versionId ?? ''}`)
-    .digest('hex')
-    .slice(0, 32);
+  const id = objectVersionId(object.key, object.versionId);
   const record = keys.refusedObject(id);
   await putJson(store, record, {
     key: object.key,

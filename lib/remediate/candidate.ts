@@ -12,3 +12,19 @@ export interface Candidate {
   /** Columns it writes, the cluster's own first (row-level functions only); never a primary key (measure refuses it). */
   writes?: string[];
 }
+
+/**
+ * A stored function (a decision's, a registry entry's, a person's) as the candidate it was: its
+ * `reads` and `writes` only when it has any (a value function has none).
+ *
+ * @example
+ * const m = await measure(deps, pattern, candidateOf(decision.function));
+ */
+export function candidateOf(fn: { name: string; source: string; reads: string[]; writes: string[] }): Candidate {
+  return {
+    name: fn.name,
+    source: fn.source,
+    ...(fn.reads.length ? { reads: fn.reads } : {}),
+    ...(fn.writes.length ? { writes: fn.writes } : {}),
+  };
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import { ModelTierSchema, type Decision } from '../vault/decision.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import type { Candidate } from './candidate.ts';
+import { candidateOf, type Candidate } from './candidate.ts';
 import { findRegistered, patternSignature } from './function-registry.ts';
 import { measure, type MeasureDeps, type Measurement } from './measure.ts';
 import { askModel, type RoundRecord } from './model-tier.ts';
@@ -87,9 +87,12 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   const registered = await findRegistered(deps.store, spec.stream, signature);
   const tried: Decision['tried'] = [];
   if (registered) {
-    const { name, source, reads, writes } = registered.function;
-    const m = await measure(deps, pattern, { name, source, ...(reads.length ? { reads } : {}), ...(writes.length ? { writes } : {}) });
-    tried.push({ name: `registry:${name}`, pass_rate: m.pass_rate, gate: m.gate.accepted ? 'accepted' : m.gate.reason });
+    const m = await measure(deps, pattern, candidateOf(registered.function));
+    tried.push({
+      name: `registry:${registered.function.name}`,
+      pass_rate: m.pass_rate,
+      gate: m.gate.accepted ? 'accepted' : m.gate.reason,
+    });
     if (m.pass_rate >= deps.threshold) return fix('registry', m, m.pass_rate, {}, tried);
   }
 

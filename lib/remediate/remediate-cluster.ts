@@ -17,6 +17,7 @@ import { findObject, writeObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { withCluster } from './with-cluster.ts';
 import { faultPoint } from '../faults/fault-point.ts';
+import { candidateOf } from './candidate.ts';
 
 /**
  * remediate: one cluster -> a verified transformation function applied to all its cells.
@@ -147,12 +148,7 @@ async function takeDecision(r: Remediation): Promise<Decided> {
 async function remeasure(r: Remediation, standing: Decision): Promise<Decided> {
   const fn = standing.function;
   if (!fn) return { decision: standing, measurement: undefined };
-  const candidate = {
-    name: fn.name,
-    source: fn.source,
-    ...(fn.reads.length ? { reads: fn.reads } : {}),
-    ...(fn.writes.length ? { writes: fn.writes } : {}),
-  };
+  const candidate = candidateOf(fn);
   return { decision: standing, measurement: await measure(r.measureDeps, r.pattern, candidate) };
 }
 

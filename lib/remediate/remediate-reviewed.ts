@@ -12,6 +12,7 @@ import { measure } from './measure.ts';
 import type { RemediateDeps } from './remediate-cluster.ts';
 import { withCluster, type OpenCluster } from './with-cluster.ts';
 import { faultPoint } from '../faults/fault-point.ts';
+import { candidateOf } from './candidate.ts';
 
 /** What one delivery of a person's decision did. */
 export type ReviewedOutcome =
@@ -55,12 +56,7 @@ export async function remediateReviewed(deps: RemediateDeps, reviewKey: string):
 async function applyReview(deps: RemediateDeps, open: OpenCluster, review: ReviewDecision): Promise<ReviewedOutcome> {
   const { spec, engine, dir, pattern } = open;
   const fn = review.function!;
-  const candidate = {
-    name: fn.name,
-    source: fn.source,
-    ...(fn.reads.length ? { reads: fn.reads } : {}),
-    ...(fn.writes.length ? { writes: fn.writes } : {}),
-  };
+  const candidate = candidateOf(fn);
   const measurement = await measure(open.measureDeps, pattern, candidate);
   const decision = asDecision(review, measurement.pass_rate);
   const applied = await applyDecision(engine, deps.store, dir, spec, pattern, decision, measurement, {

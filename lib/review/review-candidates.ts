@@ -1,4 +1,4 @@
-import type { Candidate } from '../remediate/candidate.ts';
+import { candidateOf, type Candidate } from '../remediate/candidate.ts';
 import { findRegistered, patternSignature } from '../remediate/function-registry.ts';
 import { synthesizerCandidates } from '../remediate/synthesizer-catalog.ts';
 import type { ClusterResult } from '../vault/cluster-result.ts';
@@ -28,16 +28,7 @@ export async function reviewCandidates(
   );
   const registered = await findRegistered(deps.store, spec.stream, signature);
   if (registered) {
-    const fn = registered.function;
-    found.push({
-      candidate: {
-        name: fn.name,
-        source: fn.source,
-        ...(fn.reads.length ? { reads: fn.reads } : {}),
-        ...(fn.writes.length ? { writes: fn.writes } : {}),
-      },
-      origin: 'registry',
-    });
+    found.push({ candidate: candidateOf(registered.function), origin: 'registry' });
   }
   for (const candidate of synthesizerCandidates(column, contract)) found.push({ candidate, origin: 'synthesizer' });
   result.evidence.rounds.forEach((r, i) => {

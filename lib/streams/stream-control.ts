@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { keys } from '../keys.ts';
+import { keys, objectVersionId } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
 import { findObject, objectKind, writeObject } from '../vault/vault-object.ts';
@@ -52,11 +51,7 @@ export async function setStreamState(store: ObjectStore, state: StreamState): Pr
 
 /** One marker per raw object version: recording the same arrival twice is harmless. */
 export function waitingKey(stream: string, key: string, versionId: string | null): string {
-  const id = createHash('sha256')
-    .update(`${key}\n${versionId ?? ''}`)
-    .digest('hex')
-    .slice(0, 32);
-  return keys.waiting(stream, id);
+  return keys.waiting(stream, objectVersionId(key, versionId));
 }
 
 export async function recordWaiting(store: ObjectStore, stream: string, file: WaitingFile): Promise<void> {

@@ -78,3 +78,19 @@ export function localDeps(b: { store: FileObjectStore; workDir: string }, sandbo
     },
   };
 }
+
+/** A small contract whose three columns give the review story its clusters: a fixable amount, and a date that reads two ways. */
+export function deskContract(stream = 'desk') {
+  return {
+    stream,
+    version: 1,
+    columns: [
+      { name: 'id', type: 'integer', primary_key: true },
+      { name: 'amount', type: 'decimal', scale: 2 },
+      { name: 'seen_on', type: 'date' },
+    ],
+  };
+}
+
+/** Three rows for deskContract: one clean, an amount with its currency, and 11/04/2026 (November 4th or April 11th: it waits for review). */
+export const DESK_CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.00,11/04/2026\n';

@@ -5,20 +5,11 @@ import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
 import { listRegistered, removeRegistered } from '../../lib/remediate/function-registry.ts';
 import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
-import { ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
+import { ingestAndCluster, localDeps, type LocalBatch, deskContract, DESK_CSV } from '../support/local-batch.ts';
 
 /** An operator's view of a batch (vaultmend status) and of the registry (vaultmend registry), on a local vault. */
-const CONTRACT = {
-  stream: 'desk',
-  version: 1,
-  columns: [
-    { name: 'id', type: 'integer', primary_key: true },
-    { name: 'amount', type: 'decimal', scale: 2 },
-    { name: 'seen_on', type: 'date' },
-  ],
-};
-// 11/04/2026 reads as November 4th and as April 11th: that cluster waits for review.
-const CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.00,11/04/2026\n';
+const CONTRACT = deskContract();
+const CSV = DESK_CSV;
 
 let sandbox: Sandbox;
 let b: LocalBatch;

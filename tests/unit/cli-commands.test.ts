@@ -20,24 +20,15 @@ import { batchId, keys } from '../../lib/keys.ts';
 import { reconcileOnce } from '../../lib/reconcile/reconcile-once.ts';
 import { remediateCluster } from '../../lib/remediate/remediate-cluster.ts';
 import { Sandbox } from '../../lib/remediate/sandbox.ts';
-import { ENGINE, ingestAndCluster, type LocalBatch } from '../support/local-batch.ts';
+import { ENGINE, ingestAndCluster, type LocalBatch, deskContract, DESK_CSV } from '../support/local-batch.ts';
 
 /**
  * The operators' commands run in-process (their `run*` functions) on a local vault: a batch taken
  * through the real ingest and cluster steps on a file-system store, then remediated and
  * reconciled while `status --watch` follows it.
  */
-const CONTRACT = {
-  stream: 'desk',
-  version: 1,
-  columns: [
-    { name: 'id', type: 'integer', primary_key: true },
-    { name: 'amount', type: 'decimal', scale: 2 },
-    { name: 'seen_on', type: 'date' },
-  ],
-};
-// 11/04/2026 reads as November 4th and as April 11th: that cluster waits for review.
-const CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.00,11/04/2026\n';
+const CONTRACT = deskContract();
+const CSV = DESK_CSV;
 
 let sandbox: Sandbox;
 let b: LocalBatch;

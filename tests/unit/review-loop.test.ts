@@ -17,7 +17,7 @@ import { decideAsOperator } from '../../lib/review/operator-decision.ts';
 import { downloadObject } from '../../lib/store/download.ts';
 import { vaultObjects } from '../../lib/vault/objects.ts';
 import { findObject, readObject } from '../../lib/vault/vault-object.ts';
-import { ENGINE, ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
+import { ENGINE, ingestAndCluster, localDeps, type LocalBatch, deskContract, DESK_CSV } from '../support/local-batch.ts';
 
 /**
  * The review loop on a local vault, through the real steps: a date that reads two ways waits for
@@ -25,16 +25,8 @@ import { ENGINE, ingestAndCluster, localDeps, type LocalBatch } from '../support
  * row moves from quarantine to a curated part of its own, a second audit object chained to the
  * first, its line at tier operator); and the next batch with the pattern is fixed at the registry tier.
  */
-const CONTRACT = {
-  stream: 'desk',
-  version: 1,
-  columns: [
-    { name: 'id', type: 'integer', primary_key: true },
-    { name: 'amount', type: 'decimal', scale: 2 },
-    { name: 'seen_on', type: 'date' },
-  ],
-};
-const CSV = 'id,amount,seen_on\n1,1.00,2026-01-01\n2,12.50 USD,2026-01-02\n3,2.00,11/04/2026\n';
+const CONTRACT = deskContract();
+const CSV = DESK_CSV;
 
 let sandbox: Sandbox;
 let b: LocalBatch;

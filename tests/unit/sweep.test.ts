@@ -18,22 +18,14 @@ import { sweep } from '../../lib/replay/sweep.ts';
 import { decideAsOperator } from '../../lib/review/operator-decision.ts';
 import { parseResultKey, parseReviewedKey } from '../../lib/keys.ts';
 import { jsonText } from '../../lib/store/json-objects.ts';
-import { ENGINE, ingestAndCluster, localDeps, type LocalBatch } from '../support/local-batch.ts';
+import { ENGINE, ingestAndCluster, localDeps, type LocalBatch, deskContract } from '../support/local-batch.ts';
 
 /**
  * The sweep finds batches stopped at any step and re-drives them through the objects whose
  * notification starts that step; here a small dispatcher stands in for the store's
  * notifications, routing each replayed key to its step as the event bridge would.
  */
-const CONTRACT = {
-  stream: 'swept',
-  version: 1,
-  columns: [
-    { name: 'id', type: 'integer', primary_key: true },
-    { name: 'amount', type: 'decimal', scale: 2 },
-    { name: 'seen_on', type: 'date' },
-  ],
-};
+const CONTRACT = deskContract('swept');
 let sandbox: Sandbox;
 let b: LocalBatch;
 const remediateDeps = () => localDeps(b, sandbox).remediate;
