@@ -12,6 +12,12 @@ export interface EngineOptions {
   spillDir: string;
 }
 
+/** With VAULTMEND_SQL_TRACE set, each statement's wall time goes to stderr (profiling). */
+function trace(sql: string, since: number): void {
+  if (!process.env['VAULTMEND_SQL_TRACE']) return;
+  process.stderr.write(`[sql ${Math.round(performance.now() - since)} ms] ${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+}
+
 export class Engine {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -36,12 +42,16 @@ export class Engine {
   }
 
   async run(sql: string): Promise<void> {
+    const t = performance.now();
     await this.connection.run(sql);
+    trace(sql, t);
   }
 
   /** Rows as plain JSON-safe objects (BIGINT as string). */
   async rows<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const t = performance.now();
     const reader = await this.connection.runAndReadAll(sql);
+    trace(sql, t);
     return reader.getRowObjectsJson() as T[];
   }
 
