@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const results: Record<string, unknown>[] = [];
     let firstId = 1;
     // e2e: a warm-up file first, so that no case pays for the first invocation of each function.
-    const warmUp = MODE === 'e2e' ? [{ name: 'warm-up', rows: 500, anomalyShare: 0.1, patterns: 6 }] : [];
+    const warmUp: FlowCase[] = MODE === 'e2e' ? [{ name: 'warm-up', rows: 500, anomalyShare: 0.1, patterns: 6 }] : [];
     for (const flow of [...warmUp, ...CASES[MODE]]) {
       const path = join(dir, `${flow.name}.csv`);
       const anomalies = await writeFlowCsv(path, flow.rows, flow.anomalyShare, flow.patterns, firstId);
