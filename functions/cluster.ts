@@ -2,7 +2,9 @@ import type { ClusterDeps } from '../lib/cluster/cluster-batch.ts';
 import { clusterOnce, type ClusterDelivery } from '../lib/cluster/cluster-once.ts';
 import { chooseEmbedder } from '../lib/cluster/choose-embedder.ts';
 import { faissIndexFactory } from '../lib/cluster/faiss-index.ts';
+import { clusterRunEnds } from '../lib/lineage/cluster-lineage.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
+import { traced } from './middleware/telemetry.ts';
 import { config, logger, vault, vaultObjects } from './runtime.ts';
 
 /** Built once per container: loading a model is the slow part. */
@@ -25,7 +27,11 @@ const clusterDeps = () =>
 export const handler = s3EventHandler(async (event): Promise<ClusterDelivery[]> => {
   const results: ClusterDelivery[] = [];
   for (const object of vaultObjects(event)) {
-    const outcome = await clusterOnce(await clusterDeps(), object.key, config.CLAIM_LEASE_S * 1000);
+    const clustering = await clusterDeps();
+    const outcome = await traced(
+      (store) => clusterOnce({ ...clustering, store }, object.key, config.CLAIM_LEASE_S * 1000),
+      (o) => clusterRunEnds(vault, config.VAULT_BUCKET, o),
+    );
     if (outcome.status === 'clustered') {
       const { manifest } = outcome;
       logger.info('batch clustered', {

@@ -1,10 +1,13 @@
 import { VaultKeyStore } from '../lib/audit/data-keys.ts';
 import { UnsafeKeyError } from '../lib/errors.ts';
 import { parseResultKey, parseReviewedKey } from '../lib/keys.ts';
+import { reconcileRunEnds } from '../lib/lineage/reconcile-lineage.ts';
+import type { RunEnds } from '../lib/lineage/trace-step.ts';
 import type { ReconcileDeps } from '../lib/reconcile/reconcile-batch.ts';
 import { reconcileOnce, type ReconcileDelivery } from '../lib/reconcile/reconcile-once.ts';
 import { reviseBatch, type RevisionDelivery } from '../lib/reconcile/revise-batch.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
+import { traced } from './middleware/telemetry.ts';
 import { alerts, config, logger, vault, vaultObjects } from './runtime.ts';
 
 const deps: ReconcileDeps = {
@@ -16,10 +19,13 @@ const deps: ReconcileDeps = {
   auditRetentionDays: config.AUDIT_RETENTION_DAYS,
 };
 
+/** The runs a reconcile or revision outcome ends (lib/lineage/reconcile-lineage.ts). */
+const runEnds: RunEnds<ReconcileDelivery | RevisionDelivery> = (o, started) => reconcileRunEnds(vault, config.VAULT_BUCKET, o, started);
+
 /** reviewed/<batch>/<cluster>.json written (a cluster re-remediated with a person's decision) -> the batch's next revision. */
 async function revise(key: string): Promise<RevisionDelivery> {
   const { batch } = parseReviewedKey(key);
-  const outcome = await reviseBatch(deps, batch, config.CLAIM_LEASE_S * 1000);
+  const outcome = await traced((store) => reviseBatch({ ...deps, store }, batch, config.CLAIM_LEASE_S * 1000), runEnds);
   if (outcome.status === 'revised' || outcome.status === 'up-to-date') {
     const m = outcome.manifest;
     logger.info(`batch ${outcome.status}`, { batch, revision: outcome.revision, status: m.status, rows: m.rows, curated: m.curated });
@@ -48,7 +54,7 @@ export const handler = s3EventHandler(async (event): Promise<(ReconcileDelivery 
       logger.info('not a cluster result: skipped', { key: object.key });
       continue;
     }
-    const outcome = await reconcileOnce(deps, batch, config.CLAIM_LEASE_S * 1000);
+    const outcome = await traced((store) => reconcileOnce({ ...deps, store }, batch, config.CLAIM_LEASE_S * 1000), runEnds);
     if (outcome.status === 'waiting') logger.info('batch waits for cluster results', { batch, missing: outcome.missing });
     else if (outcome.status === 'reconciled') {
       const m = outcome.manifest;

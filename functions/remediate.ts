@@ -1,10 +1,12 @@
 import { UnsafeKeyError } from '../lib/errors.ts';
 import { parseClusterKey } from '../lib/keys.ts';
+import { remediateRunEnds } from '../lib/lineage/remediate-lineage.ts';
 import { modelFromConfig } from '../lib/remediate/model/model-from-config.ts';
 import { remediateCluster, type RemediateDeps, type RemediateOutcome } from '../lib/remediate/remediate-cluster.ts';
 import { remediateReviewed, type ReviewedOutcome } from '../lib/remediate/remediate-reviewed.ts';
 import { Sandbox } from '../lib/remediate/sandbox.ts';
 import { s3EventHandler } from './middleware/s3-event.ts';
+import { traced } from './middleware/telemetry.ts';
 import { config, logger, vault, vaultObjects } from './runtime.ts';
 
 /** Built once per container: the sandbox process and the model's circuit breaker live as long as it. */
@@ -23,7 +25,10 @@ const remediateDeps = (): RemediateDeps =>
 
 /** reviews/<batch>/<cluster>.json written (a person's decision) -> the cluster re-remediated with it (see remediateReviewed). */
 async function reviewed(key: string): Promise<ReviewedOutcome> {
-  const outcome = await remediateReviewed(remediateDeps(), key);
+  const outcome = await traced(
+    (store) => remediateReviewed({ ...remediateDeps(), store }, key),
+    (o) => remediateRunEnds(config.VAULT_BUCKET, o),
+  );
   if (outcome.status === 'reviewed' || outcome.status === 'already-reviewed') {
     const { result } = outcome;
     logger.info(outcome.status === 'reviewed' ? 'reviewed cluster re-remediated' : 'reviewed cluster already re-remediated', {
@@ -55,7 +60,10 @@ export const handler = s3EventHandler(async (event): Promise<(RemediateOutcome |
       logger.info('not a cluster object: skipped', { key: object.key });
       continue;
     }
-    const outcome = await remediateCluster(remediateDeps(), object.key);
+    const outcome = await traced(
+      (store) => remediateCluster({ ...remediateDeps(), store }, object.key),
+      (o) => remediateRunEnds(config.VAULT_BUCKET, o),
+    );
     outcomes.push(outcome);
     if (outcome.status === 'claimed-elsewhere') {
       logger.info('cluster claimed by another delivery: skipped', {

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_GZIP_LIMITS } from './ingest/count-records.ts';
+import { checkEgress } from './remediate/egress-guard.ts';
 
 /** S3_SSE_KMS_KEY_ID goes with S3_SSE=aws:kms and only with it (the store refuses a key id for AES256). */
 function checkSseKey(env: { S3_SSE?: string; S3_SSE_KMS_KEY_ID?: string }, ctx: z.RefinementCtx): void {
@@ -9,6 +10,24 @@ function checkSseKey(env: { S3_SSE?: string; S3_SSE_KMS_KEY_ID?: string }, ctx: 
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'required when S3_SSE=aws:kms (the KMS key to encrypt with)' });
   if (env.S3_SSE !== 'aws:kms' && env.S3_SSE_KMS_KEY_ID)
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'set only with S3_SSE=aws:kms' });
+}
+
+/** OPENLINEAGE_URL must be inside the perimeter, like the model server: loopback, a private address, or in OPENLINEAGE_ALLOW_HOSTS. */
+function checkLineageEndpoint(
+  env: { OPENLINEAGE_URL?: string | undefined; OPENLINEAGE_ALLOW_HOSTS: string[] },
+  ctx: z.RefinementCtx,
+): void {
+  if (!env.OPENLINEAGE_URL) return;
+  try {
+    checkEgress(env.OPENLINEAGE_URL, env.OPENLINEAGE_ALLOW_HOSTS);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OPENLINEAGE_URL'],
+      message: `${why} (name it in OPENLINEAGE_ALLOW_HOSTS if it is in your network)`,
+    });
+  }
 }
 
 /**
@@ -125,10 +144,26 @@ const RuntimeSchema = z.object({
   ),
   CLAIM_LEASE_S: z.coerce.number().int().min(1).max(86_400).default(360),
   WORK_DIR: z.string().min(1).default(tmpdir()),
+  /**
+   * An OpenLineage endpoint (e.g. Marquez's `http://<host>:5000/api/v1/lineage`) every run event is
+   * POSTed to besides its vault copy; unset: events are only written to the vault. It must be
+   * loopback, a private address, or named in OPENLINEAGE_ALLOW_HOSTS.
+   */
+  OPENLINEAGE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Comma-separated host names or addresses allowed for OPENLINEAGE_URL besides loopback and private ranges. */
+  OPENLINEAGE_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
 });
 
 /** The schema with the checks that span variables. */
-const RuntimeEnvSchema = RuntimeSchema.superRefine(checkSseKey);
+const RuntimeEnvSchema = RuntimeSchema.superRefine(checkSseKey).superRefine(checkLineageEndpoint);
 
 export type RuntimeConfig = z.infer<typeof RuntimeSchema>;
 

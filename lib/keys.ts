@@ -137,6 +137,11 @@ export const keys = {
   revisionPlan: (batch: string, revision: number) => `manifests/${batch}/reconcile.r${revision}.plan.json`,
   /** Objects whose key is refused have no trustworthy stream: they are recorded by key hash. */
   refusedObject: (keyHash: string) => `quarantine/_refused/${keyHash}.json`,
+  /**
+   * An OpenLineage run event of a step on a batch (first writer wins): `run` is the job and, for a
+   * run per cluster or revision, its qualifier (`vaultmend.remediate.c-0123456789abcdef`).
+   */
+  lineageEvent: (batch: string, run: string, eventType: string) => `lineage/${batch}/${run}.${eventType}.json`,
 };
 
 export interface PartKey {

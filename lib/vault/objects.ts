@@ -1,4 +1,5 @@
 import { keys } from '../keys.ts';
+import { RunEventSchema } from '../lineage/run-event.ts';
 import { claimObject } from './claims.ts';
 import { ClusterManifestSchema, serialiseClusterManifest } from './cluster-manifest.ts';
 import { ClusterResultSchema, serialiseClusterResult } from './cluster-result.ts';
@@ -70,4 +71,6 @@ export const vaultObjects = {
   reconcileStart: objectKind('reconcile start', keys.reconcileStart, z.object({ as_of: z.iso.datetime() }), { once: true }),
   /** `control/_attempts/<id>.json`, named by its listed key. */
   ingestAttempts: objectKind('ingest attempts', (key: string) => key, AttemptsSchema),
+  /** `lineage/<batch>/<job>[.<qualifier>].<eventType>.json`: a step's OpenLineage run event (first writer wins: a redelivery writes none twice). */
+  lineageEvent: objectKind('lineage event', keys.lineageEvent, RunEventSchema, { once: true }),
 };

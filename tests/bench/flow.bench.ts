@@ -10,7 +10,7 @@ import { makeS3Client } from '../../lib/store/s3-client.ts';
 import { S3ObjectStore } from '../../lib/store/s3-object-store.ts';
 import { vaultObjects } from '../../lib/vault/objects.ts';
 import { findObject } from '../../lib/vault/vault-object.ts';
-import { DEFAULT_MODEL, startOllamaDouble, type ChatCall, type ScriptedAnswer } from '../support/ollama-double.ts';
+import { DEFAULT_MODEL, startOllamaDouble, type ChatCall, type OllamaDouble, type ScriptedAnswer } from '../support/ollama-double.ts';
 import { writeBenchResult } from './bench-files.ts';
 import { writeFlowCsv } from './generate-flow.ts';
 
@@ -19,14 +19,18 @@ import { writeFlowCsv } from './generate-flow.ts';
  * RGW, its notifications, the event bridge, serverless-offline), timed from the upload's PUT to
  * the clean Parquet (the fast lane) and to the reconcile manifest with the curated object and
  * the audit (upload to curated). Each step's own timings come from its manifests.
- *   latency: a 2,500-row file with 6 error patterns (target <= 5 s) and a 50,000-row one (<= 8 s),
- *            no model configured (what the synthesizer cannot fix waits for review);
+ *   latency: a 2,500-row file with 6 error patterns (target <= 5 s; once as the first file after the
+ *            stack starts, once warm) and a 50,000-row one (<= 8 s);
  *   e2e:     100,000 rows with 5% anomalies in 10 patterns, the Ollama double answering each
  *            call after 300 ms; and the fast lane at 0.1% against 20% anomalies (within 20%),
  *            upload to curated <= 3x the fast lane.
+ * The model tier is always the double (the latency files need no call: the synthesizer fixes them).
+ * `all` runs both on one stack (what `npm run bench` does).
  * Results: tests/bench/results/latency.json, tests/bench/results/e2e.json.
  */
-const MODE = process.argv[2] === 'e2e' ? 'e2e' : 'latency';
+type Mode = 'latency' | 'e2e';
+/** `latency`, `e2e`, or `all` (both on one stack, as `npm run bench` runs them). */
+const MODES: Mode[] = process.argv[2] === 'all' ? ['latency', 'e2e'] : [process.argv[2] === 'e2e' ? 'e2e' : 'latency'];
 const DEADLINE_S = Number(process.env['BENCH_DEADLINE_S'] ?? 600);
 const MODEL_DELAY_MS = 300;
 const ENV: Record<string, string> = {
@@ -49,7 +53,7 @@ interface FlowCase {
   target_s?: number;
 }
 
-const CASES: Record<typeof MODE, FlowCase[]> = {
+const CASES: Record<Mode, FlowCase[]> = {
   latency: [
     // The first file after the stack starts: each function's first invocation loads its modules (through tsx here).
     { name: 'small-2500-cold', rows: 2500, anomalyShare: 0.1, patterns: 6, target_s: 5 },
@@ -102,83 +106,98 @@ async function timeline(store: S3ObjectStore, batch: string, started: number): P
   };
 }
 
-async function main(): Promise<void> {
-  const double = MODE === 'e2e' ? await startOllamaDouble({ script: modelAnswer }) : undefined;
-  const env = {
-    ...process.env,
-    ...ENV,
-    ...(double ? { OLLAMA_HOST: double.url, OLLAMA_MODEL: DEFAULT_MODEL.name } : {}),
+/** The stack and its clients, and the next free order id (every file is a batch of its own). */
+interface Flow {
+  s3: ReturnType<typeof makeS3Client>;
+  store: S3ObjectStore;
+  bucket: string;
+  dir: string;
+  double: OllamaDouble;
+  nextId: number;
+}
+
+/** One file through the flow: uploaded, then timed to its clean Parquet and to its reconcile manifest. */
+async function runCase(flow: Flow, c: FlowCase): Promise<Record<string, unknown>> {
+  const path = join(flow.dir, `${c.name}.csv`);
+  const anomalies = await writeFlowCsv(path, c.rows, c.anomalyShare, c.patterns, flow.nextId);
+  flow.nextId += c.rows;
+  const body = readFileSync(path);
+  const batch = batchId('orders', createHash('sha256').update(body).digest('hex'));
+  const calls = flow.double.chats.length;
+  const started = Date.now();
+  await flow.s3.send(new PutObjectCommand({ Bucket: flow.bucket, Key: `raw/orders/${c.name}.csv`, Body: body }));
+  const deadline = started + DEADLINE_S * 1000;
+  const clean = await waitFor(async () => ((await flow.store.exists(keys.clean('orders', batch, 0))) ? Date.now() : undefined), deadline);
+  const reconciled = await waitFor(() => findObject(flow.store, vaultObjects.reconcileManifest.at(batch)), deadline);
+  const curatedAt = Date.now();
+  const ingest = await findObject(flow.store, vaultObjects.ingestManifest.at(batch));
+  const fastLane = clean ? (clean - started) / 1000 : null;
+  const curated = reconciled ? (curatedAt - started) / 1000 : null;
+  process.stderr.write(`[flow] ${c.name}: fast lane ${fastLane} s, curated ${curated} s\n`);
+  return {
+    name: c.name,
+    rows: c.rows,
+    anomalies,
+    patterns: c.patterns,
+    fast_lane_s: fastLane,
+    upload_to_curated_s: curated,
+    ...(c.target_s ? { target_s: c.target_s, met: curated !== null && curated <= c.target_s } : {}),
+    status: reconciled?.status ?? 'not reconciled',
+    lanes: reconciled?.rows ?? null,
+    timeline_s: await timeline(flow.store, batch, started),
+    model_calls: flow.double.chats.length - calls,
+    ingest_timings_ms: ingest?.timings_ms ?? null,
   };
+}
+
+/** The e2e targets from its cases: the fast lane's growth with the anomaly share, and curated over the fast lane. */
+function e2eTargets(results: Record<string, unknown>[]): Record<string, number | boolean | null> {
+  const byName = (n: string) => results.find((r) => r['name'] === n) as { fast_lane_s: number; upload_to_curated_s: number } | undefined;
+  const low = byName('fast-lane-0.1pct')?.fast_lane_s;
+  const high = byName('fast-lane-20pct')?.fast_lane_s;
+  const e2e = byName('e2e-100k-5pct');
+  const growth = low && high ? Number((high / low).toFixed(2)) : null;
+  const ratio = e2e ? Number((e2e.upload_to_curated_s / e2e.fast_lane_s).toFixed(2)) : null;
+  return {
+    fast_lane_growth: growth,
+    fast_lane_growth_max: 1.2,
+    fast_lane_growth_met: growth !== null && growth <= 1.2,
+    curated_over_fast_lane: ratio,
+    curated_over_fast_lane_max: 3,
+    curated_over_fast_lane_met: ratio !== null && ratio <= 3,
+  };
+}
+
+async function main(): Promise<void> {
+  // The model tier is the double, answering after MODEL_DELAY_MS (the latency files need no call: the synthesizer fixes them).
+  const double = await startOllamaDouble({ script: modelAnswer });
+  const env = { ...process.env, ...ENV, OLLAMA_HOST: double.url, OLLAMA_MODEL: DEFAULT_MODEL.name };
   await stackDown(env, () => {});
   const info = await stackUp(env, (line) => process.stderr.write(`[flow stack] ${line}\n`));
   const dir = join(tmpdir(), `vaultmend-flow-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   try {
     const s3 = makeS3Client({ ...info.env, S3_ENDPOINT: info.s3Endpoint } as Parameters<typeof makeS3Client>[0]);
-    const store = new S3ObjectStore(s3, info.bucket);
-    await registerContract(store, ORDERS);
-    const results: Record<string, unknown>[] = [];
-    let firstId = 1;
-    // e2e: a warm-up file first, so that no case pays for the first invocation of each function.
-    const warmUp: FlowCase[] = MODE === 'e2e' ? [{ name: 'warm-up', rows: 500, anomalyShare: 0.1, patterns: 6 }] : [];
-    for (const flow of [...warmUp, ...CASES[MODE]]) {
-      const path = join(dir, `${flow.name}.csv`);
-      const anomalies = await writeFlowCsv(path, flow.rows, flow.anomalyShare, flow.patterns, firstId);
-      firstId += flow.rows;
-      const body = readFileSync(path);
-      const batch = batchId('orders', createHash('sha256').update(body).digest('hex'));
-      const calls = double?.chats.length ?? 0;
-      const started = Date.now();
-      await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: `raw/orders/${flow.name}.csv`, Body: body }));
-      const deadline = started + DEADLINE_S * 1000;
-      const clean = await waitFor(async () => ((await store.exists(keys.clean('orders', batch, 0))) ? Date.now() : undefined), deadline);
-      const reconciled = await waitFor(() => findObject(store, vaultObjects.reconcileManifest.at(batch)), deadline);
-      const curatedAt = Date.now();
-      if (flow.name === 'warm-up') continue;
-      const ingest = await findObject(store, vaultObjects.ingestManifest.at(batch));
-      const fastLane = clean ? (clean - started) / 1000 : null;
-      const curated = reconciled ? (curatedAt - started) / 1000 : null;
-      results.push({
-        name: flow.name,
-        rows: flow.rows,
-        anomalies,
-        patterns: flow.patterns,
-        fast_lane_s: fastLane,
-        upload_to_curated_s: curated,
-        ...(flow.target_s ? { target_s: flow.target_s, met: curated !== null && curated <= flow.target_s } : {}),
-        status: reconciled?.status ?? 'not reconciled',
-        lanes: reconciled?.rows ?? null,
-        timeline_s: await timeline(store, batch, started),
-        model_calls: (double?.chats.length ?? 0) - calls,
-        ingest_timings_ms: ingest?.timings_ms ?? null,
-        reconcile_timings_ms: (reconciled as { timings_ms?: unknown } | undefined)?.timings_ms ?? null,
+    const flow: Flow = { s3, store: new S3ObjectStore(s3, info.bucket), bucket: info.bucket, dir, double, nextId: 1 };
+    await registerContract(flow.store, ORDERS);
+    for (const [i, mode] of MODES.entries()) {
+      // e2e on a fresh stack: a warm-up file first, so that no case pays for each function's first invocation.
+      if (mode === 'e2e' && i === 0) await runCase(flow, { name: 'warm-up', rows: 500, anomalyShare: 0.1, patterns: 6 });
+      const results: Record<string, unknown>[] = [];
+      for (const c of CASES[mode]) results.push(await runCase(flow, c));
+      writeBenchResult(mode, {
+        date: new Date().toISOString().slice(0, 10),
+        machine: { cpus: cpus().length, node: process.version },
+        model: { double: true, delay_ms: MODEL_DELAY_MS },
+        cases: results,
+        ...(mode === 'e2e' ? { targets: e2eTargets(results) } : {}),
+        measured_at: new Date().toISOString(),
       });
-      process.stderr.write(`[flow] ${flow.name}: fast lane ${fastLane} s, curated ${curated} s\n`);
     }
-    const byName = (n: string) => results.find((r) => r['name'] === n) as { fast_lane_s: number; upload_to_curated_s: number } | undefined;
-    const e2eTargets = () => {
-      const low = byName('fast-lane-0.1pct')?.fast_lane_s;
-      const high = byName('fast-lane-20pct')?.fast_lane_s;
-      const e2e = byName('e2e-100k-5pct');
-      return {
-        fast_lane_growth: low && high ? Number((high / low).toFixed(2)) : null,
-        fast_lane_growth_max: 1.2,
-        curated_over_fast_lane: e2e ? Number((e2e.upload_to_curated_s / e2e.fast_lane_s).toFixed(2)) : null,
-        curated_over_fast_lane_max: 3,
-      };
-    };
-    writeBenchResult(MODE, {
-      date: new Date().toISOString().slice(0, 10),
-      machine: { cpus: cpus().length, node: process.version },
-      model: double ? { double: true, delay_ms: MODEL_DELAY_MS } : null,
-      cases: results,
-      ...(MODE === 'e2e' ? { targets: e2eTargets() } : {}),
-      measured_at: new Date().toISOString(),
-    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await stackDown(env, (line) => process.stderr.write(`[flow stack] ${line}\n`));
-    await double?.close();
+    await double.close();
   }
 }
 
