@@ -6,6 +6,8 @@ import type { SealedValue } from './pii-cipher.ts';
  * of the line before it (the first one: of a genesis text naming the stream and batch). The
  * root hash — of the last line — goes into the batch's manifest. Editing, dropping or
  * reordering any line breaks the chain at that point; cutting the tail changes the root.
+ * A line is one JSON object with its members in this order: `seq, stream, batch`, the entry's
+ * fields as below (`operator` only on a line that has one), and `prev` last.
  */
 export interface AuditEntry {
   kind: 'cell-changed' | 'row-quarantined';
@@ -33,23 +35,29 @@ export const sha256 = (text: string) => createHash('sha256').update(text).digest
 export const genesis = (stream: string, batch: string) => sha256(`vaultmend-audit\n${stream}\n${batch}`);
 
 /**
- * Chains entries into the audit text. `start`: the hash the first line is chained to — the
- * batch's genesis for its first audit object, the previous object's root for a later revision's.
+ * Chains prepared lines into the audit text: each body is a line's JSON object without its `prev`
+ * (the engine builds them, in order, key order fixed: see AuditEntry and reconcile's audit lines),
+ * and `prev` goes in as its last member, the SHA-256 of the line before. The one step that needs
+ * the hash before it is this fold: a string and a hash per line, nothing else. `start`: the hash
+ * the first line is chained to — the batch's genesis for its first audit object, the previous
+ * object's root for a later revision's.
  */
-export function chainEntries(
+export function chainLines(
   stream: string,
   batch: string,
-  entries: AuditEntry[],
+  bodies: readonly string[],
   start = genesis(stream, batch),
 ): { text: string; lines: number; root: string } {
   let prev = start;
-  const out: string[] = [];
-  entries.forEach((entry, i) => {
-    // Fixed key order: the same entries always make the same bytes.
-    const line = JSON.stringify({ seq: i + 1, stream, batch, ...entry, prev });
-    out.push(line);
+  const out = new Array<string>(bodies.length);
+  for (let i = 0; i < bodies.length; i++) {
+    const body = bodies[i]!;
+    if (typeof body !== 'string' || !body.startsWith('{"seq":') || !body.endsWith('}'))
+      throw new Error(`audit line ${i + 1} is not a prepared line object`);
+    const line = `${body.slice(0, -1)},"prev":"${prev}"}`;
+    out[i] = line;
     prev = sha256(line);
-  });
+  }
   return { text: out.length ? `${out.join('\n')}\n` : '', lines: out.length, root: prev };
 }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 
 /**
  * AES-256-GCM for one PII value in the audit, under its record's data key. The IV is derived
@@ -15,10 +15,29 @@ export interface SealedValue {
   tag: string;
 }
 
+interface Subkeys {
+  ivKey: KeyObject;
+  encKey: KeyObject;
+  /** The bytes they were derived from (a Buffer changed in place derives anew). */
+  from: Buffer;
+}
+
+/**
+ * The subkeys of each data key seen, by the key's Buffer: a batch seals a record's old and new
+ * value (and several cells of it) under one key, and deriving is the costly part of sealing.
+ * Key objects, not Buffers, go to node:crypto: it checks a Buffer key anew on every call.
+ */
+const derived = new WeakMap<Buffer, Subkeys>();
+
 /** Separate subkeys for the IV derivation and the cipher, from the record's data key. */
-function subkeys(key: Buffer): { ivKey: Buffer; encKey: Buffer } {
-  const derive = (info: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
-  return { ivKey: derive('vaultmend-audit-iv'), encKey: derive('vaultmend-audit-enc') };
+function subkeys(key: Buffer): Subkeys {
+  const known = derived.get(key);
+  if (known?.from.equals(key)) return known;
+  const secret = createSecretKey(key);
+  const derive = (info: string) => createSecretKey(Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), info, 32)));
+  const made = { ivKey: derive('vaultmend-audit-iv'), encKey: derive('vaultmend-audit-enc'), from: Buffer.from(key) };
+  derived.set(key, made);
+  return made;
 }
 
 export function seal(key: Buffer, record: string, place: string, value: string | null): SealedValue {

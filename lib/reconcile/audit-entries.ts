@@ -1,117 +1,162 @@
-import type { AuditEntry } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import { seal } from '../audit/pii-cipher.ts';
 import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
-import { literal } from '../engine/sql.ts';
+import { literal, literalList } from '../engine/sql.ts';
 
 /**
- * The batch's audit entries, in row order: every changed cell of a fixed row (from the
- * remediate steps' audit parts) and every quarantined row with its reasons. Old and new values
- * of pii columns are sealed under the record's data key; quarantine entries carry no values.
+ * The batch's audit lines, in row order, as JSON objects without their `prev` (chainLines adds
+ * it): every changed cell of a fixed row (from the remediate steps' audit parts) and every
+ * quarantined row with its reasons (no values). Built as set work in the engine: the changed
+ * cells are selected, ordered and written as JSON text in SQL, members in AuditEntry's order
+ * (strings escaped by the engine; numbers as JavaScript writes them). Old and new values of pii
+ * columns are sealed under the record's data key (AES-256-GCM, which the engine does not have):
+ * the records' keys come in bounded-parallel passes over the store, each record's cells are
+ * sealed the moment its key is in, and meanwhile the engine drafts every line; the sealed values
+ * are joined into the drafts last.
+ * Tables left in the engine: `audit_changes`, `audit_drafts`, `audit_sealed`, `audit_lines(seq, body)`.
  */
-export async function auditEntries(
+export async function auditLines(
   engine: Engine,
   contract: Contract,
   context: { stream: string; batch: string; asOf: string; auditParts: string[]; keys: DataKeyStore; touched?: string[] },
-): Promise<AuditEntry[]> {
-  const pii = new Set(contract.columns.filter((c) => c.pii).map((c) => c.name));
+): Promise<{ bodies: string[]; timings_ms: Record<string, number> }> {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    timings[name] = Math.round(performance.now() - t);
+    t = performance.now();
+  };
   // A revision writes the lines of the rows its reviewed clusters touch, no others (they are in an earlier audit object).
-  const touched = context.touched
-    ? ` SEMI JOIN (SELECT row_id FROM read_parquet([${context.touched.map(literal).join(', ')}])) USING (row_id)`
-    : '';
-  const parts = `read_parquet([${context.auditParts.map(literal).join(', ')}], union_by_name = true)`;
-  const operator = context.auditParts.length && (await hasColumn(engine, parts, 'operator')) ? 'operator' : 'NULL::VARCHAR AS operator';
-  const changes = context.auditParts.length
-    ? await engine.rows<{
-        row_id: string;
-        pk_hash: string;
-        column: string;
-        old: string | null;
-        new: string | null;
-        function: string;
-        function_name: string;
-        tier: string;
-        confidence: number;
-        model: string | null;
-        model_version: string | null;
-        timestamp: string;
-        cluster: string;
-        operator: string | null;
-      }>(`SELECT row_id, pk_hash, "column", old, new, function, function_name, tier, confidence, model, model_version,
-            strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster, ${operator}
-          FROM ${parts} SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)${touched}
-          -- A cell two clusters fixed alike is one change (the row would be quarantined had they differed).
-          QUALIFY row_number() OVER (PARTITION BY row_id, "column" ORDER BY cluster) = 1
-          ORDER BY row_id, "column"`)
-    : [];
-  const quarantined = await engine.rows<{ row_id: string; pk_hash: string | null; reasons: string[]; cluster: string | null }>(`
-    SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(list(reason))) AS reasons, min(cluster) AS cluster
-    FROM quarantine_reasons${touched} GROUP BY row_id`);
+  const touched = context.touched ? ` SEMI JOIN (SELECT row_id FROM read_parquet([${literalList(context.touched)}])) USING (row_id)` : '';
+  await selectChanges(engine, contract, context.auditParts, touched);
+  lap('select');
+  const sealer = await piiSealer(engine, context.batch);
+  // The store's round trips and the engine's drafting side by side; both are waited for, whichever fails.
+  const [keyed, drafted] = await Promise.allSettled([
+    context.keys.keysFor(context.stream, sealer.records, sealer.seal),
+    engine.run(`CREATE OR REPLACE TABLE audit_drafts AS ${changedDraftsSql()} UNION ALL ${quarantinedDraftsSql(context.asOf, touched)}`),
+  ]);
+  if (keyed.status === 'rejected') throw keyed.reason;
+  if (drafted.status === 'rejected') throw drafted.reason;
+  lap('keys_and_drafts');
+  // A key store that does not report keys as they come: the cells still unsealed, now.
+  for (const [record, key] of keyed.value) sealer.seal(record, key);
+  await engine.loadTextTable('audit_sealed', ['row_id', 'column', 'old', 'new'], sealer.sealed());
+  lap('seal');
+  await engine.run(`CREATE OR REPLACE TABLE audit_lines AS
+    SELECT seq, '{"seq":' || CAST(seq AS VARCHAR) || ',"stream":' || ${literal(JSON.stringify(context.stream))}
+      || ',"batch":' || ${literal(JSON.stringify(context.batch))} || ',' || fields || '}' AS body
+    FROM (SELECT row_number() OVER (ORDER BY d.row_id, d.rank, d.col) AS seq,
+        d.head || COALESCE(d.vals, s.old || ',"new":' || s.new) || d.tail AS fields
+      FROM audit_drafts d
+      LEFT JOIN (SELECT CAST(row_id AS BIGINT) AS row_id, "column", old, new FROM audit_sealed) s ON s.row_id = d.row_id AND s."column" = d.col)`);
+  const lines = await engine.rows<{ body: string }>('SELECT body FROM audit_lines ORDER BY seq');
+  lap('lines');
+  return { bodies: lines.map((l) => l.body), timings_ms: timings };
+}
 
-  const entries: { order: [number, number, string]; entry: AuditEntry }[] = [];
-  const dataKeys = await context.keys.keysFor(
-    context.stream,
-    changes.filter((c) => pii.has(c.column)).map((c) => c.pk_hash),
+/**
+ * The pii cells of `audit_changes`, by record, and their sealing: `seal(record, key)` seals the
+ * old and new value of each of the record's cells (once), `sealed()` gives them as rows of
+ * `audit_sealed` (row id, column, old and new as sealed JSON). The IV comes from the value's place.
+ */
+async function piiSealer(engine: Engine, batch: string) {
+  const cells = await engine.rows<{ row_id: string; pk_hash: string; column: string; old: string | null; new: string | null }>(
+    'SELECT row_id, pk_hash, "column", old, new FROM audit_changes WHERE pii ORDER BY pk_hash, row_id, "column"',
   );
-  for (const c of changes) {
-    const rowId = Number(c.row_id);
-    let oldValue: AuditEntry['old'] = c.old;
-    let newValue: AuditEntry['new'] = c.new;
-    if (pii.has(c.column)) {
-      const key = dataKeys.get(c.pk_hash)!;
-      const place = (side: string) => `${context.batch}|${rowId}|${c.column}|${side}`;
-      oldValue = seal(key, c.pk_hash, place('old'), c.old);
-      newValue = seal(key, c.pk_hash, place('new'), c.new);
-    }
-    entries.push({
-      order: [rowId, 0, c.column],
-      entry: {
-        kind: 'cell-changed',
-        row_id: rowId,
-        pk_hash: c.pk_hash,
-        column: c.column,
-        old: oldValue,
-        new: newValue,
-        function: c.function,
-        function_name: c.function_name,
-        tier: c.tier,
-        confidence: c.confidence,
-        model: c.model,
-        model_version: c.model_version,
-        timestamp: c.timestamp,
-        reason: null,
-        cluster: c.cluster,
-        ...(c.operator ? { operator: c.operator } : {}),
-      },
-    });
+  const byRecord = new Map<string, typeof cells>();
+  for (const c of cells) {
+    const held = byRecord.get(c.pk_hash);
+    if (held) held.push(c);
+    else byRecord.set(c.pk_hash, [c]);
   }
-  for (const q of quarantined) {
-    entries.push({
-      order: [Number(q.row_id), 1, ''],
-      entry: {
-        kind: 'row-quarantined',
-        row_id: Number(q.row_id),
-        pk_hash: q.pk_hash ?? '',
-        column: null,
-        old: null,
-        new: null,
-        function: null,
-        function_name: null,
-        tier: null,
-        confidence: null,
-        model: null,
-        model_version: null,
-        timestamp: context.asOf,
-        reason: q.reasons.join(','),
-        cluster: q.cluster,
-      },
-    });
+  const rows: string[][] = [];
+  return {
+    records: [...byRecord.keys()],
+    seal: (record: string, key: Buffer) => {
+      const pending = byRecord.get(record);
+      if (!pending) return;
+      byRecord.delete(record);
+      for (const c of pending) {
+        const place = `${batch}|${c.row_id}|${c.column}|`;
+        rows.push([
+          c.row_id,
+          c.column,
+          JSON.stringify(seal(key, record, `${place}old`, c.old)),
+          JSON.stringify(seal(key, record, `${place}new`, c.new)),
+        ]);
+      }
+    },
+    sealed: () => {
+      if (byRecord.size > 0) throw new Error(`no data key came for ${byRecord.size} record(s) with pii changes`);
+      return rows;
+    },
+  };
+}
+
+/** A text value as JSON text, in SQL: a string quoted and escaped by the engine, NULL as null. */
+const json = (sql: string) => `COALESCE(CAST(to_json(CAST(${sql} AS VARCHAR)) AS VARCHAR), 'null')`;
+
+/** A number as JSON text as JavaScript writes a double: an integral value without a fraction, NaN and infinities as null. */
+const jsonNumber = (sql: string) => {
+  const x = `CAST(${sql} AS DOUBLE)`;
+  return `CASE WHEN ${x} IS NULL OR NOT isfinite(${x}) THEN 'null'
+    WHEN ${x} = trunc(${x}) AND abs(${x}) < 1e21 THEN CAST(CAST(${x} AS HUGEINT) AS VARCHAR)
+    ELSE CAST(to_json(${x}) AS VARCHAR) END`;
+};
+
+/**
+ * Table `audit_changes`: the changed cells of the fixed rows (one per row and column: a cell two
+ * clusters fixed alike is one change; the row would be quarantined had they differed), `pii` when
+ * its column is one.
+ */
+async function selectChanges(engine: Engine, contract: Contract, auditParts: string[], touched: string): Promise<void> {
+  const piiColumns = contract.columns.filter((c) => c.pii).map((c) => c.name);
+  const isPii = piiColumns.length ? `"column" IN (${literalList(piiColumns)})` : 'false';
+  if (auditParts.length === 0) {
+    await engine.run(`CREATE OR REPLACE TABLE audit_changes AS SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS pk_hash,
+      NULL::VARCHAR AS "column", NULL::VARCHAR AS old, NULL::VARCHAR AS new, NULL::VARCHAR AS function, NULL::VARCHAR AS function_name,
+      NULL::VARCHAR AS tier, NULL::DOUBLE AS confidence, NULL::VARCHAR AS model, NULL::VARCHAR AS model_version,
+      NULL::VARCHAR AS timestamp, NULL::VARCHAR AS cluster, NULL::VARCHAR AS operator, false AS pii WHERE false`);
+    return;
   }
-  // Code-point order, not the locale's: the bytes (and the root hash) must not depend on the machine.
-  const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-  entries.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1] || byCodePoint(a.order[2], b.order[2]));
-  return entries.map((e) => e.entry);
+  const parts = `read_parquet([${literalList(auditParts)}], union_by_name = true)`;
+  const operator = (await hasColumn(engine, parts, 'operator')) ? 'operator' : 'NULL::VARCHAR AS operator';
+  await engine.run(`CREATE OR REPLACE TABLE audit_changes AS
+    SELECT row_id, pk_hash, "column", old, new, function, function_name, tier, confidence, model, model_version,
+      strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS timestamp, cluster, ${operator}, ${isPii} AS pii
+    FROM ${parts} SEMI JOIN (SELECT row_id FROM ledger WHERE lane = 'fixed') USING (row_id)${touched}
+    QUALIFY row_number() OVER (PARTITION BY row_id, "column" ORDER BY cluster) = 1`);
+}
+
+/**
+ * A `cell-changed` line's members after `seq, stream, batch` in three parts: `head` up to the old
+ * value, `vals` the old and new value (NULL for a pii cell: `audit_sealed` holds them), `tail` the rest.
+ */
+function changedDraftsSql(): string {
+  return `SELECT row_id, 0 AS rank, "column" AS col,
+      '"kind":"cell-changed","row_id":' || COALESCE(CAST(row_id AS VARCHAR), 'null') || ',"pk_hash":' || ${json('pk_hash')}
+      || ',"column":' || ${json('"column"')} || ',"old":' AS head,
+      CASE WHEN pii THEN NULL ELSE ${json('old')} || ',"new":' || ${json('new')} END AS vals,
+      ',"function":' || ${json('function')} || ',"function_name":' || ${json('function_name')}
+      || ',"tier":' || ${json('tier')} || ',"confidence":' || ${jsonNumber('confidence')}
+      || ',"model":' || ${json('model')} || ',"model_version":' || ${json('model_version')}
+      || ',"timestamp":' || ${json('timestamp')} || ',"reason":null,"cluster":' || ${json('cluster')}
+      || CASE WHEN operator IS NOT NULL AND operator <> '' THEN ',"operator":' || ${json('operator')} ELSE '' END AS tail
+    FROM audit_changes`;
+}
+
+/** A `row-quarantined` line's members after `seq, stream, batch` (all in `head`): its reasons, stamped `asOf`, no values. */
+function quarantinedDraftsSql(asOf: string, touched: string): string {
+  return `SELECT row_id, 1 AS rank, NULL AS col,
+      '"kind":"row-quarantined","row_id":' || COALESCE(CAST(row_id AS VARCHAR), 'null') || ',"pk_hash":' || ${json("COALESCE(pk_hash, '')")}
+      || ',"column":null,"old":null,"new":null,"function":null,"function_name":null,"tier":null,"confidence":null,'
+      || '"model":null,"model_version":null,"timestamp":' || ${literal(JSON.stringify(asOf))}
+      || ',"reason":' || ${json("COALESCE(array_to_string(reasons, ','), '')")} || ',"cluster":' || ${json('cluster')} AS head,
+      '' AS vals, '' AS tail
+    FROM (SELECT row_id, any_value(pk_hash) AS pk_hash, list_sort(list_distinct(list(reason))) AS reasons, min(cluster) AS cluster
+      FROM quarantine_reasons${touched} GROUP BY row_id)`;
 }
 
 /** Whether a relation has a column (audit parts written before operator decisions existed have no `operator`). */

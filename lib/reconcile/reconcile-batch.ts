@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
-import { chainEntries, verifyChain, type AuditEntry } from '../audit/audit-chain.ts';
+import { chainLines, verifyChain } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import type { Contract } from '../contract/contract.ts';
 import { loadContract } from '../contract/registry.ts';
@@ -14,7 +14,7 @@ import type { ClusterResult } from '../vault/cluster-result.ts';
 import type { ClusterManifest } from '../vault/cluster-manifest.ts';
 import { jsonText } from '../store/json-objects.ts';
 import type { ObjectStore } from '../store/object-store.ts';
-import { auditEntries } from './audit-entries.ts';
+import { auditLines } from './audit-entries.ts';
 import { batchReadiness, type Ready } from './batch-readiness.ts';
 import { buildReport, reportPage } from './batch-report.ts';
 import { runGates } from './promotion-gates.ts';
@@ -202,7 +202,7 @@ async function prove(c: {
         round.touched.map(async (key, i) => (await downloadObject(deps.store, key, undefined, join(c.dir, `touched-${i}.parquet`))).path),
       )
     : undefined;
-  const entries = await auditEntries(engine, contract, {
+  const lines = await auditLines(engine, contract, {
     stream,
     batch,
     asOf: stamp,
@@ -210,11 +210,16 @@ async function prove(c: {
     keys: deps.keys,
     ...(touched ? { touched } : {}),
   });
-  const audit = await writeAudit(deps, { stream, batch, stamp, entries, round });
+  const phases = { ...lines.timings_ms };
+  const audit = await writeAudit(deps, { stream, batch, stamp, bodies: lines.bodies, round }, phases);
+  // The audit's own phases beside its total: select, keys_and_drafts, seal, lines (the engine), chain, write.
+  for (const [phase, ms] of Object.entries(phases)) timings[`audit_${phase}`] = ms;
   faultPoint(round.revision === 0 ? 'reconcile:after-audit' : 'revise:after-audit');
   lap('audit', t);
+  t = performance.now();
   const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, round) : null;
   faultPoint('reconcile:after-curated');
+  lap('curated', t);
   const counted = await engine.rows<{ reason: string; n: string }>(
     'SELECT reason, count(DISTINCT row_id) AS n FROM quarantine_reasons GROUP BY reason ORDER BY reason',
   );
@@ -367,16 +372,21 @@ async function curateAndGate(
 }
 
 /**
- * Writes the batch's hash-chained audit, COMPLIANCE-locked until `stamp` + the retention. The
- * audit is locked: a re-run after a crash finds it written and leaves it as it is; the manifest
- * then records what the store holds (its first version), never a recomputed root.
+ * Chains the prepared lines and writes the batch's audit, COMPLIANCE-locked until `stamp` + the
+ * retention. The audit is locked: a re-run after a crash finds it written and leaves it as it is;
+ * the manifest then records what the store holds (its first version), never a recomputed root.
+ * `timings` gets the time of the chain and of the write.
  */
 async function writeAudit(
   deps: ReconcileDeps,
-  a: { stream: string; batch: string; stamp: string; entries: AuditEntry[]; round: Round },
+  a: { stream: string; batch: string; stamp: string; bodies: string[]; round: Round },
+  timings: Record<string, number>,
 ): Promise<NonNullable<ReconcileManifest['audit']>> {
   const { stream, batch, stamp, round } = a;
-  const chained = chainEntries(stream, batch, a.entries, round.chainedTo);
+  let t = performance.now();
+  const chained = chainLines(stream, batch, a.bodies, round.chainedTo);
+  timings['chain'] = Math.round(performance.now() - t);
+  t = performance.now();
   const retainUntil = new Date(Date.parse(stamp) + deps.auditRetentionDays * 86_400_000);
   const key = round.auditKey;
   const stored = await deps.store.versions(key);
@@ -387,6 +397,7 @@ async function writeAudit(
     const held = verifyChain(stream, batch, await deps.store.readText(key, stored[0]!.versionId), undefined, round.chainedTo);
     audit = { lines: held.lines, root: held.root };
   }
+  timings['write'] = Math.round(performance.now() - t);
   return { key, lines: audit.lines, root_hash: audit.root, retain_until: retainUntil.toISOString() };
 }
 

@@ -469,8 +469,10 @@ describe('event bridge', () => {
     expect((await queueCounts(b.url))['remediate']).toEqual({ pending: 1, running: 0, dead: 0 });
     lambda = await new FakeLambda().start(port);
     await until('the delivery', () => lambda.succeeded('work/orders-1/clusters/c-1.json') === 1, 15_000);
-    expect(lines.filter((l) => l['message'] === 'invoked').map((l) => [l['attempt'], l['outcome']])).toEqual([[1, 'succeeded']]);
+    // The bridge logs the invocation once the endpoint's answer is in: after the fake has counted it.
     await untilIdle(b.url);
+    await until('the invocation logged', () => lines.some((l) => l['message'] === 'invoked'));
+    expect(lines.filter((l) => l['message'] === 'invoked').map((l) => [l['attempt'], l['outcome']])).toEqual([[1, 'succeeded']]);
     expect(files(deadDir())).toEqual([]);
   });
 });

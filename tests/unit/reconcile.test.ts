@@ -274,6 +274,29 @@ describe('after reconcile: verify, erase, roll back, stuck batches', () => {
     }
   });
 
+  it("rollback after an erasure leaves the erased person's pii as promoted and counts it; other cells revert", async () => {
+    const { rollbackBatch } = await import('../../lib/reconcile/rollback.ts');
+    const { eraseRecords, recordOf } = await import('../../lib/audit/erase-records.ts');
+    const { ContractSchema } = await import('../../lib/contract/contract.ts');
+    const fresh = await remediated(ROWS, 'erased.csv');
+    try {
+      await reconcileBatch(deps(fresh), fresh.batch);
+      const keyStore = new VaultKeyStore(fresh.store);
+      await eraseRecords(keyStore, 'shop', [recordOf(ContractSchema.parse(CONTRACT), ['2'])]);
+      const outcome = await rollbackBatch({ store: fresh.store, keys: keyStore, workDir: fresh.workDir, engine: ENGINE }, fresh.batch);
+      expect(outcome).toMatchObject({ rows: 4, reverted_cells: 3, erased_cells: 1 });
+      const rolled = await engine.rows<{ row_id: string; amount: string | null; email: string }>(
+        `SELECT row_id, amount, email FROM read_parquet('${join(fresh.root, outcome.key)}') ORDER BY row_id`,
+      );
+      // Row 2: its amount (not pii) reverts, its e-mail stays as promoted; row 5's sealed e-mail opens and reverts.
+      expect(rolled.find((r) => r.row_id === '2')).toMatchObject({ amount: '12.50 USD', email: 'bob@example.org' });
+      expect(rolled.find((r) => r.row_id === '3')).toMatchObject({ amount: 'N/A' });
+      expect(rolled.find((r) => r.row_id === '5')).toMatchObject({ email: '<eve@example.org>' });
+    } finally {
+      fresh.cleanup();
+    }
+  });
+
   it('reports a batch whose results never all arrive as stuck, naming the missing clusters', async () => {
     const { stuckBatches } = await import('../../lib/reconcile/stuck-batches.ts');
     const waiting = await ingestAndCluster(CONTRACT, 'shop', csv(ROWS), 'stuck.csv');
