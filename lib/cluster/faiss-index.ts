@@ -1,5 +1,18 @@
-import faiss from 'faiss-node';
+import { createRequire } from 'node:module';
 import type { Neighbour, VectorIndex, VectorIndexFactory } from './vector-index.ts';
+
+type Faiss = typeof import('faiss-node');
+
+/**
+ * The faiss addon (and OpenBLAS with it), loaded at the first index, not when the cluster function
+ * starts: a batch without two shapes of one column and rule to compare never loads it. load() is the
+ * asynchronous way (faissIndexFactory.load, awaited by mergeSimilarGroups); a create() before any
+ * load() loads it synchronously (faiss-node is CommonJS). Both give the same module instance.
+ */
+let faiss: Faiss | undefined;
+let loading: Promise<Faiss> | undefined;
+const loadFaiss = async (): Promise<Faiss> => (faiss ??= await (loading ??= import('faiss-node').then((m) => m.default)));
+const faissNow = (): Faiss => (faiss ??= createRequire(import.meta.url)('faiss-node') as Faiss);
 
 /** Queries per call into faiss: its calls are synchronous, so large searches are cut up. */
 const QUERY_CHUNK = 1024;
@@ -13,10 +26,10 @@ const QUERY_CHUNK = 1024;
  */
 class FaissFlatIndex implements VectorIndex {
   readonly name = faissIndexFactory.name;
-  private readonly index: InstanceType<typeof faiss.IndexFlatIP>;
+  private readonly index: InstanceType<Faiss['IndexFlatIP']>;
 
   constructor(private readonly dimensions: number) {
-    this.index = new faiss.IndexFlatIP(dimensions);
+    this.index = new (faissNow().IndexFlatIP)(dimensions);
   }
 
   add(vectors: readonly Float32Array[]): void {
@@ -53,5 +66,8 @@ function flatten(vectors: readonly Float32Array[], dimensions: number): number[]
 
 export const faissIndexFactory: VectorIndexFactory = {
   name: 'faiss IndexFlatIP',
+  load: async () => {
+    await loadFaiss();
+  },
   create: (dimensions) => new FaissFlatIndex(dimensions),
 };

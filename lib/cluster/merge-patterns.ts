@@ -46,6 +46,7 @@ export async function mergeSimilarGroups(groups: readonly ExactGroup[], options:
   for (const members of partitions.values()) {
     if (members.length < 2) continue;
     const vectors = await options.embedder.embed(members.map((i) => ({ shape: groups[i]!.shape, sample: groups[i]!.sample })));
+    await options.makeIndex.load?.();
     const index = options.makeIndex.create(options.embedder.dimensions);
     index.add(vectors);
     const found = index.search(vectors, Math.min(options.neighbours ?? 8, members.length));

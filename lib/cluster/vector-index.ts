@@ -19,5 +19,11 @@ export interface VectorIndex {
 export interface VectorIndexFactory {
   /** e.g. "faiss IndexFlatIP", recorded in the cluster manifest. */
   readonly name: string;
+  /**
+   * Loads what the index needs (a native addon) before the first create(); idempotent. Absent: nothing
+   * to load. Callers that can wait call it first, so that the load is asynchronous and happens only
+   * when an index is really needed (a batch with nothing to merge never loads it).
+   */
+  load?(): Promise<void>;
   create(dimensions: number): VectorIndex;
 }

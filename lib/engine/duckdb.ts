@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 
 /**
@@ -26,6 +26,8 @@ export class Engine {
 
   static async open(options: EngineOptions): Promise<Engine> {
     mkdirSync(options.spillDir, { recursive: true });
+    // Loaded at the first engine, not at a handler's start: a cold start that needs no engine skips ~100 ms.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: options.memoryLimit,
       threads: String(options.threads),

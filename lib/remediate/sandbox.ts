@@ -12,10 +12,10 @@ import {
   type SandboxMessage,
   type SandboxUsage,
   type TryStart,
-} from './isolate-runner.ts';
+} from './sandbox-protocol.ts';
 
-export type { ApplyResult, Output, SandboxLimit, SandboxLimits, SandboxUsage, Scalar } from './isolate-runner.ts';
-export { LOAD_POLICY, wallBoundMs } from './isolate-runner.ts';
+export type { ApplyResult, Output, SandboxLimit, SandboxLimits, SandboxUsage, Scalar } from './sandbox-protocol.ts';
+export { LOAD_POLICY, wallBoundMs } from './sandbox-protocol.ts';
 
 /**
  * The sandbox: where every transformation function runs. Two walls: a V8 isolate with time
