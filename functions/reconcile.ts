@@ -25,7 +25,13 @@ const runEnds: RunEnds<ReconcileDelivery | RevisionDelivery> = (o, started) => r
 /** reviewed/<batch>/<cluster>.json written (a cluster re-remediated with a person's decision) -> the batch's next revision. */
 async function revise(key: string): Promise<RevisionDelivery> {
   const { batch } = parseReviewedKey(key);
-  const outcome = await traced((store) => reviseBatch({ ...deps, store }, batch, config.CLAIM_LEASE_S * 1000), runEnds);
+  const outcome = await traced(
+    (store) => reviseBatch({ ...deps, store }, batch, config.CLAIM_LEASE_S * 1000),
+    runEnds,
+    undefined,
+    // A revision whose manifest stands completed, even when a later one of this delivery threw.
+    (started) => reconcileRunEnds(vault, config.VAULT_BUCKET, { status: 'failed', batch }, started),
+  );
   if (outcome.status === 'revised' || outcome.status === 'up-to-date') {
     const m = outcome.manifest;
     logger.info(`batch ${outcome.status}`, { batch, revision: outcome.revision, status: m.status, rows: m.rows, curated: m.curated });

@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { LineageRun } from '../../lib/lineage/lineage-run.ts';
 import type { RunMetric } from '../../lib/lineage/run-metrics.ts';
+import type { RunEnd } from '../../lib/lineage/step-lineage.ts';
 import { traceStep, type RunEnds } from '../../lib/lineage/trace-step.ts';
 import type { ObjectStore } from '../../lib/store/object-store.ts';
 import { lineage, logger, metrics, vault } from '../runtime.ts';
@@ -13,11 +14,22 @@ import { lineage, logger, metrics, vault } from '../runtime.ts';
  * @example
  * const outcome = await traced((store) => clusterOnce({ ...deps, store }, key), (o) => clusterRunEnds(vault, config.VAULT_BUCKET, o));
  */
-export function traced<T>(work: (store: ObjectStore) => Promise<T>, ends: RunEnds<T>, started?: LineageRun): Promise<T> {
+export function traced<T>(
+  work: (store: ObjectStore) => Promise<T>,
+  ends: RunEnds<T>,
+  started?: LineageRun,
+  finishedOnThrow?: (started: readonly LineageRun[]) => Promise<RunEnd[]>,
+): Promise<T> {
   const publish = (point: RunMetric) => {
     const metric = metrics.singleMetric();
     metric.addDimensions(point.dimensions);
     metric.addMetric(point.name, point.unit === 'Milliseconds' ? MetricUnit.Milliseconds : MetricUnit.Count, point.value);
   };
-  return traceStep({ lineage, store: vault, publish, warn: (message, fields) => logger.warn(message, fields) }, work, ends, started);
+  return traceStep(
+    { lineage, store: vault, publish, warn: (message, fields) => logger.warn(message, fields) },
+    work,
+    ends,
+    started,
+    finishedOnThrow,
+  );
 }

@@ -94,13 +94,14 @@ export async function reconcileRunEnds(
     if (!outcome.manifest) return [];
     return [{ eventType: 'COMPLETE', run: { step: 'reconcile', batch }, lineage: await reconcileLineage(store, bucket, outcome.manifest) }];
   }
-  if (outcome.status !== 'revised') return [];
+  // Every revision this delivery started and finished ends, whatever the last one came to (a
+  // revision n done, then the claim of n + 1 lost to another delivery: n still completes).
   const revisions = new Set(started.filter((r) => r.step === 'reconcile' && r.qualifier).map((r) => Number(r.qualifier!.slice(1))));
-  if (outcome.revision !== undefined) revisions.add(outcome.revision);
+  if (outcome.status === 'revised' && outcome.revision !== undefined) revisions.add(outcome.revision);
   const ends: RunEnd[] = [];
   for (const revision of [...revisions].sort((a, b) => a - b)) {
     const manifest =
-      revision === outcome.revision && outcome.manifest
+      revision === outcome.revision && outcome.status === 'revised' && outcome.manifest
         ? outcome.manifest
         : await findObject(store, vaultObjects.revisionManifest.at(batch, revision));
     if (!manifest) continue;

@@ -80,8 +80,13 @@ export class StepTrace {
     return ended;
   }
 
-  /** FAIL of every run started, with the error's (value-free) message. */
-  async fail(error: unknown): Promise<EndedRun[]> {
-    return this.end([{ eventType: 'FAIL', error: safeErrorMessage(error) }]);
+  /**
+   * FAIL, with the error's (value-free) message, of every run started except `spared`: runs that
+   * ended otherwise (a revision finished before a later one threw), or that are not this
+   * delivery's to fail (a run begun without a claim).
+   */
+  async fail(error: unknown, spared: readonly LineageRun[] = []): Promise<EndedRun[]> {
+    const failing = this.runs.filter((run) => !spared.some((s) => sameRun(run, s)));
+    return this.end(failing.map((run) => ({ eventType: 'FAIL' as const, error: safeErrorMessage(error), run })));
   }
 }

@@ -24,7 +24,9 @@ export interface TraceDeps {
  * datasets. Each COMPLETE this call wrote publishes `StepLatency` and the lanes (`LaneRows` /
  * `LaneCells`, run-metrics.ts), so a redelivery counts nothing twice. Lineage never fails the
  * step: a problem in reading the outcome is logged and the outcome returned. `started` names a
- * run begun without a claim (an ingest part works in its batch's run).
+ * run begun without a claim (an ingest part works in its batch's run): a throw does not FAIL it.
+ * `finishedOnThrow` says which started runs completed before a throw (their output stands), so
+ * they end as COMPLETE, not FAIL.
  *
  * @example
  * const outcome = await traceStep(deps, (store) => clusterOnce({ ...clusterDeps, store }, key), (o) => clusterRunEnds(vault, bucket, o));
@@ -34,6 +36,7 @@ export async function traceStep<T>(
   work: (store: ObjectStore) => Promise<T>,
   ends: RunEnds<T>,
   started?: LineageRun,
+  finishedOnThrow?: (started: readonly LineageRun[]) => Promise<RunEnd[]>,
 ): Promise<T> {
   const trace = new StepTrace(deps.lineage, deps.store);
   if (started) await trace.start(started);
@@ -41,12 +44,16 @@ export async function traceStep<T>(
   try {
     outcome = await work(trace.store);
   } catch (error) {
-    await trace.fail(error);
+    // Runs whose output stands COMPLETE even so; a run begun without a claim is left to its holder.
+    const finished = (await finishedOnThrow?.(trace.started).catch(() => [])) ?? [];
+    await trace.end(finished);
+    await trace.fail(error, [...(started ? [started] : []), ...finished.flatMap((e) => (e.run ? [e.run] : []))]);
     throw error;
   }
   try {
     for (const ended of await trace.end(await ends(outcome, trace.started))) {
-      if (ended.result === 'exists' || ended.end.eventType !== 'COMPLETE' || !ended.end.lineage) continue;
+      // Only the delivery that wrote the COMPLETE counts the run (a write that failed is another delivery's to make).
+      if (ended.result !== 'written' || ended.end.eventType !== 'COMPLETE' || !ended.end.lineage) continue;
       for (const metric of runMetrics(ended.run, ended.end.lineage, trace.elapsedMs())) deps.publish(metric);
     }
   } catch (error) {

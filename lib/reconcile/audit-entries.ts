@@ -63,8 +63,13 @@ export async function auditLines(
  */
 async function piiSealer(engine: Engine, batch: string) {
   const cells = await engine.rows<{ row_id: string; pk_hash: string; column: string; old: string | null; new: string | null }>(
-    'SELECT row_id, pk_hash, "column", old, new FROM audit_changes WHERE pii ORDER BY pk_hash, row_id, "column"',
+    // Each value behind a '#': the client's text decoder drops a leading U+FEFF, which is the value's own.
+    `SELECT row_id, pk_hash, "column", '#' || old AS old, '#' || new AS new FROM audit_changes WHERE pii ORDER BY pk_hash, row_id, "column"`,
   );
+  for (const c of cells) {
+    c.old = c.old === null ? null : c.old.slice(1);
+    c.new = c.new === null ? null : c.new.slice(1);
+  }
   const byRecord = new Map<string, typeof cells>();
   for (const c of cells) {
     const held = byRecord.get(c.pk_hash);
@@ -95,8 +100,21 @@ async function piiSealer(engine: Engine, batch: string) {
   };
 }
 
-/** A text value as JSON text, in SQL: a string quoted and escaped by the engine, NULL as null. */
-const json = (sql: string) => `COALESCE(CAST(to_json(CAST(${sql} AS VARCHAR)) AS VARCHAR), 'null')`;
+/**
+ * Control characters the engine escapes in upper-case hex (`\u001F`) where JSON.stringify writes
+ * lower-case (`\u001f`): the same JSON value, but the audit's bytes are JSON.stringify's.
+ */
+const UPPER_HEX_ESCAPES = ['000B', '000E', '000F', '001A', '001B', '001C', '001D', '001E', '001F'];
+
+/** A text value as JSON text, in SQL: a string quoted and escaped as JSON.stringify does, NULL as null. */
+const json = (sql: string) => {
+  const quoted = `CAST(to_json(CAST(${sql} AS VARCHAR)) AS VARCHAR)`;
+  const lowered = UPPER_HEX_ESCAPES.reduce(
+    (text, hex) => `replace(${text}, ${literal(`\\u${hex}`)}, ${literal(`\\u${hex.toLowerCase()}`)})`,
+    quoted,
+  );
+  return `COALESCE(${lowered}, 'null')`;
+};
 
 /** A number as JSON text as JavaScript writes a double: an integral value without a fraction, NaN and infinities as null. */
 const jsonNumber = (sql: string) => {

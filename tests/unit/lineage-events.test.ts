@@ -309,6 +309,33 @@ describe('OpenLineage run events of a batch', () => {
       new Set([lineageRunId({ step: 'cluster', batch: b })]),
     );
   });
+
+  it('a throw does not FAIL a run begun without a claim, and a run that finished before the throw COMPLETEs', async () => {
+    const b = 'desk-0123456789abcdef0123';
+    const part = { step: 'ingest', batch: b } as const;
+    const boom = async () => {
+      throw new Error('a part failed (test)');
+    };
+    await expect(traceStep(trace(), boom, () => [], part)).rejects.toThrow('a part failed');
+    expect([...(await eventsOf(b)).keys()]).toEqual(['vaultmend.ingest.START.json']);
+    const revision = { step: 'reconcile', batch: b, qualifier: 'r1' } as const;
+    await expect(
+      traceStep(
+        trace(),
+        boom,
+        () => [],
+        revision,
+        async (started) => started.filter((r) => r.qualifier === 'r1').map((run) => ({ eventType: 'COMPLETE' as const, run })),
+      ),
+    ).rejects.toThrow('a part failed');
+    const events = await eventsOf(b);
+    expect([...events.keys()].sort()).toEqual([
+      'vaultmend.ingest.START.json',
+      'vaultmend.reconcile.r1.COMPLETE.json',
+      'vaultmend.reconcile.r1.START.json',
+    ]);
+    expect(openLineageErrors(events.get('vaultmend.reconcile.r1.COMPLETE.json')!)).toEqual([]);
+  });
 });
 
 describe('the OpenLineage schema check', () => {
