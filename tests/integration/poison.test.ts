@@ -30,8 +30,11 @@ describe('a poison object is not retried forever', () => {
     const body = 'id,label\n1,not a number\n';
     await upload(key, body);
     await eventually('the first failed attempt', async () => ((await attemptsOf(key)) === 1 ? true : undefined));
-    const failure = logLines('serverless-offline').find(
-      (l) => l['message'] === 'invocation failed' && (l['keys'] as string[] | undefined)?.includes(key),
+    // The attempt is recorded before the handler's error is logged (its run's FAIL is written between).
+    const failure = await eventually('the failure logged', async () =>
+      logLines('serverless-offline').find(
+        (l) => l['message'] === 'invocation failed' && (l['keys'] as string[] | undefined)?.includes(key),
+      ),
     );
     expect(failure?.['error']).toMatch(/Conversion Error/);
     // The value that failed never reaches the logs (it may be PII).
