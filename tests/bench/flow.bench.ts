@@ -147,7 +147,18 @@ async function runCase(flow: Flow, c: FlowCase): Promise<Record<string, unknown>
     timeline_s: await timeline(flow.store, batch, started),
     model_calls: flow.double.chats.length - calls,
     ingest_timings_ms: ingest?.timings_ms ?? null,
+    reconcile_timings_ms: reconciled ? await reconcileTimings(flow.store, batch) : null,
   };
+}
+
+/** The reconcile step's own phases, from the batch's report (reports/<batch>.json). */
+async function reconcileTimings(store: S3ObjectStore, batch: string): Promise<Record<string, number> | null> {
+  try {
+    return (JSON.parse(await store.readText(keys.report(batch))) as { timings_ms: { reconcile: Record<string, number> } }).timings_ms
+      .reconcile;
+  } catch {
+    return null;
+  }
 }
 
 /** The e2e targets from its cases: the fast lane's growth with the anomaly share, and curated over the fast lane. */
