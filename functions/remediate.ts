@@ -23,6 +23,10 @@ const remediateDeps = (): RemediateDeps =>
     notice: (message, fields) => logger.warn(message, fields),
   });
 
+// In a function container (Lambda, serverless-offline) the sandbox process starts with the container's
+// init, so a cold invocation does not wait for it; a test importing the handler starts none.
+if (process.env['AWS_LAMBDA_FUNCTION_NAME']) remediateDeps().sandbox.prestart();
+
 /** reviews/<batch>/<cluster>.json written (a person's decision) -> the cluster re-remediated with it (see remediateReviewed). */
 async function reviewed(key: string): Promise<ReviewedOutcome> {
   const outcome = await traced(

@@ -25,6 +25,7 @@ import {
   type StackState,
 } from './stack-config.ts';
 import { SUPERVISOR_NAME } from './supervisor.ts';
+import { warmFunctions } from './warm-functions.ts';
 
 /**
  * The local stack, up and down: the S3 server (Ceph RGW by default), the vault bucket with
@@ -197,6 +198,10 @@ export async function stackUp(env: NodeJS.ProcessEnv = process.env, log: (line: 
 
     await Promise.all([delivered, offlineReady]);
     log('notifications delivered end to end; serverless-offline ready');
+    await warmFunctions(
+      { repo: REPO_ROOT, port: config.OFFLINE_LAMBDA_PORT, region: config.S3_REGION, prefix: `vaultmend-${config.STAGE}` },
+      log,
+    );
     if (config.SUPERVISOR === '1') {
       // Started last, so `stack down` would stop it first even without being told; it waits for
       // the state file before it looks at anything.

@@ -95,6 +95,18 @@ export class Sandbox {
     this.limits = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
   }
 
+  /**
+   * Starts the sandbox process now rather than at the first function applied: in a function's
+   * init (Lambda's init phase), so a cold invocation does not wait for it. Idempotent.
+   *
+   * @example
+   * const sandbox = new Sandbox(limits);
+   * sandbox.prestart();
+   */
+  prestart(): void {
+    this.liveChild();
+  }
+
   private liveChild(): ChildProcess {
     const current = this.child;
     if (current && !current.killed && current.exitCode === null && current.signalCode === null && current.connected) return current;
