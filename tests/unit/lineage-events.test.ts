@@ -15,6 +15,8 @@ import { reconcileRunEnds } from '../../lib/lineage/reconcile-lineage.ts';
 import { remediateRunEnds } from '../../lib/lineage/remediate-lineage.ts';
 import { RunEventSchema, type RunEvent } from '../../lib/lineage/run-event.ts';
 import { lineageRunId } from '../../lib/lineage/run-id.ts';
+import { runMetrics } from '../../lib/lineage/run-metrics.ts';
+import type { StepLineage } from '../../lib/lineage/step-lineage.ts';
 import type { RunMetric } from '../../lib/lineage/run-metrics.ts';
 import { runOfClaim } from '../../lib/lineage/run-of-claim.ts';
 import { traceStep, type TraceDeps } from '../../lib/lineage/trace-step.ts';
@@ -369,6 +371,19 @@ describe('run ids and claims', () => {
     expect(ingest).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(lineageRunId({ step: 'cluster', batch: 'orders-0123456789abcdef0123' })).not.toBe(ingest);
     expect(lineageRunId({ step: 'ingest', batch: 'orders-0123456789abcdef0124' })).not.toBe(ingest);
+  });
+
+  it('counts a revision or a reviewed cluster apart from the first pass (pass: again), so the first pass sums each batch once', () => {
+    const lineage: StepLineage = { unit: 'rows', lanes: { clean: 3, fixed: 1 }, inputs: [], outputs: [] };
+    const lanes = (run: Parameters<typeof runMetrics>[0]) =>
+      runMetrics(run, lineage, 5)
+        .filter((m) => m.name !== 'StepLatency')
+        .map((m) => m.dimensions['pass'] ?? 'first');
+    const b = 'orders-0123456789abcdef0123';
+    expect(lanes({ step: 'reconcile', batch: b })).toEqual(['first', 'first']);
+    expect(lanes({ step: 'reconcile', batch: b, qualifier: 'r2' })).toEqual(['again', 'again']);
+    expect(lanes({ step: 'remediate', batch: b, qualifier: 'c-0123456789abcdef' })).toEqual(['first', 'first']);
+    expect(lanes({ step: 'remediate', batch: b, qualifier: 'c-0123456789abcdef.reviewed' })).toEqual(['again', 'again']);
   });
 
   it('reads every step claim scope back as its run', () => {
