@@ -12,6 +12,17 @@ function checkSseKey(env: { S3_SSE?: string; S3_SSE_KMS_KEY_ID?: string }, ctx: 
     ctx.addIssue({ code: 'custom', path: ['S3_SSE_KMS_KEY_ID'], message: 'set only with S3_SSE=aws:kms' });
 }
 
+/** A comma-separated list of host names or addresses (an allow-list), as its trimmed, non-empty entries. */
+const hostList = z
+  .string()
+  .default('')
+  .transform((list) =>
+    list
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+  );
+
 /** OPENLINEAGE_URL must be inside the perimeter, like the model server: loopback, a private address, or in OPENLINEAGE_ALLOW_HOSTS. */
 function checkLineageEndpoint(
   env: { OPENLINEAGE_URL?: string | undefined; OPENLINEAGE_ALLOW_HOSTS: string[] },
@@ -108,15 +119,7 @@ const RuntimeSchema = z.object({
     .regex(/^[A-Za-z0-9._\/-]+(:[A-Za-z0-9._-]+)?$/, 'a model name such as qwen2.5-coder:1.5b')
     .default('qwen2.5-coder:1.5b'),
   /** Comma-separated host names or addresses allowed besides loopback and private ranges. */
-  OLLAMA_ALLOW_HOSTS: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((h) => h.trim())
-        .filter(Boolean),
-    ),
+  OLLAMA_ALLOW_HOSTS: hostList,
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   /** Further attempts after a transport failure (timeout, 5xx, cut stream), with backoff. */
   OLLAMA_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
@@ -151,15 +154,7 @@ const RuntimeSchema = z.object({
    */
   OPENLINEAGE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Comma-separated host names or addresses allowed for OPENLINEAGE_URL besides loopback and private ranges. */
-  OPENLINEAGE_ALLOW_HOSTS: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((h) => h.trim())
-        .filter(Boolean),
-    ),
+  OPENLINEAGE_ALLOW_HOSTS: hostList,
 });
 
 /** The schema with the checks that span variables. */
