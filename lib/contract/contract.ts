@@ -291,6 +291,23 @@ export const ContractTestSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('range'), column: Name, min: Bound.optional(), max: Bound.optional() }),
   /** A row-level SQL predicate over the contract's columns (checked against an allow-list). */
   z.object({ type: z.literal('expression'), name: z.string().regex(/^[a-z0-9_]{1,40}$/), expression: z.string().min(1).max(500) }),
+  /**
+   * A functional dependency the columns' meaning guarantees: rows that agree on `determinant`
+   * agree on `dependent` (`zip -> city`). A row whose dependent value contradicts what its
+   * group's evidence supports is suspect `<dependent>:dependency` (see lib/evidence). With
+   * `source`, rows are reports of several sources, weighted by each source's measured agreement.
+   */
+  z.object({
+    type: z.literal('dependency'),
+    determinant: z.array(Name).min(1).max(4),
+    dependent: Name,
+    /** The column naming each row's source (several sources report the same entity). */
+    source: Name.optional(),
+    /** Rows that must carry the winning value before it counts as evidence (default 2). */
+    min_support: z.number().int().min(2).optional(),
+    /** Share of the group's (weighted) votes the winning value needs to be acted on (default 0.6). */
+    min_share: z.number().gt(0.5).max(1).optional(),
+  }),
 ]);
 /** One parsed contract test. */
 export type ContractTest = z.infer<typeof ContractTestSchema>;
@@ -356,6 +373,11 @@ export const ContractSchema = z
      * the stream halts and the file waits for an operator. Absent: no limit.
      */
     max_failing_share: z.number().min(0).max(1).optional(),
+    /**
+     * Whether rules discovered from the batch and the stream's history may flag rows: approximate
+     * dependencies and value domains are always reported, and act only where allowed here.
+     */
+    discover: z.object({ dependencies: z.boolean().default(false), domains: z.boolean().default(false) }).optional(),
   })
   .superRefine((contract, ctx) => {
     const names = contract.columns.map((c) => c.name);
@@ -381,7 +403,14 @@ export const ContractSchema = z
     const byName = new Map(contract.columns.map((c) => [c.name.toLowerCase(), c]));
     const expressionNames = new Set<string>();
     for (const [i, test] of contract.tests.entries()) {
-      const used = test.type === 'unique' ? test.columns : test.type === 'expression' ? [] : [test.column];
+      const used =
+        test.type === 'unique'
+          ? test.columns
+          : test.type === 'expression'
+            ? []
+            : test.type === 'dependency'
+              ? [...test.determinant, test.dependent, ...(test.source ? [test.source] : [])]
+              : [test.column];
       for (const column of used) {
         if (!seen.has(column.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['tests', i], message: `unknown column ${column}` });
       }
@@ -392,7 +421,21 @@ export const ContractSchema = z
         for (const [j, c] of lower.entries())
           if (lower.indexOf(c) !== j) issue(['columns', j], `column ${test.columns[j]} is listed twice`);
       }
-      const column = test.type === 'expression' || test.type === 'unique' ? undefined : byName.get(test.column.toLowerCase());
+      if (test.type === 'dependency') {
+        const lower = test.determinant.map((c) => c.toLowerCase());
+        for (const [j, c] of lower.entries())
+          if (lower.indexOf(c) !== j) issue(['determinant', j], `column ${test.determinant[j]} is listed twice`);
+        if (lower.includes(test.dependent.toLowerCase())) issue(['dependent'], 'a column cannot determine itself');
+        if (byName.get(test.dependent.toLowerCase())?.primary_key)
+          issue(['dependent'], `${test.dependent} is the primary key: identity, not data a dependency may repair`);
+        const source = test.source?.toLowerCase();
+        if (source && (lower.includes(source) || source === test.dependent.toLowerCase()))
+          issue(['source'], 'the source column must be another column than the determinant and the dependent');
+      }
+      const column =
+        test.type === 'expression' || test.type === 'unique' || test.type === 'dependency'
+          ? undefined
+          : byName.get(test.column.toLowerCase());
       if (test.type === 'range' && column) {
         if (test.min === undefined && test.max === undefined) issue([], 'a range test needs min or max');
         for (const problem of boundIssues(column.type, test.min, test.max)) issue([problem.path], `${column.name}: ${problem.message}`);

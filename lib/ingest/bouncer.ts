@@ -2,6 +2,7 @@ import { primaryKey, type Contract } from '../contract/contract.ts';
 import { pkHashSql } from '../contract/pk-hash.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
+import { computeDependencyEvidence } from '../evidence/dependency-evidence.ts';
 import { expressionRules, isNullSql, reasonList, rowRules, typedProjection, uniqueTests } from '../contract/rules-sql.ts';
 
 /**
@@ -26,22 +27,27 @@ export interface BouncerResult {
   counts: BouncerCounts;
   /** How many suspect rows fail each `<column>:<rule>`. */
   reasons: Record<string, number>;
+  /** The batch-wide facts the verdicts used (given, or computed here). */
+  facts: BatchFacts;
 }
 
 /**
  * Facts that need the whole batch, as engine tables (absent when empty): repeated primary keys
  * (`facts_repeated_keys`: key columns, `first_row`, `variants` = distinct contents) and rows
- * failing a `unique` test (`facts_unique_reasons`: `row_id`, `reasons`). Computed over any
+ * failing a `unique` test or contradicting a dependency's evidence (`facts_unique_reasons`: `row_id`,
+ * `reasons`), and that evidence (`facts_evidence`, see lib/evidence). Computed over any
  * relation with `row_id` and the contract's columns: `src` for a whole file, or the whole file
  * once by the parent of a fanned-out batch, whose parts then load them.
  */
 export interface BatchFacts {
   repeatedKeys: boolean;
   uniqueReasons: boolean;
+  /** Dependency evidence (`facts_evidence`, see lib/evidence): groups whose rows disagree. */
+  evidence: boolean;
 }
 
 export async function computeBatchFacts(engine: Engine, contract: Contract, relation: string): Promise<BatchFacts> {
-  const facts: BatchFacts = { repeatedKeys: false, uniqueReasons: false };
+  const facts: BatchFacts = { repeatedKeys: false, uniqueReasons: false, evidence: false };
   const pk = primaryKey(contract);
   if (pk.length) {
     const keyList = pk.map((c) => ident(c.name)).join(', ');
@@ -65,6 +71,9 @@ export async function computeBatchFacts(engine: Engine, contract: Contract, rela
     parts.push(`SELECT row_id, ${literal(`${names.map((n) => n.name).join('+')}:unique`)} AS reason FROM (
       SELECT row_id, count(*) OVER (PARTITION BY ${cols}) AS n FROM ${relation} WHERE ${present}) WHERE n > 1`);
   }
+  const evidence = await computeDependencyEvidence(engine, contract, relation);
+  facts.evidence = evidence.groups > 0;
+  if (evidence.reasons > 0) parts.push('SELECT row_id, reason FROM dependency_reasons');
   if (parts.length) {
     await engine.run(`CREATE OR REPLACE TEMP TABLE facts_unique_reasons AS
       SELECT row_id, list(reason ORDER BY reason) AS reasons FROM (${parts.join(' UNION ALL ')}) GROUP BY row_id`);
@@ -117,6 +126,7 @@ export async function classifyRows(engine: Engine, contract: Contract, options: 
       duplicates_collapsed: count('collapsed'),
     },
     reasons: Object.fromEntries(reasonRows.map((r) => [r.reason, Number(r.n)])),
+    facts,
   };
 }
 

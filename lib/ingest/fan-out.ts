@@ -28,7 +28,7 @@ export const FanOutPlanSchema = z.object({
   source: z.custom<IngestManifest['source']>(),
   contract: z.object({ contract: ContractSchema, fingerprint: z.string(), registered_at: z.string() }),
   schema_fingerprint: z.string(),
-  facts: z.object({ repeatedKeys: z.boolean(), uniqueReasons: z.boolean() }),
+  facts: z.object({ repeatedKeys: z.boolean(), uniqueReasons: z.boolean(), evidence: z.boolean().default(false) }),
   rows: z.number().int().nonnegative(),
   parts: z.array(
     z.object({
@@ -43,7 +43,7 @@ export type FanOutPlan = z.infer<typeof FanOutPlanSchema>;
 /** `manifests/<batch>/plan.json`: how a large file was split into parts. */
 export const fanOutPlanObject = objectKind('fan-out plan', keys.fanOutPlan, FanOutPlanSchema);
 
-export const FACTS = { repeatedKeys: 'facts_repeated_keys', uniqueReasons: 'facts_unique_reasons' } as const;
+export const FACTS = { repeatedKeys: 'facts_repeated_keys', uniqueReasons: 'facts_unique_reasons', evidence: 'facts_evidence' } as const;
 
 export interface FanOutInput {
   store: ObjectStore;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { DataLossError } from '../errors.ts';
+import { literal } from '../engine/sql.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { classifyRows, writeOutputs, type BouncerResult, type ClassifyOptions } from './bouncer.ts';
@@ -38,7 +39,11 @@ export async function publishRows(
     quarantine: written.quarantine ? [keys.quarantineRows(stream, batch, part)] : [],
   };
   const parquet = { contentType: 'application/vnd.apache.parquet' };
+  // A whole file's own evidence (a fanned-out batch's parent uploads the batch's).
+  const evidence = !options.facts && result.facts.evidence ? join(dir, 'facts_evidence.parquet') : undefined;
+  if (evidence) await engine.run(`COPY facts_evidence TO ${literal(evidence)} (FORMAT parquet)`);
   await Promise.all([
+    evidence && store.putFile(keys.batchFacts(batch, 'facts_evidence'), evidence, parquet),
     written.clean && store.putFile(outputs.clean[0]!, written.clean, parquet),
     written.suspect && store.putFile(outputs.suspect[0]!, written.suspect, parquet),
     written.quarantine && store.putFile(outputs.quarantine[0]!, written.quarantine, parquet),

@@ -11,6 +11,11 @@ export interface Candidate {
   reads?: string[];
   /** Columns it writes, the cluster's own first (row-level functions only); never a primary key (measure refuses it). */
   writes?: string[];
+  /**
+   * An evidence function's lookup table (group key -> the value its group's evidence supports),
+   * given to it as its third argument; its SHA-256 is named in `source` (see evidence-function.ts).
+   */
+  lookup?: Record<string, string>;
 }
 
 /**
@@ -20,11 +25,18 @@ export interface Candidate {
  * @example
  * const m = await measure(deps, pattern, candidateOf(decision.function));
  */
-export function candidateOf(fn: { name: string; source: string; reads: string[]; writes: string[] }): Candidate {
+export function candidateOf(fn: {
+  name: string;
+  source: string;
+  reads: string[];
+  writes: string[];
+  lookup?: Record<string, string> | undefined;
+}): Candidate {
   return {
     name: fn.name,
     source: fn.source,
     ...(fn.reads.length ? { reads: fn.reads } : {}),
     ...(fn.writes.length ? { writes: fn.writes } : {}),
+    ...(fn.lookup ? { lookup: fn.lookup } : {}),
   };
 }

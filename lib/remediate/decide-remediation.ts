@@ -10,6 +10,8 @@ import { askModel, type RoundRecord } from './model-tier.ts';
 import type { ModelAccess } from './model/model-access.ts';
 import { ModelUnavailableError } from './model/ollama-model.ts';
 import { synthesize, type Synthesis } from './synthesizer.ts';
+import { dependencyRules } from '../evidence/dependency-rules.ts';
+import { evidenceCandidate, lookupDigest } from './evidence-function.ts';
 import type { PatternTable } from './pattern-table.ts';
 import { findObject, putObjectIfAbsent } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
@@ -33,7 +35,13 @@ export interface DecideDeps extends MeasureDeps {
   notice: (message: string, fields: Record<string, unknown>) => void;
 }
 
-const asFunction = (c: Candidate) => ({ name: c.name, source: c.source, reads: c.reads ?? [], writes: c.writes ?? [] });
+const asFunction = (c: Candidate) => ({
+  name: c.name,
+  source: c.source,
+  reads: c.reads ?? [],
+  writes: c.writes ?? [],
+  ...(c.lookup ? { lookup: c.lookup } : {}),
+});
 
 export interface Decided {
   decision: Decision;
@@ -77,6 +85,9 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
     },
     measurement: m,
   });
+
+  // Evidence from other rows: its own tier of one candidate (no registry: the table is this batch's).
+  if (spec.rule === 'dependency') return decideFromEvidence(deps, pattern, base, fix);
 
   // 1. Registry.
   const signature = patternSignature(
@@ -174,6 +185,45 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
     'needs-review',
     `${bestSoFar}; ${outcome.calls} model call(s) gave no function at or above ${deps.threshold}${last}`,
     modelFields,
+  );
+}
+
+type Fix = (tier: Decision['tier'], m: Measurement, confidence: number, extra: Partial<Decision>, tried: Decision['tried']) => Decided;
+
+/**
+ * A dependency cluster: "the group's dominant value" with the batch's strong evidence as its table,
+ * measured like every candidate. Confidence is the lower of the pass rate and the winning values'
+ * mean share of their groups' votes; below the threshold, or with no strong evidence, a person
+ * decides with the evidence shown. The model is not asked: the evidence is the whole case.
+ */
+async function decideFromEvidence(deps: DecideDeps, pattern: PatternTable, base: Partial<Decision>, fix: Fix): Promise<Decided> {
+  const rules = dependencyRules(deps.contract).filter((r) => r.dependent === pattern.column.name);
+  const evidence = await pattern.dependencyLookup(rules);
+  const review = (reason: string, extra: Partial<Decision> = {}): Decided => ({
+    decision: {
+      ...(base as Decision),
+      tier: 'review',
+      disposition: 'needs-review',
+      function: null,
+      confidence: 0,
+      reason,
+      tried: [],
+      ...extra,
+    },
+    measurement: undefined,
+  });
+  if (!evidence || evidence.groups === 0)
+    return review(`no strong evidence for ${rules.map((r) => r.id).join(', ') || pattern.column.name}`);
+  const candidate = evidenceCandidate(`group-dominant:${evidence.rules.join(',')}`, evidence.determinant, evidence.lookup);
+  const { lookup: _table, ...figures } = evidence;
+  const dependency = { ...figures, lookup_sha256: lookupDigest(evidence.lookup) };
+  const m = await measure(deps, pattern, candidate);
+  const tried = [{ name: candidate.name, pass_rate: m.pass_rate, gate: m.gate.accepted ? 'accepted' : m.gate.reason }];
+  const confidence = Math.min(m.pass_rate, evidence.mean_share);
+  if (m.gate.accepted && confidence >= deps.threshold) return fix('synthesizer', m, confidence, { dependency }, tried);
+  return review(
+    `${candidate.name} measured ${(m.pass_rate * 100).toFixed(1)}% with mean share ${evidence.mean_share.toFixed(2)}: below ${deps.threshold}`,
+    { confidence: Math.max(confidence, 0), dependency, tried },
   );
 }
 

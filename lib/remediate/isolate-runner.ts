@@ -123,17 +123,19 @@ const SETUP = String.raw`'use strict';
     if (type === 'boolean') return [value];
     return undefined;
   };
-  return function run(fn, valuesJson, rowsJson, maxChars, maxCallChars, tooLarge) {
+  return function run(fn, valuesJson, rowsJson, lookupJson, maxChars, maxCallChars, tooLarge) {
     seed = 0x2545f491;
     const values = JSON.parse(valuesJson);
     const rows = rowsJson === null ? null : JSON.parse(rowsJson);
+    // No prototype: an index reaches the table's own strings only.
+    const lookup = lookupJson === null ? undefined : Object.freeze(Object.assign(Object.create(null), JSON.parse(lookupJson)));
     const outputs = new Array(values.length);
     const errors = [];
     let chars = 0;
     for (let i = 0; i < values.length; i++) {
       let result;
       try {
-        result = fn(values[i], rows === null ? undefined : Object.freeze(rows[i]));
+        result = fn(values[i], rows === null ? undefined : Object.freeze(rows[i]), lookup);
       } catch (e) {
         outputs[i] = null;
         errors.push([i, errorName(e)]);
@@ -350,7 +352,7 @@ export class IsolateRunner {
           this.timed(wallMs, spent, (options) =>
             run.applySync(
               undefined,
-              [fn.derefInto(), chunk.values, chunk.rows, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE],
+              [fn.derefInto(), chunk.values, chunk.rows, chunk.lookup ?? null, this.limits.maxOutputChars, MAX_CALL_CHARS, TOO_LARGE],
               options,
             ),
           ) as string,

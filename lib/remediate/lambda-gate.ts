@@ -8,8 +8,9 @@ import { parse, type Node } from 'acorn';
  * a construct nobody thought of is refused by default.
  *
  * A function is called as `fn(value, row)`: `value` is the cell's text (or null), `row` the
- * row's text values by column name, frozen. It returns the new value, or an object of
- * `{column: value}` when it writes several columns (splitting a combined field).
+ * row's text values by column name, frozen, and `lookup` (an evidence function's only) its lookup
+ * table. It returns the new value, or an object of `{column: value}` when it writes several
+ * columns (splitting a combined field).
  */
 export type GateReason =
   | 'empty'
@@ -245,8 +246,12 @@ function checkIndex(index: AnyNode): void {
   throw new Refusal('forbidden-syntax', 'computed member access with an index that is not a number');
 }
 
-/** What a local name holds: an arrow function (callable) or any other value (not callable). */
-type Binding = 'arrow' | 'value';
+/**
+ * What a local name holds: an arrow function (callable), the lookup table an evidence function
+ * gets as its third parameter (frozen strings without a prototype: any index is safe, nothing
+ * callable), or any other value (not callable).
+ */
+type Binding = 'arrow' | 'table' | 'value';
 
 interface Walk {
   nodes: number;
@@ -318,7 +323,9 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
   switch (node.type) {
     case 'ArrowFunctionExpression':
       if (node.async || node.generator) throw new Refusal('async-or-generator', 'async or generator function');
-      for (const param of node.params as AnyNode[]) bind(walk, param);
+      // Only the outermost function's third parameter is the lookup table.
+      for (const [i, param] of (node.params as AnyNode[]).entries())
+        bind(walk, param, i === 2 && walk.scopes.length === 1 && param.type === 'Identifier' ? 'table' : 'value');
       skip.add('params');
       break;
     case 'VariableDeclaration':
@@ -348,8 +355,10 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
     case 'MemberExpression': {
       const name = propertyName(node);
       if (name !== undefined && FORBIDDEN_PROPERTIES.has(name)) throw new Refusal('forbidden-property', name);
-      if (node.computed) checkIndex(node.property as AnyNode);
-      else skip.add('property');
+      const object = node.object as AnyNode;
+      const ofTable = object.type === 'Identifier' && lookup(walk, object.name as string) === 'table';
+      if (node.computed && !ofTable) checkIndex(node.property as AnyNode);
+      else if (!node.computed) skip.add('property');
       break;
     }
     case 'CallExpression':
@@ -376,6 +385,7 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
     case 'UpdateExpression': {
       const target = (node.type === 'AssignmentExpression' ? node.left : node.argument) as AnyNode;
       if (target.type !== 'Identifier') throw new Refusal('forbidden-syntax', 'assignment to anything but a local name');
+      if (lookup(walk, target.name as string) === 'table') throw new Refusal('forbidden-syntax', 'assignment to the lookup table');
       break;
     }
   }
@@ -415,8 +425,8 @@ export function gateFunction(source: string): GateVerdict {
     return { accepted: false, reason: 'not-one-arrow-function', detail: 'the text must be exactly one arrow function' };
   }
   const arrow = statement.expression as AnyNode;
-  if ((arrow.params as AnyNode[]).length < 1 || (arrow.params as AnyNode[]).length > 2) {
-    return { accepted: false, reason: 'bad-parameters', detail: 'takes (value) or (value, row)' };
+  if ((arrow.params as AnyNode[]).length < 1 || (arrow.params as AnyNode[]).length > 3) {
+    return { accepted: false, reason: 'bad-parameters', detail: 'takes (value), (value, row) or (value, row, lookup)' };
   }
   const walk: Walk = { nodes: 0, scopes: [] };
   try {

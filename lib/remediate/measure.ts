@@ -2,6 +2,7 @@ import type { Column, Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import type { Candidate } from './candidate.ts';
 import { refuseWrites } from './check-function.ts';
+import { lookupDigest, namedDigest } from './evidence-function.ts';
 import { guardFor, movedTokenGuard, receivesForeignText } from './guards.ts';
 import { gateFunction } from './lambda-gate.ts';
 import { failingRules } from './output-check.ts';
@@ -125,11 +126,18 @@ function judge(
   writes: string[],
   input: DistinctInput,
   output: Output | undefined,
+  evidenceValues: Set<string> | undefined,
 ): Outcome {
   const values = writtenTexts(candidate, writes, output);
   if (!values) return { input, writes: [], verdict: 'bad-output' };
   const before = writes.map((name, i) => (i === 0 ? input.value : (input.row?.[name] ?? null)));
   if (values.every((v, i) => v === before[i])) return { input, writes: values, verdict: 'unchanged' };
+  // An evidence function invents nothing: it writes only a value its evidence holds (the guards on
+  // characters and digits do not apply: the value comes from the group, not from the cell).
+  if (evidenceValues) {
+    const ok = values.length === 1 && values[0] !== null && evidenceValues.has(values[0]!);
+    return { input, writes: values, verdict: ok ? 'ok' : 'guard:not-in-evidence' };
+  }
   for (const [i, name] of writes.entries()) {
     if (values[i] === before[i]) continue;
     // Another column may be written only where it was empty, or to split off what this column receives:
@@ -146,6 +154,17 @@ function judge(
     if (guard) return { input, writes: values, verdict: `guard:${guard}` };
   }
   return { input, writes: values, verdict: 'ok' };
+}
+
+/**
+ * Why an evidence function is refused before it runs: its table is not the one its source names
+ * (`lookup-mismatch`), or it writes other columns than its own (`lookup-writes`).
+ */
+function refuseLookup(candidate: Candidate, writes: string[]): { reason: string; detail: string } | undefined {
+  if (namedDigest(candidate.source) !== lookupDigest(candidate.lookup!))
+    return { reason: 'lookup-mismatch', detail: "the lookup table's SHA-256 is not the one the source names" };
+  if (writes.length !== 1) return { reason: 'lookup-writes', detail: 'an evidence function writes its own column only' };
+  return undefined;
 }
 
 /** The other columns a candidate needs from the row: those it reads, and those it writes (their old values). */
@@ -165,6 +184,9 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
   const base = { candidate, cells, passed: 0, pass_rate: 0, outcomes: [] as Outcome[] };
   const refused = refuseWrites(deps.contract, writes);
   if (refused) return { ...base, gate: { accepted: false, ...refused }, failures: { [`refused:${refused.reason}`]: cells } };
+  const lookupRefused = candidate.lookup ? refuseLookup(candidate, writes) : undefined;
+  if (lookupRefused)
+    return { ...base, gate: { accepted: false, ...lookupRefused }, failures: { [`refused:${lookupRefused.reason}`]: cells } };
   const verdict = gateFunction(candidate.source);
   if (!verdict.accepted)
     return {
@@ -177,6 +199,7 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
     verdict.source,
     inputs.map((i) => i.value),
     reads.length ? inputs.map((i) => ({ ...i.row, [pattern.column.name]: i.value })) : undefined,
+    candidate.lookup,
   );
   // Load is not a property of the function: no measurement (so no decision) comes of it.
   if (applied.stopped && applied.limit === 'overloaded') throw new SandboxOverloadedError(`${candidate.name}: ${applied.message}`);
@@ -189,11 +212,12 @@ export async function measure(deps: MeasureDeps, pattern: PatternInputs, candida
     };
   }
   const thrown = new Map(applied.errors);
+  const evidenceValues = candidate.lookup ? new Set(Object.values(candidate.lookup)) : undefined;
   const columns = new Map(deps.contract.columns.map((c) => [c.name, c]));
   const outcomes: Outcome[] = inputs.map((input, k) => {
     const error = thrown.get(k);
     if (error !== undefined) return { input, writes: [], verdict: error === 'bad-output' ? 'bad-output' : `threw:${error}` };
-    return judge(deps.contract, columns, candidate, writes, input, applied.outputs[k]);
+    return judge(deps.contract, columns, candidate, writes, input, applied.outputs[k], evidenceValues);
   });
   if (candidate.writes) refuseInconsistentMoves(outcomes, writes);
   const checked = outcomes.filter((o) => o.verdict === 'ok');

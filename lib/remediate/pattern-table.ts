@@ -5,6 +5,9 @@ import { ident, literal } from '../engine/sql.ts';
 import { downloadObject } from '../store/download.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { DistinctInput, PatternInputs } from './measure.ts';
+import { groupKeySql } from '../evidence/dependency-evidence.ts';
+import type { DependencyRule } from '../evidence/dependency-rules.ts';
+import { keys } from '../keys.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
 
@@ -13,6 +16,23 @@ import { vaultObjects } from '../vault/objects.ts';
  * only when a row-level candidate asks, the text of their rows (table `cluster_rows`, from
  * the batch's suspect outputs). Candidates are measured on distinct inputs, counted here.
  */
+/** A cluster's dependency evidence as one lookup table, with the figures that back it (see dependencyLookup). */
+export interface DependencyLookup {
+  rules: string[];
+  /** The determinant columns the table is keyed by, in key order. */
+  determinant: string[];
+  lookup: Record<string, string>;
+  groups: number;
+  contested_groups: number;
+  /** Cells whose key has an entry. */
+  cells: number;
+  min_share: number;
+  /** Share of the winning values' votes, mean over the cells covered. */
+  mean_share: number;
+  min_support: number;
+  min_margin: number;
+}
+
 export class PatternTable implements PatternInputs {
   private rowsLoaded = false;
 
@@ -52,6 +72,59 @@ export class PatternTable implements PatternInputs {
     await this.engine.run(`CREATE OR REPLACE TABLE cluster_rows AS
       SELECT s.row_id, ${columns} FROM read_parquet([${paths.map(literal).join(', ')}]) s SEMI JOIN cells USING (row_id)`);
     this.rowsLoaded = true;
+  }
+
+  /**
+   * The strong evidence of `rules` (dependencies of this column) for the cluster's cells: the lookup
+   * table from each cell's determinant values to the value its groups agree on, and what backs it.
+   * A key whose dependencies name different values is contested: it gets no entry. Undefined when
+   * the batch has no evidence.
+   */
+  async dependencyLookup(rules: DependencyRule[]): Promise<DependencyLookup | undefined> {
+    if (rules.length === 0) return undefined;
+    const key = keys.batchFacts(this.batch, 'facts_evidence');
+    if (!(await this.store.exists(key))) return undefined;
+    const local = await downloadObject(this.store, key, undefined, join(this.dir, 'facts_evidence.parquet'));
+    await this.loadRows();
+    const determinant = [...new Set(rules.flatMap((r) => r.determinant))];
+    const perRule = rules.map(
+      (r, i) => `SELECT k.lookup_key, k.cells, e.dominant, e.share, e.support, e.margin
+        FROM keyed k JOIN evidence e ON e.dependency = ${literal(r.id)} AND e.group_key = k.${ident(`g${i}`)}`,
+    );
+    const rows = await this.engine.rows<{
+      lookup_key: string;
+      value: string;
+      values: string;
+      share: number;
+      support: string;
+      margin: number;
+      cells: string;
+    }>(`
+      WITH evidence AS (
+        SELECT * FROM read_parquet(${literal(local.path)}) WHERE strong AND dependent = ${literal(this.column.name)}),
+      keyed AS (
+        SELECT ${groupKeySql(this.contract, determinant)} AS lookup_key,
+          ${rules.map((r, i) => `any_value(${groupKeySql(this.contract, r.determinant)}) AS ${ident(`g${i}`)}`).join(', ')},
+          count(*) AS cells
+        FROM cluster_rows r SEMI JOIN cells USING (row_id) GROUP BY 1),
+      matched AS (${perRule.join(' UNION ALL ')})
+      SELECT lookup_key, min(dominant) AS value, count(DISTINCT dominant) AS values, min(share) AS share,
+        min(support) AS support, min(margin) AS margin, any_value(cells) AS cells
+      FROM matched WHERE lookup_key IS NOT NULL GROUP BY lookup_key ORDER BY lookup_key`);
+    const agreed = rows.filter((r) => Number(r.values) === 1);
+    const cells = agreed.reduce((n, r) => n + Number(r.cells), 0);
+    return {
+      rules: rules.map((r) => r.id),
+      determinant,
+      lookup: Object.fromEntries(agreed.map((r) => [r.lookup_key, r.value])),
+      groups: agreed.length,
+      contested_groups: rows.length - agreed.length,
+      cells,
+      min_share: agreed.length ? Math.min(...agreed.map((r) => Number(r.share))) : 0,
+      mean_share: cells ? agreed.reduce((n, r) => n + Number(r.share) * Number(r.cells), 0) / cells : 0,
+      min_support: agreed.length ? Math.min(...agreed.map((r) => Number(r.support))) : 0,
+      min_margin: agreed.length ? Math.min(...agreed.map((r) => Number(r.margin))) : 0,
+    };
   }
 
   /** SQL for the cells joined with the columns in `reads` (as `r0`, `r1`, ...). */

@@ -174,6 +174,8 @@ function notOneColumn(r: Remediation): Decided {
 /** Phase: a function the synthesizer or the model made, applied at or above the threshold, joins the registry. */
 async function registerMeasured(r: Remediation, decision: Decision): Promise<void> {
   if (!decision.function || (decision.tier !== 'synthesizer' && decision.tier !== 'model')) return;
+  // An evidence function's table is this batch's evidence: the next batch brings its own.
+  if (decision.function.lookup) return;
   const { spec, batch, cluster } = r;
   const shapes = spec.shapes.map((s) => s.shape);
   const origin = { tier: decision.tier, batch, cluster, confidence: decision.confidence, model: decision.model?.name ?? null };
@@ -217,7 +219,12 @@ function clusterResult(r: Remediation, decision: Decision, measurement: Decided[
     measured,
     counts: applied.counts,
     reason: decision.reason,
-    evidence: { tried: decision.tried, rounds: decision.rounds, examples: applied.examples },
+    evidence: {
+      tried: decision.tried,
+      rounds: decision.rounds,
+      examples: applied.examples,
+      ...(decision.dependency ? { dependency: decision.dependency } : {}),
+    },
     outputs: applied.outputs,
     decided_at: decision.decided_at,
   };

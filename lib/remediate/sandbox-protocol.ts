@@ -31,10 +31,12 @@ export type Stopped = { stopped: true; limit: SandboxLimit; message: string };
 /** The answer for a whole application: the outputs, or the limit that stopped it. */
 export type ApplyResult = ({ stopped: false } & AppliedValues) | Stopped;
 
-/** Values (and rows, or null) of one call into the isolate, as JSON text. */
+/** Values (and rows, and an evidence function's lookup table, or null) of one call into the isolate, as JSON text. */
 export interface JsonChunk {
   values: string;
   rows: string | null;
+  /** A lookup table (`{key: value}`, strings only), handed to the function as its third argument. */
+  lookup?: string | null;
 }
 
 /** What an application cost (for the record and for tests; not part of the verdict's output). */

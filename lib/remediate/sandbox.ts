@@ -236,10 +236,17 @@ export class Sandbox {
 
   /**
    * Applies `source` (an arrow function, already through the gate) to every value; with `rows`,
-   * each call also gets its row. A limit that stops any chunk stops the whole application.
+   * each call also gets its row, and with `lookup` (an evidence function's table) that table,
+   * frozen and without a prototype, as its third argument. A limit that stops any chunk stops the
+   * whole application.
    */
-  async apply(source: string, values: (string | null)[], rows?: Record<string, string | null>[]): Promise<ApplyResult> {
-    return (await this.applyMeasured(source, values, rows)).result;
+  async apply(
+    source: string,
+    values: (string | null)[],
+    rows?: Record<string, string | null>[],
+    lookup?: Record<string, string>,
+  ): Promise<ApplyResult> {
+    return (await this.applyMeasured(source, values, rows, lookup)).result;
   }
 
   /**
@@ -250,12 +257,15 @@ export class Sandbox {
     source: string,
     values: (string | null)[],
     rows?: Record<string, string | null>[],
+    lookup?: Record<string, string>,
   ): Promise<{ result: ApplyResult; usage?: SandboxUsage }> {
     const chunks: JsonChunk[] = [];
+    const table = lookup ? JSON.stringify(lookup) : null;
     for (let start = 0; start < values.length || start === 0; start += CHUNK) {
       chunks.push({
         values: JSON.stringify(values.slice(start, start + CHUNK)),
         rows: rows ? JSON.stringify(rows.slice(start, start + CHUNK)) : null,
+        lookup: table,
       });
     }
     const { usage, ...answer } = await this.call(source, chunks);

@@ -9,6 +9,21 @@ import { jsonText } from '../store/json-objects.ts';
 export const TIERS = ['registry', 'synthesizer', 'model', 'review', 'operator'] as const;
 export const DISPOSITIONS = ['fixed', 'partly-fixed', 'needs-review', 'llm-unavailable'] as const;
 
+/** What backs an evidence function: its dependencies, the groups of its table and their weakest figures. */
+export const DependencySummarySchema = z.object({
+  rules: z.array(z.string()),
+  determinant: z.array(z.string()),
+  lookup_sha256: z.string(),
+  groups: z.number().int().nonnegative(),
+  contested_groups: z.number().int().nonnegative(),
+  cells: z.number().int().nonnegative(),
+  min_share: z.number(),
+  mean_share: z.number(),
+  min_support: z.number(),
+  min_margin: z.number(),
+});
+export type DependencySummary = z.infer<typeof DependencySummarySchema>;
+
 const Example = z.object({ before: z.string().nullable(), after: z.array(z.string().nullable()), verdict: z.string() });
 
 export const ClusterResultSchema = z.object({
@@ -45,6 +60,8 @@ export const ClusterResultSchema = z.object({
     tried: z.array(z.object({ name: z.string(), pass_rate: z.number(), gate: z.string(), stopped: z.string().optional() })),
     rounds: z.array(z.record(z.string(), z.unknown())),
     examples: z.array(Example),
+    /** A dependency cluster's evidence (its table is in the decision). */
+    dependency: DependencySummarySchema.optional(),
   }),
   outputs: z.object({ staged: z.string().nullable(), quarantine: z.string().nullable(), audit: z.string().nullable() }),
   decided_at: z.string(),

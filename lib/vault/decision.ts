@@ -1,12 +1,19 @@
 import { z } from 'zod';
-import { TIERS } from './cluster-result.ts';
+import { DependencySummarySchema, TIERS } from './cluster-result.ts';
 
 /**
  * A cluster's remediation decision (`decisions/<batch>/<cluster>.json`), stored first-writer-wins
  * before any output is written: a retried or duplicated delivery applies the same function, so
  * it writes the same objects, even though a model might answer otherwise.
  */
-const FunctionSchema = z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) });
+const FunctionSchema = z.object({
+  name: z.string(),
+  source: z.string(),
+  reads: z.array(z.string()),
+  writes: z.array(z.string()),
+  /** An evidence function's lookup table, whose SHA-256 its source names. */
+  lookup: z.record(z.string(), z.string()).optional(),
+});
 export const DecisionSchema = z.object({
   schema_version: z.literal(1),
   tier: z.enum(TIERS),
@@ -17,6 +24,8 @@ export const DecisionSchema = z.object({
   model_calls: z.number().int(),
   reason: z.string(),
   ambiguous_with: z.string().optional(),
+  /** A dependency cluster's evidence, as measured when it was decided. */
+  dependency: DependencySummarySchema.optional(),
   tried: z.array(z.object({ name: z.string(), pass_rate: z.number(), gate: z.string(), stopped: z.string().optional() })),
   rounds: z.array(z.record(z.string(), z.unknown())),
   decided_at: z.string(),

@@ -49,7 +49,13 @@ const flights: Contract = {
     column({ name: 'sched_arr_time', type: 'string', nullable: false, pattern: CLOCK_TIME }),
     column({ name: 'act_arr_time', type: 'string', nullable: false, pattern: CLOCK_TIME }),
   ],
-  tests: [],
+  // Each row is one source's report of a flight: a flight has one time of each kind, whoever reports it.
+  tests: ['sched_dep_time', 'act_dep_time', 'sched_arr_time', 'act_arr_time'].map((dependent) => ({
+    type: 'dependency' as const,
+    determinant: ['flight'],
+    dependent,
+    source: 'src',
+  })),
 };
 
 /** A measure code: "ami-1", "pn-3b", "scip-inf-1". */
@@ -135,7 +141,20 @@ const hospital: Contract = {
     column({ name: 'sample', type: 'string', nullable: false, pattern: '[0-9]+ patients|empty' }),
     column({ name: 'state_average', type: 'string', nullable: false, pattern: `[a-z]{2}_${MEASURE_CODE}` }),
   ],
-  tests: [],
+  tests: [
+    // A provider number names one hospital: its name, address, phone, type, owner and services.
+    ...['name', 'address_1', 'address_2', 'address_3', 'city', 'state', 'zip', 'county', 'phone', 'type', 'owner', 'emergency_service'].map(
+      (dependent) => ({ type: 'dependency' as const, determinant: ['provider_number'], dependent }),
+    ),
+    // A hospital (its name where it is) has one provider number.
+    { type: 'dependency', determinant: ['name', 'zip'], dependent: 'provider_number' },
+    // A measure has one name and one condition; its name names it.
+    { type: 'dependency', determinant: ['measure_code'], dependent: 'measure_name' },
+    { type: 'dependency', determinant: ['measure_code'], dependent: 'condition' },
+    { type: 'dependency', determinant: ['measure_name'], dependent: 'measure_code' },
+    // The state average is the average of a state for a measure.
+    { type: 'dependency', determinant: ['state', 'measure_code'], dependent: 'state_average' },
+  ],
 };
 
 const rayyan: Contract = {
