@@ -10,6 +10,7 @@ import { askModel, type RoundRecord } from './model-tier.ts';
 import type { ModelAccess } from './model/model-access.ts';
 import { ModelUnavailableError } from './model/ollama-model.ts';
 import { synthesize, type Synthesis } from './synthesizer.ts';
+import { LOSSY_CANDIDATES } from './synthesizer-catalog.ts';
 import { dependencyRules } from '../evidence/dependency-rules.ts';
 import { evidenceCandidate, lookupDigest } from './evidence-function.ts';
 import type { PatternTable } from './pattern-table.ts';
@@ -23,7 +24,7 @@ import { vaultObjects } from '../vault/objects.ts';
  * is written (`decisions/<batch>/<cluster>.json`): a retried invocation applies the same
  * function, so it writes the same objects, even though a model might answer otherwise.
  */
-/** Synthesizer functions whose rival reads the data otherwise cannot be trusted above this. */
+/** Synthesizer functions whose rival reads the data otherwise, or that delete visible characters (LOSSY_CANDIDATES), cannot be trusted above this. */
 export const AMBIGUOUS_CONFIDENCE = 0.5;
 
 export interface DecideDeps extends MeasureDeps {
@@ -111,7 +112,8 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   const synthesis: Synthesis = await synthesize(deps, pattern);
   tried.push(...synthesis.tried);
   const best = synthesis.best;
-  const synthConfidence = best ? (synthesis.ambiguous_with ? Math.min(best.pass_rate, AMBIGUOUS_CONFIDENCE) : best.pass_rate) : 0;
+  const capped = best && (synthesis.ambiguous_with || LOSSY_CANDIDATES.has(best.candidate.name));
+  const synthConfidence = best ? (capped ? Math.min(best.pass_rate, AMBIGUOUS_CONFIDENCE) : best.pass_rate) : 0;
   if (best && synthConfidence >= deps.threshold) return fix('synthesizer', best, synthConfidence, {}, tried);
   const ambiguity = synthesis.ambiguous_with && best ? { ambiguous_with: `${best.candidate.name} / ${synthesis.ambiguous_with}` } : {};
 

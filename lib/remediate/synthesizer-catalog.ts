@@ -13,6 +13,13 @@ const js = (value: unknown) => JSON.stringify(value);
 /** Thousands separators: a comma followed by exactly three digits. */
 const UNGROUP = String.raw`.replace(/(\d),(?=\d{3}(?:\D|$))/g, "$1")`;
 
+/**
+ * Candidates that delete or replace visible characters (a mangled letter of a name, an accent): the
+ * value they make passes the contract but is still not the value that was meant ("Bj?rkelund" is
+ * neither "Bjrkelund" nor "Björkelund"). Never applied alone: a person sees the proposal.
+ */
+export const LOSSY_CANDIDATES: ReadonlySet<string> = new Set(['drop-diacritics', 'drop-non-ascii']);
+
 function textCandidates(column: Column): Candidate[] {
   const candidates: Candidate[] = [
     { name: 'trim', source: 'x => x.trim()' },
@@ -33,7 +40,8 @@ function textCandidates(column: Column): Candidate[] {
   if (column.pattern && patternFindsText(column.pattern)) {
     candidates.push({
       name: 'extract-pattern',
-      source: `x => { const all = x.match(/${jsRegexBody(column.pattern)}/g); return all !== null && all.length === 1 ? all[0] : x; }`,
+      // A whole token only: a match glued to a letter or digit ("x7%" in a score) is part of a garbled value, not the value.
+      source: `x => { const all = x.match(/(?<![A-Za-z0-9])${jsRegexBody(column.pattern)}(?![A-Za-z0-9])/g); return all !== null && all.length === 1 ? all[0] : x; }`,
     });
   }
   return candidates;

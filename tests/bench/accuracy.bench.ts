@@ -11,12 +11,14 @@ import { ACCURACY_DATASETS, type AccuracyDataset } from './accuracy-datasets.ts'
 import { writeBenchResult } from './bench-files.ts';
 
 /**
- * bench:accuracy — cell repairs of the synthesizer alone (no model) on the public dirty/clean
+ * bench:accuracy — cell repairs of the synthesizer and the evidence functions (no model, no labels) on the public dirty/clean
  * tables in ../shared/datasets. Each dirty file goes through the real ingest, cluster and
  * remediate steps; every staged cell is compared with the clean file (typed: 12 == 12.0).
  * precision = correct repairs / repairs; recall = correct repairs / wrong cells; also recall
  * over the wrong cells the contract flags at all, and the share of wrong cells whose clean
  * value can be read from the cell itself (its letters and digits are all in the dirty cell).
+ * Per table it also says which rule (declared dependency or column rule) flagged how many wrong
+ * cells, and how many repairs each function made and how many were right.
  * Results: tests/bench/results/accuracy.json.
  */
 const THRESHOLD = Number(process.env['BENCH_THRESHOLD'] ?? 0.75);
@@ -28,13 +30,16 @@ interface Scores {
   fixable_from_cell: number;
   repairs: number;
   correct_repairs: number;
-  precision: number;
+  /** null when nothing was repaired (no repair made the table worse, and none made it better). */
+  precision: number | null;
   recall: number;
   f1: number;
   recall_of_flagged: number;
   clusters: number;
   clusters_by_disposition: Record<string, number>;
   functions_used: Record<string, number>;
+  found_by_rule: Record<string, { flagged_cells: number; wrong_cells: number }>;
+  repairs_by_function: Record<string, { repairs: number; correct: number; precision: number }>;
   seconds: number;
 }
 
@@ -69,16 +74,23 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
     );
     const same = (a: string, b: string) =>
       `(trim(${a}) = trim(${b}) OR (TRY_CAST(trim(${a}) AS DOUBLE) IS NOT NULL AND TRY_CAST(trim(${a}) AS DOUBLE) = TRY_CAST(trim(${b}) AS DOUBLE)))`;
-    const staged = results.flatMap((r) => (r.outputs.staged ? [join(batch.root, r.outputs.staged)] : []));
+    const staged = results.flatMap((r) =>
+      r.outputs.staged
+        ? [
+            `SELECT row_id, column_name AS col, new_value, ${literal(`${r.column}:${r.function?.name ?? r.tier}`)} AS fn FROM read_parquet(${literal(join(batch.root, r.outputs.staged))})`,
+          ]
+        : [],
+    );
     await engine.run(
       staged.length
-        ? `CREATE TABLE repairs AS SELECT row_id, column_name AS col, new_value FROM read_parquet([${staged.map(literal).join(', ')}])`
-        : 'CREATE TABLE repairs (row_id BIGINT, col VARCHAR, new_value VARCHAR)',
+        ? `CREATE TABLE repairs AS ${staged.join(' UNION ALL ')}`
+        : 'CREATE TABLE repairs (row_id BIGINT, col VARCHAR, new_value VARCHAR, fn VARCHAR)',
     );
     const flaggedFiles = batch.clusters.map((c) => join(batch.root, c.cells_object));
     await engine.run(
-      `CREATE TABLE flagged AS SELECT DISTINCT row_id, column_name AS col FROM read_parquet([${flaggedFiles.map(literal).join(', ')}])`,
+      `CREATE TABLE flagged_rules AS SELECT DISTINCT row_id, column_name AS col, column_name || ':' || rule AS rule FROM read_parquet([${flaggedFiles.map(literal).join(', ')}])`,
     );
+    await engine.run('CREATE TABLE flagged AS SELECT DISTINCT row_id, col FROM flagged_rules');
     // The clean value's letters and digits, each as often as it appears, are all in the dirty cell.
     const chars = (v: string) => `list_sort(regexp_extract_all(lower(${v}), '[a-z0-9]'))`;
     const [row] = await engine.rows<Record<string, string>>(`
@@ -93,7 +105,16 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
         (SELECT count(*) FROM judged) AS repairs,
         (SELECT count(*) FROM judged WHERE correct AND was_wrong) AS correct_repairs`);
     const n = (k: string) => Number(row![k]);
-    const precision = ratio(n('correct_repairs'), n('repairs'));
+    // Which rule found which errors (a wrong cell may be found by one rule only: a cell its
+    // dependency settles is that cluster's alone), and what each function's repairs were worth.
+    const byRule = await engine.rows<{ rule: string; flagged: string; wrong: string }>(`
+      SELECT f.rule, count(*) AS flagged, count(*) FILTER (WHERE NOT ${same('c.dirty', 'c.clean')}) AS wrong
+      FROM flagged_rules f JOIN cells c USING (row_id, col) GROUP BY f.rule ORDER BY f.rule`);
+    const byFunction = await engine.rows<{ fn: string; repairs: string; correct: string }>(`
+      SELECT r.fn, count(*) AS repairs,
+        count(*) FILTER (WHERE ${same("COALESCE(r.new_value, '')", 'c.clean')} AND NOT ${same('c.dirty', 'c.clean')}) AS correct
+      FROM repairs r JOIN cells c USING (row_id, col) GROUP BY r.fn ORDER BY r.fn`);
+    const precision = n('repairs') ? ratio(n('correct_repairs'), n('repairs')) : null;
     const recall = ratio(n('correct_repairs'), n('wrong_cells'));
     const count = (values: string[]) => values.reduce<Record<string, number>>((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), {});
     return {
@@ -105,11 +126,18 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
       correct_repairs: n('correct_repairs'),
       precision,
       recall,
-      f1: precision + recall === 0 ? 0 : Number(((2 * precision * recall) / (precision + recall)).toFixed(4)),
+      f1: !precision || precision + recall === 0 ? 0 : Number(((2 * precision * recall) / (precision + recall)).toFixed(4)),
       recall_of_flagged: ratio(n('correct_repairs'), n('flagged_wrong_cells')),
       clusters: results.length,
       clusters_by_disposition: count(results.map((r) => r.disposition)),
       functions_used: count(results.flatMap((r) => (r.function ? [`${r.column}:${r.function.name}`] : []))),
+      found_by_rule: Object.fromEntries(byRule.map((r) => [r.rule, { flagged_cells: Number(r.flagged), wrong_cells: Number(r.wrong) }])),
+      repairs_by_function: Object.fromEntries(
+        byFunction.map((r) => [
+          r.fn,
+          { repairs: Number(r.repairs), correct: Number(r.correct), precision: ratio(Number(r.correct), Number(r.repairs)) },
+        ]),
+      ),
       seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
     };
   } finally {
@@ -131,7 +159,7 @@ try {
   }
   writeBenchResult('accuracy', {
     bench: 'accuracy',
-    tier: 'synthesizer only (no model)',
+    tier: 'synthesizer and evidence functions, no model, no labels',
     threshold: THRESHOLD,
     definitions: {
       precision: 'correct repairs / repairs (a repair is a staged cell change)',
