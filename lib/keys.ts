@@ -85,6 +85,11 @@ export const keys = {
   sourcePart: (stream: string, batch: string, part: number, extension: string) => `${PARTS_PREFIX}${stream}/${batch}/${part}.${extension}`,
   partManifest: (batch: string, part: number) => `manifests/${batch}/parts/${part}.json`,
   batchFacts: (batch: string, fact: string) => `work/${batch}/ingest/${fact}.parquet`,
+  /** One promoted batch's votes for its stream's dependencies (see lib/evidence/stream-profile.ts); `asOf` is its reconcile start. */
+  streamProfile: (stream: string, asOf: string, batch: string) => `profiles/${stream}/${asOf.replace(/[^0-9TZ]/g, '')}--${batch}.parquet`,
+  streamProfilePrefix: (stream: string) => `profiles/${stream}/`,
+  /** What discovery found in the batch (dependencies and domains), acting or not: for operators to adopt. */
+  discoveredRules: (batch: string) => `reports/${batch}/discovered.json`,
   /** Clustering: the batch's cluster manifest, one object per cluster (each triggers remediate) and its cells. */
   clusterManifest: (batch: string) => `manifests/${batch}/cluster.json`,
   cluster: (batch: string, cluster: string) => `work/${batch}/clusters/${cluster}.json`,

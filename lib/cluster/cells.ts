@@ -8,9 +8,9 @@ import { shapeSignatureSql } from './shape-signature.ts';
  * their values), the column and rule from the reason code `<column>:<rule>`, the value as it
  * arrived and its shape. Reasons about a whole row (`row:expression:<name>`) or several
  * columns (`a+b:unique`) have no single value: theirs is NULL. The cells of one column's dependency
- * evidence share one shape (`dependency`, `dependency-contested`), so each is one cluster however
- * many rows it touches; a cell with strong evidence belongs to that cluster only. Built in one set
- * operation.
+ * evidence and of its domain outliers share one shape (`dependency`, `dependency-contested`,
+ * `domain`), so each is one cluster however many rows it touches; a cell with strong evidence (or
+ * else a domain outlier) belongs to that cluster only. Built in one set operation.
  */
 export async function loadCells(engine: Engine, suspectFiles: readonly string[], columns: readonly string[]): Promise<void> {
   const files = `[${suspectFiles.map(literal).join(', ')}]`;
@@ -20,15 +20,18 @@ export async function loadCells(engine: Engine, suspectFiles: readonly string[],
     : 'NULL::VARCHAR';
   await engine.run(`CREATE OR REPLACE TABLE cells AS
     SELECT row_id, pk_hash, column_name, rule, value,
-      CASE WHEN rule IN ('dependency', 'dependency-contested') THEN rule ELSE ${shapeSignatureSql('value')} END AS shape
+      CASE WHEN rule IN ('dependency', 'dependency-contested', 'domain') THEN rule ELSE ${shapeSignatureSql('value')} END AS shape
     FROM (
       SELECT row_id, pk_hash, "$column" AS column_name, "$rule" AS rule, ${cellValue} AS value
       FROM (
         SELECT *, split_part("$reason", ':', 1) AS "$column", substr("$reason", strpos("$reason", ':') + 1) AS "$rule"
         FROM (SELECT *, unnest(reasons) AS "$reason" FROM read_parquet(${files}))
       )
-      -- A cell its dependency's evidence settles is that cluster's alone: the group's value passes every rule.
-      WHERE "$rule" = 'dependency' OR NOT list_contains(reasons, "$column" || ':dependency')
+      -- A cell the evidence settles is that cluster's alone (a dependency before a domain).
+      WHERE CASE
+        WHEN list_contains(reasons, "$column" || ':dependency') THEN "$rule" = 'dependency'
+        WHEN list_contains(reasons, "$column" || ':domain') THEN "$rule" = 'domain'
+        ELSE true END
     )
     ORDER BY row_id, column_name, rule`);
 }

@@ -18,6 +18,8 @@ import { dependencyRules, type DependencyRule } from './dependency-rules.ts';
  * `<dependent>:dependency`. A group that disagrees but is not strong is contested: its rows with a
  * valid but different value are suspect `<dependent>:dependency-contested`, for a person.
  *
+ * With table `history_votes` loaded (the stream's profile), the curated history votes too.
+ *
  * Tables written: `facts_evidence` (one row per group with any disagreement: see EVIDENCE_COLUMNS)
  * and `dependency_reasons` (`row_id`, `reason`).
  */
@@ -95,9 +97,17 @@ export async function computeDependencyEvidence(
     SELECT * FROM (${rules.map((r) => claimsSql(contract, r)).join(' UNION ALL ')}) WHERE group_key IS NOT NULL`);
   await engine.run('DROP TABLE ev_rows');
   await reweightSources(engine);
+  // The stream's curated history (lib/evidence/stream-profile.ts), when loaded: one vote per row it promoted.
+  const history = (await hasTable(engine, 'history_votes'))
+    ? `UNION ALL SELECT dependency, group_key, value, n, n * 1.0 AS votes, NULL::DOUBLE AS witness FROM history_votes
+       WHERE dependency IN (${rules.map((r) => literal(r.id)).join(', ')})`
+    : '';
   await engine.run(`CREATE OR REPLACE TEMP TABLE ev_votes AS
-    SELECT dependency, group_key, value, count(*) AS n, sum(COALESCE(w.weight, 1.0)) AS votes, max(w.reliability) AS witness
-    FROM ev_claims c LEFT JOIN ev_weights w USING (source) WHERE value IS NOT NULL GROUP BY ALL`);
+    SELECT dependency, group_key, value, sum(n) AS n, sum(votes) AS votes, max(witness) AS witness FROM (
+      SELECT dependency, group_key, value, count(*) AS n, sum(COALESCE(w.weight, 1.0)) AS votes, max(w.reliability) AS witness
+      FROM ev_claims c LEFT JOIN ev_weights w USING (source) WHERE value IS NOT NULL GROUP BY ALL
+      ${history})
+    GROUP BY ALL`);
   await engine.run(`CREATE OR REPLACE TEMP TABLE facts_evidence AS
     WITH ranked AS (
       SELECT *, row_number() OVER (PARTITION BY dependency, group_key ORDER BY votes DESC, value) AS rank,
@@ -135,6 +145,11 @@ export async function computeDependencyEvidence(
     'SELECT (SELECT count(*) FROM facts_evidence) AS groups, (SELECT count(*) FROM dependency_reasons) AS reasons',
   );
   return { groups: Number(n?.groups ?? 0), reasons: Number(n?.reasons ?? 0) };
+}
+
+async function hasTable(engine: Engine, name: string): Promise<boolean> {
+  const [row] = await engine.rows<{ n: string }>(`SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = ${literal(name)}`);
+  return Number(row?.n ?? 0) > 0;
 }
 
 /**

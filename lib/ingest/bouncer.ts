@@ -3,6 +3,8 @@ import { pkHashSql } from '../contract/pk-hash.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import { computeDependencyEvidence } from '../evidence/dependency-evidence.ts';
+import { dependencyRules } from '../evidence/dependency-rules.ts';
+import { actingDependencies, discoverRules, domainReasons, type Discovered } from '../evidence/discover-rules.ts';
 import { expressionRules, isNullSql, reasonList, rowRules, typedProjection, uniqueTests } from '../contract/rules-sql.ts';
 
 /**
@@ -44,6 +46,10 @@ export interface BatchFacts {
   uniqueReasons: boolean;
   /** Dependency evidence (`facts_evidence`, see lib/evidence): groups whose rows disagree. */
   evidence: boolean;
+  /** Domain outliers that act (`facts_domains`, see lib/evidence/discover-rules.ts). */
+  domains?: boolean;
+  /** What discovery found (reported, not loaded by fan-out parts). */
+  discovered?: Discovered;
 }
 
 export async function computeBatchFacts(engine: Engine, contract: Contract, relation: string): Promise<BatchFacts> {
@@ -71,9 +77,18 @@ export async function computeBatchFacts(engine: Engine, contract: Contract, rela
     parts.push(`SELECT row_id, ${literal(`${names.map((n) => n.name).join('+')}:unique`)} AS reason FROM (
       SELECT row_id, count(*) OVER (PARTITION BY ${cols}) AS n FROM ${relation} WHERE ${present}) WHERE n > 1`);
   }
-  const evidence = await computeDependencyEvidence(engine, contract, relation);
+  const discovered = await discoverRules(engine, contract, relation);
+  facts.discovered = discovered;
+  const evidence = await computeDependencyEvidence(engine, contract, relation, [
+    ...dependencyRules(contract),
+    ...actingDependencies(discovered),
+  ]);
   facts.evidence = evidence.groups > 0;
   if (evidence.reasons > 0) parts.push('SELECT row_id, reason FROM dependency_reasons');
+  if (discovered.domains.some((d) => d.acting) && (await domainReasons(engine, contract, relation)) > 0) {
+    facts.domains = true;
+    parts.push('SELECT row_id, reason FROM domain_reasons');
+  }
   if (parts.length) {
     await engine.run(`CREATE OR REPLACE TEMP TABLE facts_unique_reasons AS
       SELECT row_id, list(reason ORDER BY reason) AS reasons FROM (${parts.join(' UNION ALL ')}) GROUP BY row_id`);

@@ -9,6 +9,8 @@ import { DataLossError } from '../errors.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
+import { dependencyRules } from '../evidence/dependency-rules.ts';
+import { loadStreamProfile } from '../evidence/stream-profile.ts';
 import { computeBatchFacts, type BatchFacts } from './bouncer.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadNumberedTable, type SourceReader } from './load-source.ts';
@@ -28,7 +30,12 @@ export const FanOutPlanSchema = z.object({
   source: z.custom<IngestManifest['source']>(),
   contract: z.object({ contract: ContractSchema, fingerprint: z.string(), registered_at: z.string() }),
   schema_fingerprint: z.string(),
-  facts: z.object({ repeatedKeys: z.boolean(), uniqueReasons: z.boolean(), evidence: z.boolean().default(false) }),
+  facts: z.object({
+    repeatedKeys: z.boolean(),
+    uniqueReasons: z.boolean(),
+    evidence: z.boolean().default(false),
+    domains: z.boolean().optional(),
+  }),
   rows: z.number().int().nonnegative(),
   parts: z.array(
     z.object({
@@ -43,7 +50,12 @@ export type FanOutPlan = z.infer<typeof FanOutPlanSchema>;
 /** `manifests/<batch>/plan.json`: how a large file was split into parts. */
 export const fanOutPlanObject = objectKind('fan-out plan', keys.fanOutPlan, FanOutPlanSchema);
 
-export const FACTS = { repeatedKeys: 'facts_repeated_keys', uniqueReasons: 'facts_unique_reasons', evidence: 'facts_evidence' } as const;
+export const FACTS = {
+  repeatedKeys: 'facts_repeated_keys',
+  uniqueReasons: 'facts_unique_reasons',
+  evidence: 'facts_evidence',
+  domains: 'facts_domains',
+} as const;
 
 export interface FanOutInput {
   store: ObjectStore;
@@ -70,9 +82,11 @@ export async function fanOut(input: FanOutInput): Promise<FanOutPlan> {
     throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rows} rows where the bytes hold ${expected}`);
   if (rows === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
 
-  const facts: BatchFacts = await computeBatchFacts(engine, contract, 'numbered');
+  if (dependencyRules(contract).length) await loadStreamProfile(store, engine, stream, batch, input.dir);
+  const { discovered, ...facts }: BatchFacts = await computeBatchFacts(engine, contract, 'numbered');
+  if (discovered) await putJson(store, keys.discoveredRules(batch), { batch, stream, ...discovered });
   await engine.run('DROP TABLE numbered');
-  for (const [fact, table] of Object.entries(FACTS) as Array<[keyof BatchFacts, string]>) {
+  for (const [fact, table] of Object.entries(FACTS) as Array<[keyof typeof FACTS, string]>) {
     if (!facts[fact]) continue;
     const local = join(input.dir, `${table}.parquet`);
     await engine.run(`COPY ${table} TO ${literal(local)} (FORMAT parquet)`);

@@ -79,7 +79,7 @@ export async function ingestPart(deps: IngestDeps, request: IngestRequest): Prom
 }
 
 async function loadFacts(deps: IngestDeps, engine: Engine, plan: FanOutPlan, dir: string): Promise<BatchFacts> {
-  for (const [fact, table] of Object.entries(FACTS) as Array<[keyof BatchFacts, string]>) {
+  for (const [fact, table] of Object.entries(FACTS) as Array<[keyof typeof FACTS, string]>) {
     if (!plan.facts[fact]) continue;
     const local = join(dir, `${table}.parquet`);
     await downloadObject(deps.store, keys.batchFacts(plan.batch, table), undefined, local);

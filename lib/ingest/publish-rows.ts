@@ -3,6 +3,9 @@ import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { DataLossError } from '../errors.ts';
 import { literal } from '../engine/sql.ts';
+import { putJson } from '../store/json-objects.ts';
+import { dependencyRules } from '../evidence/dependency-rules.ts';
+import { loadStreamProfile } from '../evidence/stream-profile.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { classifyRows, writeOutputs, type BouncerResult, type ClassifyOptions } from './bouncer.ts';
@@ -24,6 +27,8 @@ export async function publishRows(
   options: ClassifyOptions = {},
 ): Promise<PublishedRows> {
   const { stream, batch, part, dir } = target;
+  // A whole file is judged against its stream's curated history too (a fanned-out batch's parent loaded it).
+  if (!options.facts && dependencyRules(contract).length) await loadStreamProfile(store, engine, stream, batch, dir);
   const result = await classifyRows(engine, contract, options);
   const { counts } = result;
   if (counts.source !== target.rowsLoaded || !countsBalance(counts)) {
@@ -42,8 +47,13 @@ export async function publishRows(
   // A whole file's own evidence (a fanned-out batch's parent uploads the batch's).
   const evidence = !options.facts && result.facts.evidence ? join(dir, 'facts_evidence.parquet') : undefined;
   if (evidence) await engine.run(`COPY facts_evidence TO ${literal(evidence)} (FORMAT parquet)`);
+  const domains = !options.facts && result.facts.domains ? join(dir, 'facts_domains.parquet') : undefined;
+  if (domains) await engine.run(`COPY facts_domains TO ${literal(domains)} (FORMAT parquet)`);
+  const discovered = !options.facts ? result.facts.discovered : undefined;
   await Promise.all([
     evidence && store.putFile(keys.batchFacts(batch, 'facts_evidence'), evidence, parquet),
+    domains && store.putFile(keys.batchFacts(batch, 'facts_domains'), domains, parquet),
+    discovered && putJson(store, keys.discoveredRules(batch), { batch, stream, ...discovered }),
     written.clean && store.putFile(outputs.clean[0]!, written.clean, parquet),
     written.suspect && store.putFile(outputs.suspect[0]!, written.suspect, parquet),
     written.quarantine && store.putFile(outputs.quarantine[0]!, written.quarantine, parquet),

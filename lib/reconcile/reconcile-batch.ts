@@ -24,6 +24,7 @@ import { findObject, putObjectIfAbsent, writeObject } from '../vault/vault-objec
 import { vaultObjects } from '../vault/objects.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 import { firstRound, type Round } from './round.ts';
+import { writeStreamProfile } from '../evidence/stream-profile.ts';
 import { faultPoint } from '../faults/fault-point.ts';
 
 /**
@@ -218,6 +219,9 @@ async function prove(c: {
   lap('audit', t);
   t = performance.now();
   const curated = promoted ? await promoteCurated(deps.store, engine, c.dir, round) : null;
+  // The first promotion adds the batch to its stream's profile (the evidence the next batches are judged by).
+  if (curated && round.revision === 0)
+    await writeStreamProfile(deps.store, engine, contract, { stream, batch, asOf: stamp, dir: c.dir }, 'curated');
   faultPoint('reconcile:after-curated');
   lap('curated', t);
   const counted = await engine.rows<{ reason: string; n: string }>(

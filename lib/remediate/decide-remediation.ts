@@ -11,8 +11,9 @@ import type { ModelAccess } from './model/model-access.ts';
 import { ModelUnavailableError } from './model/ollama-model.ts';
 import { synthesize, type Synthesis } from './synthesizer.ts';
 import { LOSSY_CANDIDATES } from './synthesizer-catalog.ts';
-import { dependencyRules } from '../evidence/dependency-rules.ts';
-import { evidenceCandidate, lookupDigest } from './evidence-function.ts';
+import { domainCandidate, evidenceCandidate, lookupDigest } from './evidence-function.ts';
+import { DOMAIN_FREQUENT_ROWS } from '../evidence/discover-rules.ts';
+import type { DependencySummary } from '../vault/cluster-result.ts';
 import type { PatternTable } from './pattern-table.ts';
 import { findObject, putObjectIfAbsent } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
@@ -88,7 +89,7 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   });
 
   // Evidence from other rows: its own tier of one candidate (no registry: the table is this batch's).
-  if (spec.rule === 'dependency') return decideFromEvidence(deps, pattern, base, fix);
+  if (spec.rule === 'dependency' || spec.rule === 'domain') return decideFromEvidence(deps, pattern, spec.rule, base, fix);
 
   // 1. Registry.
   const signature = patternSignature(
@@ -198,9 +199,13 @@ type Fix = (tier: Decision['tier'], m: Measurement, confidence: number, extra: P
  * mean share of their groups' votes; below the threshold, or with no strong evidence, a person
  * decides with the evidence shown. The model is not asked: the evidence is the whole case.
  */
-async function decideFromEvidence(deps: DecideDeps, pattern: PatternTable, base: Partial<Decision>, fix: Fix): Promise<Decided> {
-  const rules = dependencyRules(deps.contract).filter((r) => r.dependent === pattern.column.name);
-  const evidence = await pattern.dependencyLookup(rules);
+async function decideFromEvidence(
+  deps: DecideDeps,
+  pattern: PatternTable,
+  rule: 'dependency' | 'domain',
+  base: Partial<Decision>,
+  fix: Fix,
+): Promise<Decided> {
   const review = (reason: string, extra: Partial<Decision> = {}): Decided => ({
     decision: {
       ...(base as Decision),
@@ -214,19 +219,46 @@ async function decideFromEvidence(deps: DecideDeps, pattern: PatternTable, base:
     },
     measurement: undefined,
   });
-  if (!evidence || evidence.groups === 0)
-    return review(`no strong evidence for ${rules.map((r) => r.id).join(', ') || pattern.column.name}`);
-  const candidate = evidenceCandidate(`group-dominant:${evidence.rules.join(',')}`, evidence.determinant, evidence.lookup);
-  const { lookup: _table, ...figures } = evidence;
-  const dependency = { ...figures, lookup_sha256: lookupDigest(evidence.lookup) };
+  const found = await evidenceFor(pattern, rule);
+  if (!found) return review(`no strong evidence for ${pattern.column.name}:${rule}`);
+  const { candidate, dependency, share } = found;
   const m = await measure(deps, pattern, candidate);
   const tried = [{ name: candidate.name, pass_rate: m.pass_rate, gate: m.gate.accepted ? 'accepted' : m.gate.reason }];
-  const confidence = Math.min(m.pass_rate, evidence.mean_share);
+  const confidence = Math.min(m.pass_rate, share);
   if (m.gate.accepted && confidence >= deps.threshold) return fix('synthesizer', m, confidence, { dependency }, tried);
   return review(
-    `${candidate.name} measured ${(m.pass_rate * 100).toFixed(1)}% with mean share ${evidence.mean_share.toFixed(2)}: below ${deps.threshold}`,
+    `${candidate.name} measured ${(m.pass_rate * 100).toFixed(1)}% with mean share ${share.toFixed(2)}: below ${deps.threshold}`,
     { confidence: Math.max(confidence, 0), dependency, tried },
   );
+}
+
+/** The evidence function of a dependency or domain cluster, what backs it, and the winners' mean share. */
+async function evidenceFor(
+  pattern: PatternTable,
+  rule: 'dependency' | 'domain',
+): Promise<{ candidate: Candidate; dependency: DependencySummary; share: number } | undefined> {
+  if (rule === 'domain') {
+    const d = await pattern.domainLookup();
+    if (!d || d.values === 0) return undefined;
+    const dependency: DependencySummary = {
+      rules: [`domain:${pattern.column.name}`],
+      determinant: [],
+      lookup_sha256: lookupDigest(d.lookup),
+      groups: d.values,
+      contested_groups: 0,
+      cells: d.cells,
+      min_share: d.min_share,
+      mean_share: d.mean_share,
+      min_support: DOMAIN_FREQUENT_ROWS,
+      min_margin: d.min_share,
+    };
+    return { candidate: domainCandidate(`nearest-frequent:${pattern.column.name}`, d.lookup), dependency, share: d.mean_share };
+  }
+  const e = await pattern.dependencyLookup();
+  if (!e || e.groups === 0) return undefined;
+  const { lookup, ...figures } = e;
+  const candidate = evidenceCandidate(`group-dominant:${e.rules.join(',')}`, e.determinant, lookup);
+  return { candidate, dependency: { ...figures, lookup_sha256: lookupDigest(lookup) }, share: e.mean_share };
 }
 
 /** The stored decision for a cluster, if an earlier invocation took one (the first one written stands). */

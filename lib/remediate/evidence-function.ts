@@ -42,3 +42,12 @@ export function evidenceCandidate(name: string, determinant: string[], lookup: R
     lookup,
   };
 }
+
+/** The candidate that gives each domain outlier the one frequent value it is an edit away from (unchanged otherwise). */
+export function domainCandidate(name: string, lookup: Record<string, string>): Candidate {
+  return {
+    name,
+    source: `(x, row, lookup) => { const evidence = "sha256:${lookupDigest(lookup)}"; if (x === null) return x; const v = lookup[x]; return typeof v === "string" ? v : x; }`,
+    lookup,
+  };
+}

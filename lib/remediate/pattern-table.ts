@@ -6,7 +6,6 @@ import { downloadObject } from '../store/download.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { DistinctInput, PatternInputs } from './measure.ts';
 import { groupKeySql } from '../evidence/dependency-evidence.ts';
-import type { DependencyRule } from '../evidence/dependency-rules.ts';
 import { keys } from '../keys.ts';
 import { readObject } from '../vault/vault-object.ts';
 import { vaultObjects } from '../vault/objects.ts';
@@ -31,6 +30,15 @@ export interface DependencyLookup {
   mean_share: number;
   min_support: number;
   min_margin: number;
+}
+
+/** A cluster's domain outliers as one lookup table (outlier -> nearest frequent value), with its weakest share. */
+export interface DomainLookup {
+  lookup: Record<string, string>;
+  values: number;
+  cells: number;
+  min_share: number;
+  mean_share: number;
 }
 
 export class PatternTable implements PatternInputs {
@@ -80,11 +88,15 @@ export class PatternTable implements PatternInputs {
    * A key whose dependencies name different values is contested: it gets no entry. Undefined when
    * the batch has no evidence.
    */
-  async dependencyLookup(rules: DependencyRule[]): Promise<DependencyLookup | undefined> {
+  async dependencyLookup(): Promise<DependencyLookup | undefined> {
+    const local = await this.factsFile('facts_evidence');
+    if (!local) return undefined;
+    // The rules are the evidence's own (declared, or discovered and allowed to act): `a+b->c`.
+    const ids = await this.engine.rows<{ dependency: string }>(
+      `SELECT DISTINCT dependency FROM read_parquet(${literal(local)}) WHERE dependent = ${literal(this.column.name)} ORDER BY dependency`,
+    );
+    const rules = ids.map((r) => ({ id: r.dependency, determinant: r.dependency.split('->')[0]!.split('+') }));
     if (rules.length === 0) return undefined;
-    const key = keys.batchFacts(this.batch, 'facts_evidence');
-    if (!(await this.store.exists(key))) return undefined;
-    const local = await downloadObject(this.store, key, undefined, join(this.dir, 'facts_evidence.parquet'));
     await this.loadRows();
     const determinant = [...new Set(rules.flatMap((r) => r.determinant))];
     const perRule = rules.map(
@@ -101,7 +113,7 @@ export class PatternTable implements PatternInputs {
       cells: string;
     }>(`
       WITH evidence AS (
-        SELECT * FROM read_parquet(${literal(local.path)}) WHERE strong AND dependent = ${literal(this.column.name)}),
+        SELECT * FROM read_parquet(${literal(local)}) WHERE strong AND dependent = ${literal(this.column.name)}),
       keyed AS (
         SELECT ${groupKeySql(this.contract, determinant)} AS lookup_key,
           ${rules.map((r, i) => `any_value(${groupKeySql(this.contract, r.determinant)}) AS ${ident(`g${i}`)}`).join(', ')},
@@ -125,6 +137,34 @@ export class PatternTable implements PatternInputs {
       min_support: agreed.length ? Math.min(...agreed.map((r) => Number(r.support))) : 0,
       min_margin: agreed.length ? Math.min(...agreed.map((r) => Number(r.margin))) : 0,
     };
+  }
+
+  /**
+   * The domain outliers among the cluster's values: the lookup table from each outlier to the one
+   * frequent value it is an edit away from, with the weakest share (`nearest_rows` over both).
+   */
+  async domainLookup(): Promise<DomainLookup | undefined> {
+    const local = await this.factsFile('facts_domains');
+    if (!local) return undefined;
+    const rows = await this.engine.rows<{ value: string; nearest: string; share: number; cells: string }>(`
+      SELECT f.value, f.nearest, f.nearest_rows / (f.nearest_rows + f.value_rows) AS share, count(*) AS cells
+      FROM read_parquet(${literal(local)}) f JOIN cells c ON c.value = f.value
+      WHERE f.column_name = ${literal(this.column.name)} GROUP BY ALL ORDER BY f.value`);
+    const cells = rows.reduce((n, r) => n + Number(r.cells), 0);
+    return {
+      lookup: Object.fromEntries(rows.map((r) => [r.value, r.nearest])),
+      values: rows.length,
+      cells,
+      min_share: rows.length ? Math.min(...rows.map((r) => Number(r.share))) : 0,
+      mean_share: cells ? rows.reduce((n, r) => n + Number(r.share) * Number(r.cells), 0) / cells : 0,
+    };
+  }
+
+  /** The local copy of one of the batch's facts tables, or undefined when the batch has none. */
+  private async factsFile(fact: 'facts_evidence' | 'facts_domains'): Promise<string | undefined> {
+    const key = keys.batchFacts(this.batch, fact);
+    if (!(await this.store.exists(key))) return undefined;
+    return (await downloadObject(this.store, key, undefined, join(this.dir, `${fact}.parquet`))).path;
   }
 
   /** SQL for the cells joined with the columns in `reads` (as `r0`, `r1`, ...). */

@@ -22,6 +22,8 @@ import { writeBenchResult } from './bench-files.ts';
  * Results: tests/bench/results/accuracy.json.
  */
 const THRESHOLD = Number(process.env['BENCH_THRESHOLD'] ?? 0.75);
+/** BENCH_DISCOVER=1: every contract lets discovered dependencies and domains act (the default run declares only). */
+const DISCOVER = process.env['BENCH_DISCOVER'] === '1';
 
 interface Scores {
   rows: number;
@@ -38,6 +40,13 @@ interface Scores {
   clusters: number;
   clusters_by_disposition: Record<string, number>;
   functions_used: Record<string, number>;
+  discovered: {
+    dependencies: number;
+    acting_dependencies: string[];
+    strongest: string[];
+    domains_with_outliers: string[];
+    acting_domains: string[];
+  };
   found_by_rule: Record<string, { flagged_cells: number; wrong_cells: number }>;
   repairs_by_function: Record<string, { repairs: number; correct: number; precision: number }>;
   seconds: number;
@@ -48,7 +57,8 @@ const ratio = (a: number, b: number) => (b === 0 ? 0 : Number((a / b).toFixed(4)
 async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores> {
   const started = performance.now();
   const dirty = readFileSync(join(dataset.dir, 'dirty.csv'), 'utf8');
-  const batch = await ingestAndCluster(dataset.contract, dataset.contract.stream, dirty, 'dirty.csv');
+  const contract = DISCOVER ? { ...dataset.contract, discover: { dependencies: true, domains: true } } : dataset.contract;
+  const batch = await ingestAndCluster(contract, dataset.contract.stream, dirty, 'dirty.csv');
   const engine = await Engine.open({ ...ENGINE, spillDir: join(batch.workDir, 'bench-spill') });
   try {
     const results: ClusterResult[] = [];
@@ -59,6 +69,10 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
       );
       results.push(settledResult(outcome));
     }
+    const discovered = JSON.parse(readFileSync(join(batch.root, keys.discoveredRules(batch.batch)), 'utf8')) as {
+      dependencies: { id: string; agreement: number; acting: boolean }[];
+      domains: { column: string; outlier_values: number; acting: boolean }[];
+    };
     const names = dataset.contract.columns.map((c) => c.name);
     const read = (file: string) =>
       `SELECT row_number() OVER () AS row_id, * FROM read_csv(${literal(join(dataset.dir, file))}, header = true, all_varchar = true, quote = '"', names = [${names.map(literal).join(', ')}])`;
@@ -131,6 +145,13 @@ async function score(dataset: AccuracyDataset, sandbox: Sandbox): Promise<Scores
       clusters: results.length,
       clusters_by_disposition: count(results.map((r) => r.disposition)),
       functions_used: count(results.flatMap((r) => (r.function ? [`${r.column}:${r.function.name}`] : []))),
+      discovered: {
+        dependencies: discovered.dependencies.length,
+        acting_dependencies: discovered.dependencies.filter((d) => d.acting).map((d) => d.id),
+        strongest: discovered.dependencies.slice(0, 10).map((d) => `${d.id} (${d.agreement})`),
+        domains_with_outliers: discovered.domains.filter((d) => d.outlier_values > 0).map((d) => `${d.column}: ${d.outlier_values}`),
+        acting_domains: discovered.domains.filter((d) => d.acting).map((d) => d.column),
+      },
       found_by_rule: Object.fromEntries(byRule.map((r) => [r.rule, { flagged_cells: Number(r.flagged), wrong_cells: Number(r.wrong) }])),
       repairs_by_function: Object.fromEntries(
         byFunction.map((r) => [
