@@ -21,9 +21,11 @@ import { eventually, manifestOf, readParquet, readText, upload, vaultStore } fro
  * makes that row suspect `city:dependency` at ingest, cluster gives it one cluster, remediate
  * applies the evidence function `group-dominant:zip->city` (its lookup table's SHA-256 in its
  * source), reconcile promotes the fix with one audit line naming that digest, and rollback brings
- * the typo back from the audit.
+ * the typo back from the audit. A second, two-row batch of the same stream has no evidence of its
+ * own: the stream's profile, written when the first was promoted, supports the repair.
  */
-const STREAM = 'dep-repair';
+// A stream of its own per run: its profile (the curated history) must start empty.
+const STREAM = `dep-repair-${randomUUID().slice(0, 8)}`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 beforeAll(async () => {
@@ -175,5 +177,49 @@ describe('a zip -> city dependency repaired from the batch evidence (end to end,
       ROWS.map(([zip, city], i) => [i + 1, ids[i], zip, city]),
     );
     expect(rolled.find((r) => Number(r['row_id']) === TYPO_ROW)!['city']).toBe('birminghxm');
+  });
+});
+
+describe("a small batch judged against the stream's curated history (the profile written at promotion)", () => {
+  let batch: string;
+  let ingest: IngestManifest;
+  let result: ClusterResult;
+  let manifest: ReconcileManifest;
+  let ids: string[];
+
+  beforeAll(async () => {
+    // The first batch (above) is promoted by now: its profile object is in the vault.
+    const tag = randomUUID().slice(0, 8);
+    const base = 1 + Number.parseInt(tag, 16);
+    ids = [String(base), String(base + 1)];
+    const csv = `id,zip,city\n${ids[0]},35233,birminghxm\n${ids[1]},36604,mobile\n`;
+    await upload(`raw/${STREAM}/late-${tag}.csv`, csv);
+    batch = batchId(STREAM, sha256(csv));
+    manifest = ReconcileManifestSchema.parse(
+      JSON.parse(await eventually('reconcile manifest', () => readText(keys.reconcileManifest(batch)), 150_000)),
+    );
+    ingest = await manifestOf(batch);
+    const clusters = ClusterManifestSchema.parse(JSON.parse((await readText(keys.clusterManifest(batch)))!));
+    const [only] = clusters.clusters;
+    if (only) result = ClusterResultSchema.parse(JSON.parse((await readText(keys.clusterResult(batch, only.cluster)))!));
+  }, 200_000);
+
+  it('finds the lone typo from the history: the profile gives the group its support', async () => {
+    const profiles = await vaultStore().list(keys.streamProfilePrefix(STREAM));
+    expect(profiles.length).toBeGreaterThanOrEqual(1);
+    expect(ingest.reasons).toEqual({ 'city:dependency': 1 });
+    expect(result).toMatchObject({ column: 'city', rule: 'dependency', disposition: 'fixed' });
+    // Six curated birmingham rows of the first batch (its fixed one included) against the one typo.
+    expect(result.evidence.dependency).toMatchObject({ rules: ['zip->city'], groups: 1, min_support: 6 });
+    expect(result.evidence.dependency!.mean_share).toBeCloseTo(6 / 7, 6);
+    expect(manifest).toMatchObject({ status: 'promoted', rows: { source: 2, clean: 1, fixed: 1, quarantined: 0 } });
+    const curated = await readParquet<{ id: string; city: string }>(
+      manifest.curated!,
+      'SELECT CAST(id AS VARCHAR) AS id, city FROM t ORDER BY row_id',
+    );
+    expect(curated).toEqual([
+      { id: ids[0], city: 'birmingham' },
+      { id: ids[1], city: 'mobile' },
+    ]);
   });
 });
