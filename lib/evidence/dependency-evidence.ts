@@ -16,7 +16,8 @@ import { dependencyRules, type DependencyRule } from './dependency-rules.ts';
  * vouches for it and no rival value has as reliable a witness. Then every row that disagrees (a
  * different value, an invalid one, or none where the column needs one) is suspect
  * `<dependent>:dependency`. A group that disagrees but is not strong is contested: its rows with a
- * valid but different value are suspect `<dependent>:dependency-contested`, for a person.
+ * valid but different value (in a tie, every row with a value) are suspect
+ * `<dependent>:dependency-contested`, for a person.
  *
  * With table `history_votes` loaded (the stream's profile), the curated history votes too.
  *
@@ -139,7 +140,10 @@ export async function computeDependencyEvidence(
   await engine.run(`CREATE OR REPLACE TEMP TABLE dependency_reasons AS
     SELECT DISTINCT c.row_id, c.dependent || CASE WHEN e.strong THEN ':dependency' ELSE ':dependency-contested' END AS reason
     FROM ev_claims c JOIN facts_evidence e USING (dependency, group_key)
-    WHERE c.value IS DISTINCT FROM e.dominant AND NOT (c.missing AND c.nullable) AND (e.strong OR c.value IS NOT NULL)`);
+    WHERE NOT (c.missing AND c.nullable) AND (
+      (e.strong AND c.value IS DISTINCT FROM e.dominant)
+      -- In a tie no value is the dominant one: every row with a value goes to a person.
+      OR (NOT e.strong AND c.value IS NOT NULL AND (c.value <> e.dominant OR e.margin = 0)))`);
   for (const t of ['ev_claims', 'ev_votes', 'ev_weights']) await engine.run(`DROP TABLE IF EXISTS ${t}`);
   const [n] = await engine.rows<{ groups: string; reasons: string }>(
     'SELECT (SELECT count(*) FROM facts_evidence) AS groups, (SELECT count(*) FROM dependency_reasons) AS reasons',

@@ -119,8 +119,7 @@ async function discoverDomains(engine: Engine, contract: Contract): Promise<Disc
     near AS (
       SELECT r.col, r.val AS value, f.val AS nearest, r.n AS value_rows, f.n AS nearest_rows
       FROM rare r JOIN frequent f ON f.col = r.col AND f.n >= ${DOMAIN_RATIO} * r.n
-        AND abs(length(f.val) - length(r.val)) <= 1
-        AND (levenshtein(r.val, f.val) = 1 OR ${normal('r.val')} = ${normal('f.val')})
+        AND ((abs(length(f.val) - length(r.val)) <= 1 AND levenshtein(r.val, f.val) = 1) OR ${normal('r.val')} = ${normal('f.val')})
         -- Digits carry meaning (37 patients is no typo of 57 patients): the edit must leave them as they are.
         AND regexp_replace(r.val, '[^0-9]', '', 'g') = regexp_replace(f.val, '[^0-9]', '', 'g'))
     SELECT col AS column_name, value, any_value(nearest) AS nearest, any_value(value_rows) AS value_rows,
@@ -162,9 +161,13 @@ export async function domainReasons(engine: Engine, contract: Contract, relation
   const cols = contract.columns.filter((c) => !c.primary_key);
   const arms = cols.map(
     (c) =>
-      `SELECT s.row_id, ${literal(`${c.name}:domain`)} AS reason FROM ${relation} s JOIN facts_domains f ON f.column_name = ${literal(c.name)} AND f.value = s.${ident(c.name)}`,
+      `SELECT s.row_id, ${literal(`${c.name}:domain`)} AS reason, f.value FROM ${relation} s JOIN facts_domains f ON f.column_name = ${literal(c.name)} AND f.value = s.${ident(c.name)}`,
   );
-  await engine.run(`CREATE OR REPLACE TEMP TABLE domain_reasons AS ${arms.join(' UNION ALL ')}`);
+  // Found on the sample, checked on the whole batch: a value rare in the first rows may be common later.
+  await engine.run(`CREATE OR REPLACE TEMP TABLE domain_reasons AS
+    SELECT row_id, reason FROM (
+      SELECT *, count(*) OVER (PARTITION BY reason, value) AS n FROM (${arms.join(' UNION ALL ')}))
+    WHERE n <= ${DOMAIN_RARE_ROWS}`);
   const [n] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM domain_reasons');
   return Number(n?.n ?? 0);
 }
