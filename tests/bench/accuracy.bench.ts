@@ -178,8 +178,9 @@ try {
       share_fixable_from_cell: ratio(s.fixable_from_cell, s.wrong_cells),
     };
   }
-  writeBenchResult('accuracy', {
-    bench: 'accuracy',
+  writeBenchResult(DISCOVER ? 'accuracy-discover' : 'accuracy', {
+    bench: DISCOVER ? 'accuracy-discover' : 'accuracy',
+    discover: DISCOVER,
     tier: 'synthesizer and evidence functions, no model, no labels',
     threshold: THRESHOLD,
     definitions: {
