@@ -37,6 +37,8 @@ export interface ClusterEvidence {
     model: string | null;
     /** What each model round said of the pattern or why its function was refused. */
     reasoning: string[];
+    /** A dependency or domain cluster's evidence: its rules and the weakest figures of its table. */
+    dependency?: NonNullable<ClusterResult['evidence']['dependency']>;
   } | null;
   /** `date:d-m-y / date:m-d-y` when two readings fit the data alike: the operator chooses. */
   ambiguous_with?: string;
@@ -110,6 +112,7 @@ function automatic(result: ClusterResult): NonNullable<ClusterEvidence['result']
     tried: result.evidence.tried,
     model: result.model?.name ?? null,
     reasoning,
+    ...(result.evidence.dependency ? { dependency: result.evidence.dependency } : {}),
   };
 }
 

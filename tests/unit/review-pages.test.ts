@@ -266,6 +266,29 @@ describe('cluster page', () => {
     expect(page).toContain(`method="post" action="/review/batches/${BATCH}/clusters/${CLUSTER}"`);
   });
 
+  it("shows a dependency cluster's evidence figures (rules escaped), and no such table for other clusters", () => {
+    const base = evidence();
+    const dependency = {
+      rules: [EVIL],
+      determinant: ['zip'],
+      lookup_sha256: 'ab'.repeat(32),
+      groups: 3,
+      contested_groups: 1,
+      cells: 9,
+      min_share: 0.6,
+      mean_share: 0.8,
+      min_support: 2,
+      min_margin: 0.25,
+    };
+    const page = clusterPage({ ...base, result: { ...base.result!, dependency } }, { token: TOKEN });
+    expectEscaped(page);
+    const table = page.slice(page.indexOf('id="dependency-evidence"'));
+    expect(table).toContain(ESCAPED);
+    expect(table).toContain('ab'.repeat(32));
+    expect(table).toMatch(/<td>3<\/td><td>1<\/td><td>9<\/td><td>0\.60<\/td><td>0\.80<\/td><td>2<\/td><td>0\.25<\/td>/);
+    expect(clusterPage(base, { token: TOKEN })).not.toContain('id="dependency-evidence"');
+  });
+
   it('shows no choose form for a cluster that is not ambiguous', () => {
     const { ambiguous_with: _, ...plain } = evidence();
     expect(clusterPage(plain, { token: TOKEN })).not.toContain('class="choose"');

@@ -14,10 +14,42 @@ function automaticSection(result: ClusterEvidence['result']): SafeHtml {
     result.reasoning.length > 0
       ? html`<h3>Model reasoning${result.model ? html` (<code>${result.model}</code>)` : ''}</h3><ul id="reasoning">${result.reasoning.map((r) => html`<li>${r}</li>`)}</ul>`
       : html`<p>No model reasoning${result.model ? '' : ' (the model tier did not run)'}.</p>`;
+  const d = result.dependency;
+  const evidence = d
+    ? html`<h3>Evidence from other rows</h3>
+${dataTable(
+  [
+    'rules',
+    'groups',
+    'contested groups',
+    'cells covered',
+    'weakest share',
+    'mean share',
+    'weakest support',
+    'weakest margin',
+    'table SHA-256',
+  ],
+  [
+    [
+      d.rules.join(', '),
+      d.groups,
+      d.contested_groups,
+      d.cells,
+      d.min_share.toFixed(2),
+      d.mean_share.toFixed(2),
+      d.min_support,
+      d.min_margin.toFixed(2),
+      html`<code>${d.lookup_sha256}</code>`,
+    ],
+  ],
+  'dependency-evidence',
+)}`
+    : '';
   return html`<h2>What the automatic tiers did</h2>
 <p>Disposition <b class="disposition ${result.disposition}">${result.disposition}</b> · tier ${result.tier} · confidence ${result.confidence.toFixed(2)} (threshold ${result.threshold.toFixed(2)})</p>
 <p class="reason">${result.reason}</p>
 ${tried}
+${evidence}
 ${reasoning}`;
 }
 
