@@ -135,7 +135,8 @@ const SETUP = String.raw`'use strict';
     for (let i = 0; i < values.length; i++) {
       let result;
       try {
-        result = fn(values[i], rows === null ? undefined : Object.freeze(rows[i]), lookup);
+        // No prototype: a column named like a property (raw, constructor) is just its text.
+        result = fn(values[i], rows === null ? undefined : Object.freeze(Object.assign(Object.create(null), rows[i])), lookup);
       } catch (e) {
         outputs[i] = null;
         errors.push([i, errorName(e)]);

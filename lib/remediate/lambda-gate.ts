@@ -247,11 +247,12 @@ function checkIndex(index: AnyNode): void {
 }
 
 /**
- * What a local name holds: an arrow function (callable), the lookup table an evidence function
- * gets as its third parameter (frozen strings without a prototype: any index is safe, nothing
- * callable), or any other value (not callable).
+ * What a local name holds: an arrow function (callable), the row (the second parameter: frozen
+ * text without a prototype, so any column name may be read as a string index), the lookup table
+ * an evidence function gets as its third parameter (frozen strings without a prototype: any index
+ * is safe, nothing callable), or any other value (not callable).
  */
-type Binding = 'arrow' | 'table' | 'value';
+type Binding = 'arrow' | 'table' | 'row' | 'value';
 
 interface Walk {
   nodes: number;
@@ -323,9 +324,11 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
   switch (node.type) {
     case 'ArrowFunctionExpression':
       if (node.async || node.generator) throw new Refusal('async-or-generator', 'async or generator function');
-      // Only the outermost function's third parameter is the lookup table.
-      for (const [i, param] of (node.params as AnyNode[]).entries())
-        bind(walk, param, i === 2 && walk.scopes.length === 1 && param.type === 'Identifier' ? 'table' : 'value');
+      // Only the outermost function's second parameter is the row, and its third the lookup table.
+      for (const [i, param] of (node.params as AnyNode[]).entries()) {
+        const outer = walk.scopes.length === 1 && param.type === 'Identifier';
+        bind(walk, param, outer && i === 1 ? 'row' : outer && i === 2 ? 'table' : 'value');
+      }
       skip.add('params');
       break;
     case 'VariableDeclaration':
@@ -354,10 +357,14 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
       break;
     case 'MemberExpression': {
       const name = propertyName(node);
-      if (name !== undefined && FORBIDDEN_PROPERTIES.has(name)) throw new Refusal('forbidden-property', name);
       const object = node.object as AnyNode;
-      const ofTable = object.type === 'Identifier' && lookup(walk, object.name as string) === 'table';
-      if (node.computed && !ofTable) checkIndex(node.property as AnyNode);
+      const binding = object.type === 'Identifier' ? lookup(walk, object.name as string) : undefined;
+      // The row has no prototype: a column named `raw` or `constructor` is read as `row["raw"]`, a plain string.
+      const index = node.property as AnyNode;
+      const columnOfRow = binding === 'row' && node.computed && index.type === 'Literal' && typeof index.value === 'string';
+      if (name !== undefined && FORBIDDEN_PROPERTIES.has(name) && !columnOfRow) throw new Refusal('forbidden-property', name);
+      const ofTable = binding === 'table';
+      if (node.computed && !ofTable && !columnOfRow) checkIndex(node.property as AnyNode);
       else if (!node.computed) skip.add('property');
       break;
     }
@@ -385,7 +392,9 @@ function visitNode(walk: Walk, node: AnyNode, depth: number): void {
     case 'UpdateExpression': {
       const target = (node.type === 'AssignmentExpression' ? node.left : node.argument) as AnyNode;
       if (target.type !== 'Identifier') throw new Refusal('forbidden-syntax', 'assignment to anything but a local name');
-      if (lookup(walk, target.name as string) === 'table') throw new Refusal('forbidden-syntax', 'assignment to the lookup table');
+      const kind = lookup(walk, target.name as string);
+      if (kind === 'table' || kind === 'row')
+        throw new Refusal('forbidden-syntax', `assignment to the ${kind === 'row' ? 'row' : 'lookup table'}`);
       break;
     }
   }

@@ -4,6 +4,9 @@ import { gateFunction } from '../../lib/remediate/lambda-gate.ts';
 
 const accepted = [
   'x => x.trim()',
+  // The row has no prototype: a column may be named like a property.
+  '(x, row) => row["raw"] ?? x',
+  '(x, row) => row["constructor"] === null ? x : row["constructor"]',
   'x => x === "N/A" ? null : x',
   "x => parseFloat(x.replace(/[^0-9.\\-]/g, ''))",
   'v => Number(Number(v.replace("%", "")).toFixed(6))',
@@ -29,6 +32,10 @@ const rejected: [string, string][] = [
   ['(x, row, lookup) => { lookup = row; return lookup[x]; }', 'forbidden-syntax'],
   ['(x, row, lookup) => lookup[x]()', 'forbidden-call'],
   ['(x, row) => row[x]', 'forbidden-syntax'],
+  ['(x, row) => row.constructor', 'forbidden-property'],
+  ['(x, row) => { row = x; return row["constructor"]; }', 'forbidden-syntax'],
+  ['(x, row) => [row].map((r, row) => row["constructor"])', 'forbidden-property'],
+  ['(x, row) => x["constructor"]', 'forbidden-property'],
   ['(x, y = process.exit()) => x', 'bad-parameters'],
   ['({a}) => a', 'bad-parameters'],
   ['x => x.constructor.constructor("return process")()', 'forbidden-property'],

@@ -88,6 +88,16 @@ describe('the sandbox', () => {
     expect(first.stopped ? '' : first.outputs[0]).toMatch(/^undefined\|undefined\|undefined\|undefined\|undefined\|0\|0\|0\.\d+$/);
   });
 
+  it('gives each call its row without a prototype: a column named constructor is its text, nothing else is there', async () => {
+    const probe =
+      '(x, row) => [typeof row["constructor"], String(row["constructor"] ?? "-"), typeof row["toString"], typeof row["__proto__"]].join()';
+    expect(await sandbox.apply(probe, ['a', 'b'], [{ constructor: 'c1' }, { other: 'o' }])).toEqual({
+      stopped: false,
+      outputs: ['string,c1,undefined,undefined', 'undefined,-,undefined,undefined'],
+      errors: [],
+    });
+  });
+
   it('keeps one function from changing the built-ins another one sees', async () => {
     await sandbox.apply('x => { String.prototype.trim = () => "owned"; return x; }', ['a']);
     expect(await sandbox.apply('x => x.trim()', [' a '])).toEqual({ stopped: false, outputs: ['a'], errors: [] });
