@@ -90,6 +90,14 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
 
   // Evidence from other rows: its own tier of one candidate (no registry: the table is this batch's).
   if (spec.rule === 'dependency' || spec.rule === 'domain') return decideFromEvidence(deps, pattern, spec.rule, base, fix);
+  // Contested evidence is a question for a person, with the evidence: no function and no model can settle it.
+  if (spec.rule === 'dependency-contested') {
+    const reason = `the evidence of ${pattern.column.name}'s dependency is contested (no value is strong enough in its group): a person decides`;
+    return {
+      decision: { ...base, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, reason, tried: [] },
+      measurement: undefined,
+    };
+  }
 
   // 1. Registry.
   const signature = patternSignature(
