@@ -71,6 +71,9 @@ export function batchId(stream: string, contentSha256: string): string {
 export const keys = {
   ingestManifest: (batch: string) => `manifests/${batch}/ingest.json`,
   contract: (stream: string) => `contracts/${stream}.json`,
+  /** Registry version `n` (1, 2, ...) of a stream's contract: written once, never overwritten. */
+  contractVersion: (stream: string, n: number) => `contracts/${stream}/versions/${String(n).padStart(6, '0')}.json`,
+  contractVersions: (stream: string) => `contracts/${stream}/versions/`,
   streamState: (stream: string) => `control/${stream}/state.json`,
   waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
   waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,
@@ -86,7 +89,7 @@ export const keys = {
   partManifest: (batch: string, part: number) => `manifests/${batch}/parts/${part}.json`,
   batchFacts: (batch: string, fact: string) => `work/${batch}/ingest/${fact}.parquet`,
   /** One promoted batch's votes for its stream's dependencies (see lib/evidence/stream-profile.ts); `asOf` is its reconcile start. */
-  streamProfile: (stream: string, asOf: string, batch: string) => `profiles/${stream}/${asOf.replace(/[^0-9TZ]/g, '')}--${batch}.parquet`,
+  streamProfile: (stream: string, asOf: string, batch: string) => `profiles/${stream}/${new Date(asOf).toISOString().replace(/[^0-9TZ]/g, '')}--${batch}.parquet`,
   streamProfilePrefix: (stream: string) => `profiles/${stream}/`,
   /** What discovery found in the batch (dependencies and domains), acting or not: for operators to adopt. */
   discoveredRules: (batch: string) => `reports/${batch}/discovered.json`,

@@ -4,10 +4,13 @@ import type { Column, Contract } from '../../lib/contract/contract.ts';
 import {
   ContractInvalidError,
   loadContract,
+  parseContract,
   parseContractText,
   registerContract,
   type RegisteredContract,
 } from '../../lib/contract/registry.ts';
+import { contractHistory, loadContractVersion } from '../../lib/contract/contract-versions.ts';
+import { keys } from '../../lib/keys.ts';
 import type { ObjectStore } from '../../lib/store/object-store.ts';
 import { type CliContext, exitWith } from '../context.ts';
 import { contractDiff, diffText } from '../contract-diff.ts';
@@ -103,15 +106,78 @@ export function contractText(registered: RegisteredContract): string {
   return `${head}\n${columns}\n${tests}`;
 }
 
-/** `contracts show STREAM`: the registered contract; exit 1 when the stream has none. */
-export async function runShow(store: ObjectStore, stream: string, out: Out, json?: boolean): Promise<number> {
-  const registered = await loadContract(store, stream);
+/** `contracts show STREAM [--version N]`: the registered contract, or one of its versions; exit 1 when there is none. */
+export async function runShow(store: ObjectStore, stream: string, out: Out, json?: boolean, version?: number): Promise<number> {
+  const registered = version === undefined ? await loadContract(store, stream) : await versionAsRegistered(store, stream, version);
   if (!registered) {
-    out.stderr(`${registerHint(stream)}\n`);
+    out.stderr(
+      `${version === undefined ? registerHint(stream) : `stream ${stream} has no contract version ${version}: see \`vaultmend contracts history ${stream}\``}\n`,
+    );
     return EXIT.failed;
   }
   emit(out, json, registered, () => contractText(registered));
   return EXIT.ok;
+}
+
+/** One registry version as a registered contract (its stored contract parsed like the current one). */
+async function versionAsRegistered(store: ObjectStore, stream: string, version: number): Promise<RegisteredContract | undefined> {
+  const v = await loadContractVersion(store, stream, version);
+  if (!v) return undefined;
+  const ref = keys.contractVersion(stream, version);
+  return {
+    contract: parseContract(v.contract, ref),
+    fingerprint: v.fingerprint,
+    registered_at: v.registered_at,
+    registry_version: v.version,
+  };
+}
+
+/** `contracts history STREAM`: every version of the stream's contract, oldest first; exit 1 when it has none. */
+export async function runHistory(store: ObjectStore, stream: string, out: Out, json?: boolean): Promise<number> {
+  const history = await contractHistory(store, stream);
+  if (history.length === 0) {
+    const current = await loadContract(store, stream);
+    out.stderr(
+      `${current ? `stream ${stream} has a contract but no recorded versions (registered before versions were kept): register it again to start its history` : registerHint(stream)}\n`,
+    );
+    return EXIT.failed;
+  }
+  const rows = history.map((v) => {
+    const c = v.contract as { version?: unknown; columns?: unknown[] };
+    return {
+      version: v.version,
+      declared_version: c.version,
+      columns: Array.isArray(c.columns) ? c.columns.length : 0,
+      fingerprint: v.fingerprint,
+      registered_at: v.registered_at,
+    };
+  });
+  emit(out, json, rows, () =>
+    table(
+      rows.map((r) => [r.version, String(r.declared_version), r.columns, r.fingerprint.slice(0, 16), r.registered_at]),
+      ['version', 'declared', 'columns', 'fingerprint', 'registered'],
+    ),
+  );
+  return EXIT.ok;
+}
+
+/** `contracts diff STREAM A B`: two versions of the registry against each other; exit 1 when they differ. */
+export async function runDiffVersions(store: ObjectStore, stream: string, a: number, b: number, out: Out, json?: boolean): Promise<number> {
+  const [older, newer] = await Promise.all([versionAsRegistered(store, stream, a), versionAsRegistered(store, stream, b)]);
+  const missing = !older ? a : !newer ? b : undefined;
+  if (missing !== undefined || !older || !newer) {
+    out.stderr(`stream ${stream} has no contract version ${missing}: see \`vaultmend contracts history ${stream}\`\n`);
+    return EXIT.failed;
+  }
+  const diff = contractDiff(older, newer.contract);
+  emit(out, json, diff, () => diffText(diff, `version ${b}`));
+  return diff.same ? EXIT.ok : EXIT.failed;
+}
+
+/** A version number given on the command line. */
+function versionArgument(text: string): number {
+  if (!/^[1-9][0-9]{0,5}$/.test(text)) throw new UsageError(`${JSON.stringify(text)} is not a contract version (1, 2, ...)`);
+  return Number(text);
 }
 
 /** `contracts diff STREAM FILE`: the registered contract against a local file; exit 1 when they differ (like diff(1)). */
@@ -144,16 +210,28 @@ export function contractsCommands(program: Command, ctx: CliContext): void {
     .command('show')
     .argument('<stream>', 'the stream name', streamArgument)
     .option('--json', 'print the JSON document')
-    .description("a stream's registered contract: columns, rules, tests, fingerprint")
-    .action(async (stream: string, o: { json?: boolean }) => exitWith(await runShow(ctx.vault(), stream, processOut, o.json)));
+    .option('--version <n>', 'one version of the registry (see contracts history)', versionArgument)
+    .description("a stream's registered contract (or one of its versions): columns, rules, tests, fingerprint")
+    .action(async (stream: string, o: { json?: boolean; version?: number }) =>
+      exitWith(await runShow(ctx.vault(), stream, processOut, o.json, o.version)),
+    );
+  contracts
+    .command('history')
+    .argument('<stream>', 'the stream name', streamArgument)
+    .option('--json', 'print the JSON document')
+    .description("every version of a stream's contract, oldest first")
+    .action(async (stream: string, o: { json?: boolean }) => exitWith(await runHistory(ctx.vault(), stream, processOut, o.json)));
   contracts
     .command('diff')
     .argument('<stream>', 'the stream name', streamArgument)
-    .argument('<file>', 'a contract JSON file')
+    .argument('<file>', 'a contract JSON file (against the registered contract), or a version number')
+    .argument('[b]', 'a second version number: diff version a against version b')
     .option('--json', 'print the JSON document')
-    .description('the registered contract against a local file: columns, rules, tests, fingerprint; exit 1 when they differ')
-    .action(async (stream: string, file: string, o: { json?: boolean }) => {
-      existingFile(file);
-      exitWith(await runDiff(ctx.vault(), stream, file, processOut, o.json));
+    .description('the registered contract against a local file, or two versions against each other; exit 1 when they differ')
+    .action(async (stream: string, a: string, b: string | undefined, o: { json?: boolean }) => {
+      if (b !== undefined)
+        return exitWith(await runDiffVersions(ctx.vault(), stream, versionArgument(a), versionArgument(b), processOut, o.json));
+      existingFile(a);
+      exitWith(await runDiff(ctx.vault(), stream, a, processOut, o.json));
     });
 }

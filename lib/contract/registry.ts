@@ -6,16 +6,19 @@ import { ContractSchema, type Contract } from './contract.ts';
 import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
 import { z } from 'zod';
 import { findObject, objectKind } from '../vault/vault-object.ts';
+import { recordVersion } from './contract-versions.ts';
 
 /**
- * The schema registry lives in the vault: `contracts/<stream>.json`, one object per stream,
- * versioned by the bucket (every registration is a new version, the history is kept).
+ * The schema registry lives in the vault: `contracts/<stream>.json`, the current contract of each
+ * stream, and `contracts/<stream>/versions/<n>.json`, every contract it had (see contract-versions.ts).
  */
 export interface RegisteredContract {
   contract: Contract;
   /** SHA-256 of the schema a conforming file carries (see schema-fingerprint.ts). */
   fingerprint: string;
   registered_at: string;
+  /** The registry's version of it (contracts/<stream>/versions/<n>.json); absent for contracts registered before versions were kept. */
+  registry_version?: number;
 }
 
 /** A contract that cannot be registered or read: the message names each field that is wrong. */
@@ -68,8 +71,10 @@ export async function registerContract(store: ObjectStore, json: unknown, now = 
     fingerprint: schemaFingerprint(expectedSchema(contract)),
     registered_at: now.toISOString(),
   };
-  await putJson(store, keys.contract(contract.stream), registered);
-  return registered;
+  // The version first: the current contract is always one of the recorded versions.
+  const { version } = await recordVersion(store, registered);
+  await putJson(store, keys.contract(contract.stream), { ...registered, registry_version: version });
+  return { ...registered, registry_version: version };
 }
 
 /**
@@ -90,7 +95,12 @@ function storedForm(contract: unknown): unknown {
 }
 
 /** The registry's object as stored: the contract is checked by parseContract (its messages name the field). */
-const StoredContractSchema = z.object({ contract: z.unknown(), fingerprint: z.string().min(1), registered_at: z.string() });
+const StoredContractSchema = z.object({
+  contract: z.unknown(),
+  fingerprint: z.string().min(1),
+  registered_at: z.string(),
+  registry_version: z.number().int().positive().optional(),
+});
 
 /** `contracts/<stream>.json`: one typed entry of the vault (key + schema). */
 export const storedContract = objectKind('registered contract', keys.contract, StoredContractSchema);

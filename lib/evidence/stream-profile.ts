@@ -15,7 +15,7 @@ import { dependencyRules } from './dependency-rules.ts';
  * At each first promotion, reconcile writes the curated batch's votes, (dependency, group, value,
  * rows), as `profiles/<stream>/<as-of>--<batch>.parquet`: one object per batch, its key fixed by
  * the batch's reconcile start (a once-only stamp), so a retried or duplicated reconcile writes the
- * same object. Bounded: at most PROFILE_GROUPS votes per batch (the largest groups first), and
+ * same object. Bounded: at most PROFILE_GROUPS groups per dependency and batch (the largest, whole), and
  * ingest reads the latest PROFILE_BATCHES objects, never the batch's own (a replay does not vote
  * for itself). Only dependencies over text-like columns are kept: their curated value is the text
  * that arrived.
@@ -39,9 +39,13 @@ export async function writeStreamProfile(
   if (rules.length === 0) return null;
   const text = contract.columns.map((c) => `CAST(${ident(c.name)} AS VARCHAR) AS ${ident(c.name)}`).join(', ');
   const arms = rules.map(
-    (r) => `(SELECT ${literal(r.id)} AS dependency, group_key, value, count(*) AS n FROM (
-        SELECT ${groupKeySql(contract, r.determinant)} AS group_key, ${ident(r.dependent)} AS value FROM texts)
-      WHERE group_key IS NOT NULL AND value IS NOT NULL GROUP BY ALL ORDER BY n DESC, group_key, value LIMIT ${PROFILE_GROUPS})`,
+    // Whole groups, the largest first: a cut never keeps a group's winner without its minority.
+    (r) => `(SELECT dependency, group_key, value, n FROM (
+        SELECT *, sum(n) OVER (PARTITION BY group_key) AS group_rows FROM (
+          SELECT ${literal(r.id)} AS dependency, group_key, value, count(*) AS n FROM (
+            SELECT ${groupKeySql(contract, r.determinant)} AS group_key, ${ident(r.dependent)} AS value FROM texts)
+          WHERE group_key IS NOT NULL AND value IS NOT NULL GROUP BY ALL))
+      QUALIFY dense_rank() OVER (ORDER BY group_rows DESC, group_key) <= ${PROFILE_GROUPS})`,
   );
   const local = join(target.dir, 'profile.parquet');
   await engine.run(
@@ -57,7 +61,7 @@ export async function writeStreamProfile(
  * (`dependency`, `group_key`, `value`, `n`); returns how many objects it read.
  */
 export async function loadStreamProfile(store: ObjectStore, engine: Engine, stream: string, batch: string, dir: string): Promise<number> {
-  const listed = (await store.list(keys.streamProfilePrefix(stream))).filter((k) => k.endsWith('.parquet') && !k.includes(`--${batch}.`));
+  const listed = (await store.list(keys.streamProfilePrefix(stream))).filter((k) => k.endsWith('.parquet') && !k.endsWith(`--${batch}.parquet`));
   const latest = listed.sort().slice(-PROFILE_BATCHES);
   await engine.run('DROP TABLE IF EXISTS history_votes');
   if (latest.length === 0) return 0;

@@ -28,7 +28,12 @@ export const FanOutPlanSchema = z.object({
   batch: z.string(),
   stream: z.string(),
   source: z.custom<IngestManifest['source']>(),
-  contract: z.object({ contract: ContractSchema, fingerprint: z.string(), registered_at: z.string() }),
+  contract: z.object({
+    contract: ContractSchema,
+    fingerprint: z.string(),
+    registered_at: z.string(),
+    registry_version: z.number().int().positive().optional(),
+  }),
   schema_fingerprint: z.string(),
   facts: z.object({
     repeatedKeys: z.boolean(),

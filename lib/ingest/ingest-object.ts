@@ -220,7 +220,11 @@ async function admit(ingest: Ingest): Promise<Omit<Admitted, 'counting'> | Inges
     batch,
     stream,
     source: { ...source, format: contract.format.type, gzip: ingest.gzip },
-    contract: { version: contract.version, fingerprint },
+    contract: {
+      version: contract.version,
+      fingerprint,
+      ...(registered.registry_version ? { registry_version: registered.registry_version } : {}),
+    },
   };
   return { ...ingest, registered, base, waiting };
 }

@@ -128,7 +128,11 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
     stream: plan.stream,
     status: 'ingested',
     source: plan.source,
-    contract: { version: plan.contract.contract.version, fingerprint: plan.contract.fingerprint },
+    contract: {
+      version: plan.contract.contract.version,
+      fingerprint: plan.contract.fingerprint,
+      ...(plan.contract.registry_version ? { registry_version: plan.contract.registry_version } : {}),
+    },
     schema_fingerprint: plan.schema_fingerprint,
     rows,
     reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1))),

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -130,6 +131,8 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    // A store nothing was written to yet has no keys.
+    if (!existsSync(this.root)) return [];
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true });
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith('.retention') && !e.name.endsWith('.tmp'))

@@ -61,7 +61,8 @@ export const IngestManifestSchema = z.object({
     format: z.enum(['csv', 'jsonl', 'parquet']),
     gzip: z.boolean(),
   }),
-  contract: z.object({ version: z.number().int(), fingerprint: z.string() }),
+  /** The contract the file was checked against: its declared version, fingerprint and registry version (contracts/<stream>/versions/<n>.json). */
+  contract: z.object({ version: z.number().int(), fingerprint: z.string(), registry_version: z.number().int().positive().optional() }),
   /** Fingerprint of the schema the file carried (equal to the contract's when there is no drift). */
   schema_fingerprint: z.string().nullable(),
   rows: Counts.nullable(),

@@ -38,6 +38,9 @@ async function bodyOf(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The version id of each key's (only) version. */
+const versionIds = new Map<string, string>();
+
 /** Answers one request of the fake store (path-style: /<bucket>/<key>). */
 async function answer(s3: FakeS3, uploads: Map<string, Map<number, Buffer>>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://s3');
@@ -55,6 +58,19 @@ async function answer(s3: FakeS3, uploads: Map<string, Map<number, Buffer>>, req
       `<ListBucketResult><IsTruncated>false</IsTruncated><KeyCount>${keys.length}</KeyCount>${contents}</ListBucketResult>`,
     );
   }
+  // The registry writes contract versions first-writer-wins: a conditional PUT, then a versions listing.
+  if (req.method === 'GET' && key === '' && q.has('versions')) {
+    const keys = [...s3.objects.keys()].filter((k) => k.startsWith(q.get('prefix') ?? '')).sort();
+    const versions = keys
+      .map(
+        (k) =>
+          `<Version><Key>${k}</Key><VersionId>${versionIds.get(k)}</VersionId><IsLatest>true</IsLatest><LastModified>2026-12-01T00:00:00.000Z</LastModified></Version>`,
+      )
+      .join('');
+    return xml(res, 200, `<ListVersionsResult><IsTruncated>false</IsTruncated>${versions}</ListVersionsResult>`);
+  }
+  if (req.method === 'PUT' && !q.has('uploadId') && req.headers['if-none-match'] === '*' && stored)
+    return xml(res, 412, '<Error><Code>PreconditionFailed</Code></Error>');
   if (req.method === 'HEAD')
     return void res.writeHead(stored ? 200 : 404, stored ? { 'content-length': stored.length, etag: etag(stored) } : {}).end();
   if (req.method === 'GET') return stored ? void res.writeHead(200).end(stored) : xml(res, 404, '<Error><Code>NoSuchKey</Code></Error>');
@@ -75,7 +91,8 @@ async function answer(s3: FakeS3, uploads: Map<string, Map<number, Buffer>>, req
   }
   if (req.method === 'PUT') {
     s3.objects.set(key, body);
-    return void res.writeHead(200, { etag: etag(body), 'x-amz-version-id': `v-${s3.objects.size}` }).end();
+    versionIds.set(key, `v-${s3.objects.size}`);
+    return void res.writeHead(200, { etag: etag(body), 'x-amz-version-id': versionIds.get(key) }).end();
   }
   xml(res, 501, '<Error><Code>NotImplemented</Code></Error>');
 }
@@ -144,7 +161,8 @@ describe('the CLI on a store', () => {
     const small = await vaultmend(['upload', 'infra/examples/orders.csv', 'orders', '--json']);
     expect(small.stderr).toMatch(/^uploading raw\/orders\/orders\.csv 0\.0 MB done$/m);
     expect(small.code).toBe(0);
-    expect(JSON.parse(small.stdout)).toMatchObject({ key: 'raw/orders/orders.csv', version_id: 'v-2' });
+    // The fake store numbers versions by its object count: the contract, its registry version, then this upload.
+    expect(JSON.parse(small.stdout)).toMatchObject({ key: 'raw/orders/orders.csv', version_id: 'v-3' });
     const bytes = randomBytes(12 * 1024 * 1024);
     const file = join(dir, 'big.csv');
     writeFileSync(file, bytes);
