@@ -89,7 +89,8 @@ export const keys = {
   partManifest: (batch: string, part: number) => `manifests/${batch}/parts/${part}.json`,
   batchFacts: (batch: string, fact: string) => `work/${batch}/ingest/${fact}.parquet`,
   /** One promoted batch's votes for its stream's dependencies (see lib/evidence/stream-profile.ts); `asOf` is its reconcile start. */
-  streamProfile: (stream: string, asOf: string, batch: string) => `profiles/${stream}/${new Date(asOf).toISOString().replace(/[^0-9TZ]/g, '')}--${batch}.parquet`,
+  streamProfile: (stream: string, asOf: string, batch: string) =>
+    `profiles/${stream}/${new Date(asOf).toISOString().replace(/[^0-9TZ]/g, '')}--${batch}.parquet`,
   streamProfilePrefix: (stream: string) => `profiles/${stream}/`,
   /** What discovery found in the batch (dependencies and domains), acting or not: for operators to adopt. */
   discoveredRules: (batch: string) => `reports/${batch}/discovered.json`,

@@ -61,7 +61,9 @@ export async function writeStreamProfile(
  * (`dependency`, `group_key`, `value`, `n`); returns how many objects it read.
  */
 export async function loadStreamProfile(store: ObjectStore, engine: Engine, stream: string, batch: string, dir: string): Promise<number> {
-  const listed = (await store.list(keys.streamProfilePrefix(stream))).filter((k) => k.endsWith('.parquet') && !k.endsWith(`--${batch}.parquet`));
+  const listed = (await store.list(keys.streamProfilePrefix(stream))).filter(
+    (k) => k.endsWith('.parquet') && !k.endsWith(`--${batch}.parquet`),
+  );
   const latest = listed.sort().slice(-PROFILE_BATCHES);
   await engine.run('DROP TABLE IF EXISTS history_votes');
   if (latest.length === 0) return 0;
