@@ -57,10 +57,19 @@ export async function writeStreamProfile(
 }
 
 /**
- * Loads the latest profile objects of the stream (not `batch`'s own) into table `history_votes`
+ * Loads the latest profile objects of the contract's stream (not `batch`'s own) into table `history_votes`
  * (`dependency`, `group_key`, `value`, `n`); returns how many objects it read.
  */
-export async function loadStreamProfile(store: ObjectStore, engine: Engine, stream: string, batch: string, dir: string): Promise<number> {
+export async function loadStreamProfile(
+  store: ObjectStore,
+  engine: Engine,
+  contract: Contract,
+  batch: string,
+  dir: string,
+): Promise<number> {
+  // Only declared dependencies are profiled: without one, there is nothing to read.
+  if (dependencyRules(contract).length === 0) return 0;
+  const stream = contract.stream;
   const listed = (await store.list(keys.streamProfilePrefix(stream))).filter(
     (k) => k.endsWith('.parquet') && !k.endsWith(`--${batch}.parquet`),
   );

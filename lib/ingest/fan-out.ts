@@ -4,14 +4,13 @@ import { z } from 'zod';
 import { ContractSchema } from '../contract/contract.ts';
 import type { RegisteredContract } from '../contract/registry.ts';
 import type { Engine } from '../engine/duckdb.ts';
-import { literal } from '../engine/sql.ts';
 import { DataLossError } from '../errors.ts';
 import { keys } from '../keys.ts';
-import type { ObjectStore } from '../store/object-store.ts';
 import { putJson } from '../store/json-objects.ts';
-import { dependencyRules } from '../evidence/dependency-rules.ts';
+import type { ObjectStore } from '../store/object-store.ts';
 import { loadStreamProfile } from '../evidence/stream-profile.ts';
 import { computeBatchFacts, type BatchFacts } from './bouncer.ts';
+import { FACT_NAMES, uploadBatchFacts } from './batch-facts.ts';
 import { InputRejectedError } from './input-rejected.ts';
 import { loadNumberedTable, type SourceReader } from './load-source.ts';
 import type { IngestManifest } from '../vault/ingest-manifest.ts';
@@ -55,13 +54,6 @@ export type FanOutPlan = z.infer<typeof FanOutPlanSchema>;
 /** `manifests/<batch>/plan.json`: how a large file was split into parts. */
 export const fanOutPlanObject = objectKind('fan-out plan', keys.fanOutPlan, FanOutPlanSchema);
 
-export const FACTS = {
-  repeatedKeys: 'facts_repeated_keys',
-  uniqueReasons: 'facts_unique_reasons',
-  evidence: 'facts_evidence',
-  domains: 'facts_domains',
-} as const;
-
 export interface FanOutInput {
   store: ObjectStore;
   engine: Engine;
@@ -87,16 +79,12 @@ export async function fanOut(input: FanOutInput): Promise<FanOutPlan> {
     throw new InputRejectedError('csv-row-count-mismatch', `the engine read ${rows} rows where the bytes hold ${expected}`);
   if (rows === 0) throw new InputRejectedError('no-rows', 'the file has a header but no rows');
 
-  if (dependencyRules(contract).length) await loadStreamProfile(store, engine, stream, batch, input.dir);
-  const { discovered, ...facts }: BatchFacts = await computeBatchFacts(engine, contract, 'numbered');
-  if (discovered) await putJson(store, keys.discoveredRules(batch), { batch, stream, ...discovered });
+  await loadStreamProfile(store, engine, contract, batch, input.dir);
+  const computed: BatchFacts = await computeBatchFacts(engine, contract, 'numbered');
   await engine.run('DROP TABLE numbered');
-  for (const [fact, table] of Object.entries(FACTS) as Array<[keyof typeof FACTS, string]>) {
-    if (!facts[fact]) continue;
-    const local = join(input.dir, `${table}.parquet`);
-    await engine.run(`COPY ${table} TO ${literal(local)} (FORMAT parquet)`);
-    await store.putFile(keys.batchFacts(batch, table), local, { contentType: 'application/vnd.apache.parquet' });
-  }
+  // Every fact: each part loads them.
+  await uploadBatchFacts(engine, store, { batch, stream, dir: input.dir }, computed, FACT_NAMES);
+  const { discovered: _report, ...facts } = computed;
 
   const format = contract.format.type === 'jsonl' ? 'jsonl' : 'csv';
   const partsDir = join(input.dir, 'parts');

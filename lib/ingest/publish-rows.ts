@@ -2,12 +2,10 @@ import { join } from 'node:path';
 import type { Contract } from '../contract/contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { DataLossError } from '../errors.ts';
-import { literal } from '../engine/sql.ts';
-import { putJson } from '../store/json-objects.ts';
-import { dependencyRules } from '../evidence/dependency-rules.ts';
 import { loadStreamProfile } from '../evidence/stream-profile.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { uploadBatchFacts } from './batch-facts.ts';
 import { classifyRows, writeOutputs, type BouncerResult, type ClassifyOptions } from './bouncer.ts';
 import { countsBalance, type IngestManifest } from '../vault/ingest-manifest.ts';
 
@@ -28,7 +26,7 @@ export async function publishRows(
 ): Promise<PublishedRows> {
   const { stream, batch, part, dir } = target;
   // A whole file is judged against its stream's curated history too (a fanned-out batch's parent loaded it).
-  if (!options.facts && dependencyRules(contract).length) await loadStreamProfile(store, engine, stream, batch, dir);
+  if (!options.facts) await loadStreamProfile(store, engine, contract, batch, dir);
   const result = await classifyRows(engine, contract, options);
   const { counts } = result;
   if (counts.source !== target.rowsLoaded || !countsBalance(counts)) {
@@ -44,16 +42,9 @@ export async function publishRows(
     quarantine: written.quarantine ? [keys.quarantineRows(stream, batch, part)] : [],
   };
   const parquet = { contentType: 'application/vnd.apache.parquet' };
-  // A whole file's own evidence (a fanned-out batch's parent uploads the batch's).
-  const evidence = !options.facts && result.facts.evidence ? join(dir, 'facts_evidence.parquet') : undefined;
-  if (evidence) await engine.run(`COPY facts_evidence TO ${literal(evidence)} (FORMAT parquet)`);
-  const domains = !options.facts && result.facts.domains ? join(dir, 'facts_domains.parquet') : undefined;
-  if (domains) await engine.run(`COPY facts_domains TO ${literal(domains)} (FORMAT parquet)`);
-  const discovered = !options.facts ? result.facts.discovered : undefined;
   await Promise.all([
-    evidence && store.putFile(keys.batchFacts(batch, 'facts_evidence'), evidence, parquet),
-    domains && store.putFile(keys.batchFacts(batch, 'facts_domains'), domains, parquet),
-    discovered && putJson(store, keys.discoveredRules(batch), { batch, stream, ...discovered }),
+    // A whole file's own evidence (a fanned-out batch's parent uploaded the batch's).
+    !options.facts && uploadBatchFacts(engine, store, { batch, stream, dir }, result.facts, ['evidence', 'domains']),
     written.clean && store.putFile(outputs.clean[0]!, written.clean, parquet),
     written.suspect && store.putFile(outputs.suspect[0]!, written.suspect, parquet),
     written.quarantine && store.putFile(outputs.quarantine[0]!, written.quarantine, parquet),

@@ -151,7 +151,7 @@ describe('stream profile', () => {
       { dependency: 'zip->city', group_key: '35233', value: 'birmingham', n: 5 },
     ]);
 
-    expect(await loadStreamProfile(store, engine, STREAM, 'places-current', dir())).toBe(1);
+    expect(await loadStreamProfile(store, engine, places(), 'places-current', dir())).toBe(1);
     expect(await historyVotes()).toEqual([
       { dependency: 'zip->city', group_key: '10001', value: 'new york', n: 2 },
       { dependency: 'zip->city', group_key: '35233', value: 'birmingham', n: 5 },
@@ -179,7 +179,7 @@ describe('stream profile', () => {
     await engine.run(
       "CREATE OR REPLACE TEMP TABLE history_votes AS SELECT 'zip->city' AS dependency, '1' AS group_key, 'x' AS value, 1 AS n",
     );
-    expect(await loadStreamProfile(store, engine, STREAM, 'places-b', dir())).toBe(0);
+    expect(await loadStreamProfile(store, engine, places(), 'places-b', dir())).toBe(0);
     expect(await hasHistory()).toBe(false);
 
     // Without history the batch alone: one vote for each of two values, nothing strong.
@@ -198,7 +198,7 @@ describe('stream profile', () => {
     expect(await profileRows(store, first!)).toEqual([{ dependency: 'zip->city', group_key: '35233', value: 'birmingham', n: 3 }]);
 
     // Another batch does read it.
-    expect(await loadStreamProfile(store, engine, STREAM, 'places-c', dir())).toBe(1);
+    expect(await loadStreamProfile(store, engine, places(), 'places-c', dir())).toBe(1);
     expect(await historyVotes()).toEqual([{ dependency: 'zip->city', group_key: '35233', value: 'birmingham', n: 3 }]);
     await engine.run('DROP TABLE IF EXISTS history_votes');
   });
@@ -219,12 +219,12 @@ describe('stream profile', () => {
     expect(new Set(written).size).toBe(total);
     expect((await store.list(keys.streamProfilePrefix(STREAM))).length).toBe(total);
 
-    expect(await loadStreamProfile(store, engine, STREAM, 'places-current', dir())).toBe(PROFILE_BATCHES);
+    expect(await loadStreamProfile(store, engine, places(), 'places-current', dir())).toBe(PROFILE_BATCHES);
     expect(await historyVotes()).toEqual([{ dependency: 'zip->city', group_key: '99999', value: 'newtown', n: PROFILE_BATCHES }]);
 
     // The newest batch reloading reads the PROFILE_BATCHES before it: one `oldtown` profile comes back in.
     const newest = `places-${String(1).padStart(3, '0')}`;
-    expect(await loadStreamProfile(store, engine, STREAM, newest, dir())).toBe(PROFILE_BATCHES);
+    expect(await loadStreamProfile(store, engine, places(), newest, dir())).toBe(PROFILE_BATCHES);
     expect(await historyVotes()).toEqual([
       { dependency: 'zip->city', group_key: '99999', value: 'newtown', n: PROFILE_BATCHES - 1 },
       { dependency: 'zip->city', group_key: '99999', value: 'oldtown', n: 1 },
@@ -303,7 +303,7 @@ describe('stream profile', () => {
     expect(Number(wrong!.n)).toBe(0);
 
     // Loaded back, the history holds the same bounded votes.
-    expect(await loadStreamProfile(store, engine, STREAM, 'places-next', dir())).toBe(1);
+    expect(await loadStreamProfile(store, engine, places(), 'places-next', dir())).toBe(1);
     const [loaded] = await engine.rows<{ n: string }>('SELECT count(*) AS n FROM history_votes');
     expect(Number(loaded!.n)).toBe(2 * PROFILE_GROUPS);
     await engine.run('DROP TABLE IF EXISTS history_votes');
