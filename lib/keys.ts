@@ -74,6 +74,10 @@ export const keys = {
   /** Registry version `n` (1, 2, ...) of a stream's contract: written once, never overwritten. */
   contractVersion: (stream: string, n: number) => `contracts/${stream}/versions/${String(n).padStart(6, '0')}.json`,
   contractVersions: (stream: string) => `contracts/${stream}/versions/`,
+  /** A next contract a file's schema proposed (schema evolution), and the operator's decision on it: each written once. */
+  schemaProposal: (stream: string, id: string) => `contracts/${stream}/proposals/${id}.json`,
+  schemaProposals: (stream: string) => `contracts/${stream}/proposals/`,
+  proposalDecision: (stream: string, id: string) => `contracts/${stream}/decisions/${id}.json`,
   streamState: (stream: string) => `control/${stream}/state.json`,
   waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
   waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,

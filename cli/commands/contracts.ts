@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { Column, Contract } from '../../lib/contract/contract.ts';
+import { type Column, type Contract, evolutionPolicy } from '../../lib/contract/contract.ts';
+import { compatibility } from '../../lib/contract/compatibility.ts';
 import {
   ContractInvalidError,
   loadContract,
@@ -11,6 +12,7 @@ import {
 } from '../../lib/contract/registry.ts';
 import { contractHistory, loadContractVersion } from '../../lib/contract/contract-versions.ts';
 import { keys } from '../../lib/keys.ts';
+import { proposalCommands } from './proposals.ts';
 import type { ObjectStore } from '../../lib/store/object-store.ts';
 import { type CliContext, exitWith } from '../context.ts';
 import { contractDiff, diffText } from '../contract-diff.ts';
@@ -41,18 +43,35 @@ export function readContracts(files: string[]): Contract[] {
 
 /** `contracts register FILE...`: registers the (already validated) contracts; prints one entry per file. */
 export async function runRegister(store: ObjectStore, files: string[], contracts: Contract[], out: Out, json?: boolean): Promise<number> {
-  const done: { file: string | undefined; stream: string; version: number; fingerprint: string }[] = [];
+  const done: {
+    file: string | undefined;
+    stream: string;
+    version: number;
+    fingerprint: string;
+    registry_version?: number;
+    change?: string;
+  }[] = [];
   for (const [i, contract] of contracts.entries()) {
+    const before = await loadContract(store, contract.stream);
     const registered = await registerContract(store, contract, new Date(), files[i]);
+    // What the stream's policy would have said of this change had a file brought it (registering by hand is always allowed).
+    const change = before && compatibility(before.contract, registered.contract, evolutionPolicy(before.contract)).rule;
     done.push({
       file: files[i],
       stream: registered.contract.stream,
       version: registered.contract.version,
       fingerprint: registered.fingerprint,
+      ...(registered.registry_version ? { registry_version: registered.registry_version } : {}),
+      ...(change && change !== 'no change' ? { change } : {}),
     });
   }
   emit(out, json, done, () =>
-    done.map((d) => `registered ${d.stream} v${d.version} from ${d.file} (fingerprint ${d.fingerprint})\n`).join(''),
+    done
+      .map(
+        (d) =>
+          `registered ${d.stream} v${d.version} from ${d.file} (fingerprint ${d.fingerprint}${d.registry_version ? `, registry version ${d.registry_version}` : ''})${d.change ? `; schema change: ${d.change}` : ''}\n`,
+      )
+      .join(''),
   );
   return EXIT.ok;
 }
@@ -194,7 +213,7 @@ export async function runDiff(store: ObjectStore, stream: string, file: string, 
   return diff.same ? EXIT.ok : EXIT.failed;
 }
 
-/** Adds `contracts register | show | diff`. */
+/** Adds `contracts register | show | history | diff | proposals | adopt | reject`. */
 export function contractsCommands(program: Command, ctx: CliContext): void {
   const contracts = program.command('contracts').description('the schema registry in the vault');
   contracts
@@ -234,4 +253,5 @@ export function contractsCommands(program: Command, ctx: CliContext): void {
       existingFile(a);
       exitWith(await runDiff(ctx.vault(), stream, a, processOut, o.json));
     });
+  proposalCommands(contracts, ctx);
 }

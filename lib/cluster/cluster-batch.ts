@@ -1,6 +1,6 @@
+import { contractOfBatch } from '../contract/batch-contract.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { literal } from '../engine/sql.ts';
 import { DataLossError } from '../errors.ts';
@@ -60,8 +60,8 @@ export async function clusterBatch(deps: ClusterDeps, manifestKey: string): Prom
     await putOnce(deps.store, keys.noClusters(batch), jsonText({ batch, clusters: 0 }));
     return { status: 'nothing-to-cluster', batch, reason: ingest.status === 'ingested' ? 'no-suspect-rows' : 'batch-quarantined' };
   }
-  const registered = await loadContract(deps.store, ingest.stream);
-  const pii = new Set(registered?.contract.columns.filter((c) => c.pii).map((c) => c.name) ?? []);
+  const contract = await contractOfBatch(deps.store, ingest.stream, ingest.contract);
+  const pii = new Set(contract.columns.filter((c) => c.pii).map((c) => c.name));
   return withWorkspace(deps.workDir, 'cluster', deps.engine, async ({ dir, engine }) => {
     const timings: Record<string, number> = {};
     let t = performance.now();

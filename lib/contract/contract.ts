@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkExpression } from './expression.ts';
+import { EVOLUTION_POLICIES, type EvolutionPolicy } from './compatibility.ts';
 
 /**
  * A stream's schema contract: the only label the platform has. It says which columns a file
@@ -378,6 +379,13 @@ export const ContractSchema = z
      * dependencies and value domains are always reported, and act only where allowed here.
      */
     discover: z.object({ dependencies: z.boolean().default(false), domains: z.boolean().default(false) }).optional(),
+    /**
+     * How a file whose columns differ from the contract is met (see compatibility.ts): `strict`
+     * (the default) halts the stream on any difference; `additive` lets in a new nullable column
+     * and widenings, under a proposed next version the operator adopts or rejects; `none` also
+     * lets in loosened rules. A removed, renamed or narrowed column halts under every policy.
+     */
+    evolution: z.enum(EVOLUTION_POLICIES).optional(),
   })
   .superRefine((contract, ctx) => {
     const names = contract.columns.map((c) => c.name);
@@ -469,4 +477,9 @@ export type Contract = z.infer<typeof ContractSchema>;
 /** The contract's primary-key columns, in column order (empty when it has none). */
 export function primaryKey(contract: Contract): Column[] {
   return contract.columns.filter((c) => c.primary_key);
+}
+
+/** The stream's schema evolution policy: the contract's `evolution`, `strict` when it names none. */
+export function evolutionPolicy(contract: Pick<Contract, 'evolution'>): EvolutionPolicy {
+  return contract.evolution ?? 'strict';
 }

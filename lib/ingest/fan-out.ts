@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ContractSchema } from '../contract/contract.ts';
-import type { RegisteredContract } from '../contract/registry.ts';
+import type { CheckedContract } from '../contract/batch-contract.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { DataLossError } from '../errors.ts';
 import { keys } from '../keys.ts';
@@ -32,6 +32,7 @@ export const FanOutPlanSchema = z.object({
     fingerprint: z.string(),
     registered_at: z.string(),
     registry_version: z.number().int().positive().optional(),
+    proposal: z.string().optional(),
   }),
   schema_fingerprint: z.string(),
   facts: z.object({
@@ -58,7 +59,7 @@ export interface FanOutInput {
   store: ObjectStore;
   engine: Engine;
   reader: SourceReader;
-  registered: RegisteredContract;
+  registered: CheckedContract;
   source: IngestManifest['source'];
   schemaFingerprint: string;
   batch: string;

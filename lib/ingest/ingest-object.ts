@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
-import { loadContract, type RegisteredContract } from '../contract/registry.ts';
+import { loadContract } from '../contract/registry.ts';
+import { type CheckedContract, contractRef } from '../contract/batch-contract.ts';
+import { evolveSchema } from '../contract/evolve-schema.ts';
+import { proposalDecision, proposeVersion, type SchemaProposal } from '../contract/schema-proposals.ts';
 import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { UnsafeKeyError } from '../errors.ts';
@@ -86,7 +89,8 @@ interface Ingest {
 
 /** An ingest whose stream has a contract and is running. */
 interface Admitted extends Ingest {
-  registered: RegisteredContract;
+  /** The contract the file is checked against: the registered one, or a proposal the policy accepted (meetSchema). */
+  registered: CheckedContract;
   base: Omit<IngestManifest, 'status' | 'rows' | 'reasons' | 'rejected' | 'outputs' | 'timings_ms' | 'schema_fingerprint'>;
   waiting: WaitingFile;
   /** The independent record count of the raw bytes, running beside the engine's read. */
@@ -94,7 +98,7 @@ interface Admitted extends Ingest {
 }
 
 /** A read source: its rows loaded into the engine, or the outcome that ends the ingest here. */
-type Read = { loaded: true; rowsLoaded: number; fingerprint: string } | { loaded: false; outcome: IngestOutcome };
+type Read = { loaded: true; rowsLoaded: number; fingerprint: string; ingest: Admitted } | { loaded: false; outcome: IngestOutcome };
 
 /**
  * ingest: one raw vault object -> clean and suspect Parquet, a manifest, and nothing lost.
@@ -103,7 +107,8 @@ type Read = { loaded: true; rowsLoaded: number; fingerprint: string } | { loaded
  * the stream must have a contract and be running (else the file is refused or waits); the object
  * as a whole must be readable text of its format, sniffed from its head (else it is quarantined
  * whole with a reason); a gzip must not expand past its bound (a bomb); its schema must match
- * (drift halts the stream); a large file fans out into parts; the rows are read and counted twice;
+ * (a difference meets the stream's evolution policy: accepted under a proposed version, or the
+ * stream halts); a large file fans out into parts; the rows are read and counted twice;
  * the bouncer classifies them in the engine; the breaker may hold the batch; the manifest last.
  */
 export async function ingestObject(deps: IngestDeps, request: IngestRequest): Promise<IngestOutcome> {
@@ -182,7 +187,7 @@ async function ingestClaimed(ingest: Ingest): Promise<IngestOutcome> {
   const counted: Admitted = { ...admitted, counting };
   return withEngine(ingest.deps.engine, ingest.dir, async (engine) => {
     const read = await readSource(counted, engine);
-    return read.loaded ? await publish(counted, engine, read) : read.outcome;
+    return read.loaded ? await publish(read.ingest, engine, read) : read.outcome;
   });
 }
 
@@ -207,7 +212,7 @@ async function admit(ingest: Ingest): Promise<Omit<Admitted, 'counting'> | Inges
     await recordWaiting(deps.store, stream, waiting);
     return { status: 'waiting', batch, stream, reason: 'stream-halted' };
   }
-  const { contract, fingerprint } = registered;
+  const { contract } = registered;
   const source = {
     bucket: request.bucket,
     key: request.key,
@@ -220,11 +225,7 @@ async function admit(ingest: Ingest): Promise<Omit<Admitted, 'counting'> | Inges
     batch,
     stream,
     source: { ...source, format: contract.format.type, gzip: ingest.gzip },
-    contract: {
-      version: contract.version,
-      fingerprint,
-      ...(registered.registry_version ? { registry_version: registered.registry_version } : {}),
-    },
+    contract: contractRef(registered),
   };
   return { ...ingest, registered, base, waiting };
 }
@@ -275,7 +276,7 @@ async function quarantineWhole(
 }
 
 /**
- * Phases: the schema against the contract (drift halts the stream), a fan-out when the file is
+ * Phases: the schema against the contract and its evolution policy (meetSchema), a fan-out when the file is
  * too large for one invocation, then the rows read into the engine and counted a second time from
  * the raw bytes. A read error the input explains quarantines the object whole; any other is thrown.
  */
@@ -287,12 +288,14 @@ async function readSource(ingest: Admitted, engine: Engine): Promise<Read> {
     if (ingest.gzip) await throwCountedFault(ingest);
     const reader = await openSource(engine, { path: ingest.downloaded.path, format: ingest.registered.contract.format, gzip: ingest.gzip });
     fingerprint = schemaFingerprint(reader.observed);
-    const early = (await haltOnDrift(ingest, reader, fingerprint)) ?? (await fanOutIfLarge(ingest, engine, reader, fingerprint));
+    const met = await meetSchema(ingest, reader, fingerprint);
+    if ('status' in met) return { loaded: false, outcome: met };
+    const early = await fanOutIfLarge(met, engine, reader, fingerprint);
     if (early) return { loaded: false, outcome: early };
-    const rowsLoaded = await loadSourceTable(engine, reader, ingest.registered.contract);
+    const rowsLoaded = await loadSourceTable(engine, reader, met.registered.contract);
     ingest.timings['read'] = ms(t);
-    await checkCounts(ingest, rowsLoaded);
-    return { loaded: true, rowsLoaded, fingerprint };
+    await checkCounts(met, rowsLoaded);
+    return { loaded: true, rowsLoaded, fingerprint, ingest: met };
   } catch (error) {
     // A corrupt gzip or an over-long record explains any read error that came with it.
     const rejection = (await countedFault(ingest).catch(() => undefined)) ?? error;
@@ -312,11 +315,36 @@ async function throwCountedFault(ingest: Admitted): Promise<void> {
   if (fault) throw fault;
 }
 
-/** Drift: the stream halts (SEV1) and the file waits with every later one until an operator resumes. */
-async function haltOnDrift(ingest: Admitted, reader: SourceReader, found: string): Promise<IngestOutcome | undefined> {
+/**
+ * Phase: the file's columns against the contract. Different columns meet the stream's evolution
+ * policy (evolve-schema.ts): accepted, the batch goes on under the proposed next version (written
+ * once for an operator to adopt; a SEV3 alert when it is new); else (or when an operator rejected
+ * that schema) the stream halts (SEV1) and the file waits with every later one.
+ */
+async function meetSchema(ingest: Admitted, reader: SourceReader, found: string): Promise<Admitted | IngestOutcome> {
   const { deps, request, stream, batch, registered } = ingest;
   const drift = schemaDrift(expectedSchema(registered.contract), reader.observed);
-  if (found === registered.fingerprint || !drift) return undefined;
+  if (found === registered.fingerprint || !drift) return ingest;
+  const evolution = evolveSchema(registered.contract, reader.observed);
+  const at = ingest.now();
+  const proposed = evolution.proposed;
+  const written = proposed
+    ? await proposeVersion(deps.store, { registered, evolution: { ...evolution, proposed }, batch, key: request.key, at })
+    : undefined;
+  const proposal = written?.proposal;
+  const rejected = proposal ? (await proposalDecision(deps.store, stream, proposal.id))?.decision === 'rejected' : false;
+  if (evolution.verdict.accepted && proposal && !rejected) {
+    if (written.created) await alertEvolved(ingest, proposal);
+    const checked: CheckedContract = {
+      contract: proposal.contract,
+      fingerprint: proposal.fingerprint,
+      registered_at: proposal.proposed_at,
+      ...(registered.registry_version ? { registry_version: registered.registry_version } : {}),
+      proposal: proposal.id,
+    };
+    return { ...ingest, registered: checked, base: { ...ingest.base, contract: contractRef(checked) } };
+  }
+  const proposalRef = proposal && { id: proposal.id, key: keys.schemaProposal(stream, proposal.id) };
   await haltForDrift(deps.store, deps.alerts, {
     stream,
     batch,
@@ -324,10 +352,28 @@ async function haltOnDrift(ingest: Admitted, reader: SourceReader, found: string
     drift,
     expected: registered.fingerprint,
     found,
-    at: ingest.now(),
+    at,
+    verdict: evolution.verdict,
+    ...(proposalRef ? { proposal: proposalRef } : {}),
+    ...(evolution.invalid ? { invalid: evolution.invalid } : {}),
+    rejected,
   });
   await recordWaiting(deps.store, stream, ingest.waiting);
   return { status: 'waiting', batch, stream, reason: 'schema-drift' };
+}
+
+/** A schema change the policy accepted, first seen: the operators are told a proposed version awaits them. */
+async function alertEvolved(ingest: Admitted, proposal: SchemaProposal): Promise<void> {
+  const { stream, batch } = ingest;
+  await ingest.deps.alerts.post({
+    severity: 'SEV3',
+    component: 'ingest',
+    stream,
+    batch,
+    reason: 'schema-evolved',
+    summary: `stream ${stream} accepted a schema change (${proposal.verdict.rule}) under proposed version ${proposal.id}: adopt it with \`vaultmend contracts adopt ${stream} ${proposal.id}\` or reject it`,
+    details: { key: ingest.request.key, proposal: keys.schemaProposal(stream, proposal.id), changes: proposal.verdict.changes },
+  });
 }
 
 /** Too large for one invocation: split into parts, each ingested by its own invocation. */

@@ -1,3 +1,4 @@
+import { contractRef } from '../contract/batch-contract.ts';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Engine } from '../engine/duckdb.ts';
@@ -129,11 +130,7 @@ async function completeBatch(deps: IngestDeps, plan: FanOutPlan): Promise<string
     stream: plan.stream,
     status: 'ingested',
     source: plan.source,
-    contract: {
-      version: plan.contract.contract.version,
-      fingerprint: plan.contract.fingerprint,
-      ...(plan.contract.registry_version ? { registry_version: plan.contract.registry_version } : {}),
-    },
+    contract: contractRef(plan.contract),
     schema_fingerprint: plan.schema_fingerprint,
     rows,
     reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : 1))),

@@ -3,7 +3,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { ClusterManifest } from '../vault/cluster-manifest.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { findObject } from '../vault/vault-object.ts';
-import { contractOf } from './contract-of.ts';
+import { contractFacts, contractOf } from './contract-of.ts';
 import type { RunEnd } from './step-lineage.ts';
 import { vaultDataset } from './vault-dataset.ts';
 import { vaultFields } from './vault-fields.ts';
@@ -28,7 +28,7 @@ export async function clusterRunEnds(store: ObjectStore, bucket: string, outcome
   const { batch } = outcome;
   const ingest = await findObject(store, vaultObjects.ingestManifest.at(batch));
   const manifest = outcome.manifest ?? (await findObject(store, vaultObjects.clusterManifest.at(batch)));
-  const contract = ingest ? await contractOf(store, ingest.stream, ingest.contract.version) : undefined;
+  const contract = ingest ? await contractOf(store, ingest.stream, ingest.contract) : undefined;
   const suspect = ingest?.outputs.suspect ?? [];
   const suspectRows = ingest?.rows?.suspect;
   return [
@@ -38,7 +38,7 @@ export async function clusterRunEnds(store: ObjectStore, bucket: string, outcome
       lineage: {
         inputs: suspect.map((key) =>
           vaultDataset('input', bucket, key, {
-            ...(contract ? { fields: vaultFields.suspect(contract) } : {}),
+            ...contractFacts(contract, vaultFields.suspect),
             ...(suspect.length === 1 && suspectRows !== undefined ? { rows: suspectRows } : {}),
           }),
         ),

@@ -3,7 +3,7 @@ import type { ObjectStore } from '../store/object-store.ts';
 import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import { findObject } from '../vault/vault-object.ts';
-import { contractOf } from './contract-of.ts';
+import { contractFacts, contractOf, type LineageContract } from './contract-of.ts';
 import type { LineageField } from './lineage-facets.ts';
 import type { OutputDataset } from './run-event.ts';
 import type { RunEnd, StepLineage } from './step-lineage.ts';
@@ -25,9 +25,9 @@ function lane(bucket: string, keys: readonly string[], rows: number | undefined,
 }
 
 /** The raw object in, clean/suspect/quarantine objects out, rows per lane. */
-function ingestLineage(bucket: string, manifest: IngestManifest, contract: Contract | undefined): StepLineage {
+function ingestLineage(bucket: string, manifest: IngestManifest, contract: LineageContract): StepLineage {
   const rows = manifest.rows;
-  const fieldsOf = (pick: (c: Contract) => LineageField[]): DatasetFacts => (contract ? { fields: pick(contract) } : {});
+  const fieldsOf = (pick: (c: Contract) => LineageField[]): DatasetFacts => contractFacts(contract, pick);
   const quarantined = rows ? rows.quarantined + rows.duplicates_collapsed : undefined;
   const isParquet = (key: string) => key.endsWith('.parquet');
   return {
@@ -63,6 +63,6 @@ export async function ingestRunEnds(store: ObjectStore, bucket: string, outcome:
   if (!completes || !outcome.batch) return [];
   const manifest = outcome.manifest ?? (await findObject(store, vaultObjects.ingestManifest.at(outcome.batch)));
   if (!manifest) return [];
-  const contract = await contractOf(store, manifest.stream, manifest.contract.version);
+  const contract = await contractOf(store, manifest.stream, manifest.contract);
   return [{ eventType: 'COMPLETE', run: { step: 'ingest', batch: manifest.batch }, lineage: ingestLineage(bucket, manifest, contract) }];
 }

@@ -3,7 +3,7 @@ import type { ClusterResult } from '../vault/cluster-result.ts';
 import { vaultObjects } from '../vault/objects.ts';
 import type { ReconcileManifest } from '../vault/reconcile-manifest.ts';
 import { findObject } from '../vault/vault-object.ts';
-import { contractOf } from './contract-of.ts';
+import { contractFacts, contractOf } from './contract-of.ts';
 import type { LineageRun } from './lineage-run.ts';
 import type { InputDataset } from './run-event.ts';
 import type { RunEnd, StepLineage } from './step-lineage.ts';
@@ -23,7 +23,7 @@ async function reconcileLineage(store: ObjectStore, bucket: string, manifest: Re
   const { batch } = manifest;
   const ingest = await findObject(store, vaultObjects.ingestManifest.at(batch));
   const clusters = await findObject(store, vaultObjects.clusterManifest.at(batch));
-  const contract = ingest ? await contractOf(store, ingest.stream, ingest.contract.version) : undefined;
+  const contract = ingest ? await contractOf(store, ingest.stream, ingest.contract) : undefined;
   const reviewed = new Set(manifest.reviewed ?? []);
   const results = (
     await Promise.all(
@@ -36,7 +36,7 @@ async function reconcileLineage(store: ObjectStore, bucket: string, manifest: Re
   const inputs: InputDataset[] = [
     ...clean.map((key) =>
       vaultDataset('input', bucket, key, {
-        ...(contract ? { fields: vaultFields.clean(contract) } : {}),
+        ...contractFacts(contract, vaultFields.clean),
         ...(clean.length === 1 && ingest?.rows ? { rows: ingest.rows.clean } : {}),
       }),
     ),
@@ -50,7 +50,7 @@ async function reconcileLineage(store: ObjectStore, bucket: string, manifest: Re
     ]),
     ...(ingest?.outputs.quarantine ?? [])
       .filter((key) => key.endsWith('.parquet'))
-      .map((key) => vaultDataset('input', bucket, key, contract ? { fields: vaultFields.quarantineRows(contract) } : {})),
+      .map((key) => vaultDataset('input', bucket, key, contractFacts(contract, vaultFields.quarantineRows))),
   ];
   const { rows } = manifest;
   // The first reconcile's curated object holds every promoted row; a revision's part only the rows no earlier part holds.
@@ -61,7 +61,7 @@ async function reconcileLineage(store: ObjectStore, bucket: string, manifest: Re
       ...(manifest.curated
         ? [
             vaultDataset('output', bucket, manifest.curated, {
-              ...(contract ? { fields: vaultFields.curated(contract) } : {}),
+              ...contractFacts(contract, vaultFields.curated),
               ...curatedRows,
             }),
           ]

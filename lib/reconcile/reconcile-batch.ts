@@ -1,12 +1,12 @@
+import { contractOfBatch } from '../contract/batch-contract.ts';
 import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
 import { chainLines, verifyChain } from '../audit/audit-chain.ts';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import type { Contract } from '../contract/contract.ts';
-import { loadContract } from '../contract/registry.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { literal } from '../engine/sql.ts';
-import { ContractMissingError, DataLossError } from '../errors.ts';
+import { DataLossError } from '../errors.ts';
 import { downloadObject } from '../store/download.ts';
 import type { IngestManifest } from '../vault/ingest-manifest.ts';
 import { keys } from '../keys.ts';
@@ -82,8 +82,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string, ready?:
   if (readiness.status === 'not-clustered') return { status: 'not-clustered', batch };
   if (readiness.status === 'waiting') return { status: 'waiting', batch, missing: readiness.missing };
   const { ingest, clusters, results } = readiness;
-  const registered = await loadContract(deps.store, ingest.stream);
-  if (!registered) throw new ContractMissingError(ingest.stream);
+  const contract = await contractOfBatch(deps.store, ingest.stream, ingest.contract);
   const stamp = await asOf(
     deps,
     batch,
@@ -97,7 +96,7 @@ export async function reconcileBatch(deps: ReconcileDeps, batch: string, ready?:
   const manifest = await reconcileRound(deps, {
     batch,
     stamp,
-    contract: registered.contract,
+    contract,
     ingest,
     clusters,
     results,

@@ -1,5 +1,4 @@
-import { loadContract } from '../contract/registry.ts';
-import { ContractMissingError } from '../errors.ts';
+import { contractOfBatch } from '../contract/batch-contract.ts';
 import { keys, streamOfBatch } from '../keys.ts';
 import { claimScopes, DEFAULT_LEASE_MS, withClaim } from '../vault/claims.ts';
 import type { ClusterResult } from '../vault/cluster-result.ts';
@@ -72,8 +71,7 @@ async function reviseOnce(
   const ready = await batchReadiness(deps.store, batch);
   if (ready.status !== 'ready') throw new Error(`batch ${batch} was reconciled but its results are not all there (${ready.status})`);
   const stream = streamOfBatch(batch);
-  const registered = await loadContract(deps.store, stream);
-  if (!registered) throw new ContractMissingError(stream);
+  const contract = await contractOfBatch(deps.store, stream, ready.ingest.contract);
   // The input set is fixed by the first holder: one that takes over after it died reconciles the same
   // clusters with the same stamp (a decision landed meanwhile waits for the next revision).
   const plan = await planRevision(deps, batch, revision, reviewed, fresh);
@@ -96,7 +94,7 @@ async function reviseOnce(
   return reconcileRound(deps, {
     batch,
     stamp,
-    contract: registered.contract,
+    contract,
     ingest: ready.ingest,
     clusters: ready.clusters,
     results,

@@ -1,8 +1,10 @@
+import { contractOfBatch } from '../contract/batch-contract.ts';
 import { join } from 'node:path';
 import type { DataKeyStore } from '../audit/data-keys.ts';
 import { mapBounded } from '../audit/map-bounded.ts';
 import { open } from '../audit/pii-cipher.ts';
-import { loadContract } from '../contract/registry.ts';
+import { vaultObjects } from '../vault/objects.ts';
+import { readObject } from '../vault/vault-object.ts';
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal, literalList } from '../engine/sql.ts';
 import { VaultmendError } from '../errors.ts';
@@ -41,9 +43,8 @@ export async function rollbackBatch(deps: RollbackDeps, batch: string): Promise<
   const audits = (manifest.audit_chain ?? (manifest.audit ? [manifest.audit] : [])).map((a) => a.key);
   if (parts.length === 0 || audits.length === 0)
     throw new VaultmendError('rollback-impossible', `batch ${batch} was not promoted (status ${manifest.status}): nothing to roll back`);
-  const registered = await loadContract(deps.store, manifest.stream);
-  if (!registered) throw new VaultmendError('contract-missing', `no contract for stream ${manifest.stream}`);
-  const columns = registered.contract.columns.map((c) => c.name);
+  const ingest = await readObject(deps.store, vaultObjects.ingestManifest.at(batch));
+  const columns = (await contractOfBatch(deps.store, manifest.stream, ingest.contract)).columns.map((c) => c.name);
 
   return withWorkspace(deps.workDir, 'rollback', deps.engine, async ({ dir, engine }) => {
     const curated = await Promise.all(

@@ -1,15 +1,14 @@
+import { contractOfBatch } from '../contract/batch-contract.ts';
 import type { Column, Contract } from '../contract/contract.ts';
-import { loadContract } from '../contract/registry.ts';
 import { withWorkspace } from '../engine/workspace.ts';
 import type { Engine } from '../engine/duckdb.ts';
-import { ContractMissingError } from '../errors.ts';
 import type { MeasureDeps } from './measure.ts';
 import { PatternTable } from './pattern-table.ts';
 import type { Sandbox } from './sandbox.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { ClusterSpec } from '../vault/cluster-spec.ts';
 import { vaultObjects } from '../vault/objects.ts';
-import { findObject } from '../vault/vault-object.ts';
+import { findObject, readObject } from '../vault/vault-object.ts';
 
 /** What opening a cluster needs. */
 export interface ClusterDeps {
@@ -53,9 +52,8 @@ export async function withCluster<T>(
 ): Promise<T> {
   const spec = await findObject(deps.store, vaultObjects.cluster.at(batch, cluster));
   if (!spec) throw new ClusterNotFoundError(`no cluster ${cluster} in batch ${batch} (vaultmend status ${batch} lists its clusters)`);
-  const registered = await loadContract(deps.store, spec.stream);
-  if (!registered) throw new ContractMissingError(spec.stream);
-  const contract = registered.contract;
+  const ingest = await readObject(deps.store, vaultObjects.ingestManifest.at(batch));
+  const contract = await contractOfBatch(deps.store, spec.stream, ingest.contract);
   const contractColumn = contract.columns.find((c) => c.name === spec.column);
   const column = contractColumn ?? {
     name: spec.column,

@@ -1,4 +1,5 @@
 import type { AlertSink } from '../alerts/alerts.ts';
+import type { CompatibilityVerdict } from '../contract/compatibility.ts';
 import type { SchemaDrift } from '../contract/schema-fingerprint.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -13,10 +14,59 @@ export interface DriftFound {
   expected: string;
   found: string;
   at: Date;
+  /** The stream's policy on the file's columns: the rule that fired and every change. */
+  verdict: CompatibilityVerdict;
+  /** The next contract the file's columns propose, when they make a valid one (an operator may adopt it). */
+  proposal?: { id: string; key: string };
+  /** Why the file's columns make no valid contract (then there is no proposal). */
+  invalid?: string;
+  /** An operator rejected this schema's proposal earlier. */
+  rejected?: boolean;
 }
 
-/** Schema drift: write the drift report, halt the stream, and raise a SEV1 alert. */
+/** What an operator can do about a halt for drift, each with its command. */
+export interface DriftAction {
+  action: 'adopt' | 'resume' | 'reject';
+  command: string;
+  effect: string;
+}
+
+/** The operator's ways out of a halt for drift (adopt and reject only when there is an open proposal). */
+export function driftActions(info: Pick<DriftFound, 'stream' | 'proposal' | 'rejected'>): DriftAction[] {
+  const { stream, proposal } = info;
+  const open = proposal && !info.rejected;
+  return [
+    ...(open
+      ? [
+          {
+            action: 'adopt' as const,
+            command: `vaultmend contracts adopt ${stream} ${proposal.id}`,
+            effect:
+              "registers the file's schema as the stream's next contract version and resumes the stream: this file and every waiting one are ingested under it",
+          },
+        ]
+      : []),
+    {
+      action: 'resume' as const,
+      command: `vaultmend stream resume ${stream}`,
+      effect:
+        'replays the waiting files against the registered contract: first register one that matches (vaultmend contracts register FILE), or have the source re-send files of the registered schema',
+    },
+    ...(open
+      ? [
+          {
+            action: 'reject' as const,
+            command: `vaultmend contracts reject ${stream} ${proposal.id} --reason TEXT`,
+            effect: 'refuses the schema: the stream stays halted and every file of this schema halts it again; fix the source, then resume',
+          },
+        ]
+      : []),
+  ];
+}
+
+/** Schema drift the stream's policy does not accept: write the drift report, halt the stream, and raise a SEV1 alert. */
 export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: DriftFound): Promise<void> {
+  const actions = driftActions(info);
   const report = {
     stream: info.stream,
     batch: info.batch,
@@ -24,6 +74,13 @@ export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: 
     expected_fingerprint: info.expected,
     found_fingerprint: info.found,
     drift: info.drift,
+    policy: info.verdict.policy,
+    rule: info.rejected ? 'operator: this schema was rejected' : info.verdict.rule,
+    changes: info.verdict.changes,
+    ...(info.verdict.renamed ? { renamed: info.verdict.renamed } : {}),
+    ...(info.proposal ? { proposal: info.proposal } : {}),
+    ...(info.invalid ? { invalid: info.invalid } : {}),
+    actions,
     halted_at: info.at.toISOString(),
   };
   // Halted first: a file that arrives while the report is written must already find the stream halted.
@@ -35,7 +92,7 @@ export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: 
     stream: info.stream,
     batch: info.batch,
     reason: 'schema-drift',
-    summary: `schema drift in stream ${info.stream}: the stream is halted until an operator resumes it`,
-    details: { key: info.key, report: keys.driftReport(info.stream, info.batch), drift: info.drift },
+    summary: `schema drift in stream ${info.stream} (${report.rule}): the stream is halted; ${actions.map((a) => a.action).join(', ')}: see ${keys.driftReport(info.stream, info.batch)}`,
+    details: { key: info.key, report: keys.driftReport(info.stream, info.batch), drift: info.drift, rule: report.rule, actions },
   });
 }

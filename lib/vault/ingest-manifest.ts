@@ -61,8 +61,17 @@ export const IngestManifestSchema = z.object({
     format: z.enum(['csv', 'jsonl', 'parquet']),
     gzip: z.boolean(),
   }),
-  /** The contract the file was checked against: its declared version, fingerprint and registry version (contracts/<stream>/versions/<n>.json). */
-  contract: z.object({ version: z.number().int(), fingerprint: z.string(), registry_version: z.number().int().positive().optional() }),
+  /**
+   * The contract the file was checked against: its declared version, fingerprint and registry
+   * version (contracts/<stream>/versions/<n>.json), or the schema proposal the stream's evolution
+   * policy accepted it under (`proposal`; registry_version is then the version it was proposed over).
+   */
+  contract: z.object({
+    version: z.number().int(),
+    fingerprint: z.string(),
+    registry_version: z.number().int().positive().optional(),
+    proposal: z.string().optional(),
+  }),
   /** Fingerprint of the schema the file carried (equal to the contract's when there is no drift). */
   schema_fingerprint: z.string().nullable(),
   rows: Counts.nullable(),

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
+import { SCHEMA_CHANGE_FACET } from '../../lib/lineage/schema-change-facet.ts';
 
 /**
  * Validates run events against the official OpenLineage JSON schemas vendored in
@@ -27,6 +28,8 @@ addFormats(ajv);
 ajv.addSchema(core);
 for (const id of BASE_FACET_CORES) ajv.addSchema({ ...core, $id: id });
 for (const schema of facetSchemas) ajv.addSchema(schema);
+// vaultmend's own facet, by the schema its _schemaURL names (lib/lineage/schema-change-facet.ts).
+ajv.addSchema(SCHEMA_CHANGE_FACET.schema);
 const validateCore = ajv.getSchema(String(core['$id']))!;
 
 const describe = (where: string, errors: ErrorObject[] | null | undefined): string[] =>

@@ -167,7 +167,10 @@ describe('OpenLineage run events of a batch', () => {
       {
         namespace,
         name: `raw/${STREAM}/desk.csv`,
-        facets: { schema: expect.objectContaining({ fields: CONTRACT.columns.map((c) => ({ name: c.name, type: c.type })) }) },
+        facets: {
+          schema: expect.objectContaining({ fields: CONTRACT.columns.map((c) => ({ name: c.name, type: c.type })) }),
+          version: expect.objectContaining({ datasetVersion: 'contract-v1' }),
+        },
         inputFacets: { dataQualityMetrics: expect.objectContaining({ rowCount: 3, columnMetrics: {} }) },
       },
     ]);

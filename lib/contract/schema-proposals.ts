@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { keys } from '../keys.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+import { findObject, objectKind, putObjectIfAbsent } from '../vault/vault-object.ts';
+import { EVOLUTION_POLICIES } from './compatibility.ts';
+import type { Contract } from './contract.ts';
+import type { SchemaEvolution } from './evolve-schema.ts';
+import { parseContract, type RegisteredContract } from './registry.ts';
+import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
+
+/**
+ * Schema proposals: the next contract a file's columns propose (evolve-schema.ts), kept in the
+ * vault at `contracts/<stream>/proposals/<id>.json` for an operator to adopt or reject, and the
+ * decision at `contracts/<stream>/decisions/<id>.json`. Both are written once (first writer wins):
+ * the id is derived from the registered contract and the proposed one, so every file of the same
+ * new schema over the same registered version names the same proposal, and a duplicate delivery
+ * writes nothing new.
+ *
+ * @example
+ * const { proposal } = await proposeVersion(store, { registered, evolution, batch, key, at });
+ * const decided = await proposalDecision(store, stream, proposal.id); // undefined until an operator decides
+ */
+export const VerdictSchema = z.object({
+  policy: z.enum(EVOLUTION_POLICIES),
+  accepted: z.boolean(),
+  changes: z.array(
+    z.object({
+      kind: z.enum(['added', 'removed', 'widened', 'narrowed', 'retyped', 'rule-changed']),
+      column: z.string(),
+      detail: z.string(),
+    }),
+  ),
+  rule: z.string(),
+  renamed: z.object({ from: z.string(), to: z.string() }).optional(),
+});
+
+export const SchemaProposalSchema = z.object({
+  stream: z.string(),
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  /** The registered contract it was proposed over. */
+  base: z.object({ registry_version: z.number().int().positive().nullable(), fingerprint: z.string(), contract_version: z.number().int() }),
+  /** The proposed next contract (read back through parseContract). */
+  contract: z.unknown(),
+  /** Its schema fingerprint: the schema the proposing file carried. */
+  fingerprint: z.string(),
+  verdict: VerdictSchema,
+  /** The first file that proposed it. */
+  batch: z.string(),
+  key: z.string(),
+  proposed_at: z.string(),
+});
+export type SchemaProposal = Omit<z.infer<typeof SchemaProposalSchema>, 'contract'> & { contract: Contract };
+
+export const ProposalDecisionSchema = z.object({
+  stream: z.string(),
+  id: z.string(),
+  decision: z.enum(['adopted', 'rejected']),
+  by: z.string().min(1),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+export type ProposalDecision = z.infer<typeof ProposalDecisionSchema>;
+
+const proposalObject = objectKind('schema proposal', keys.schemaProposal, SchemaProposalSchema, { once: true });
+const decisionObject = objectKind('schema proposal decision', keys.proposalDecision, ProposalDecisionSchema, { once: true });
+
+/** The proposal's id: 16 hex digits of SHA-256 over the registered fingerprint and version and the proposed contract. */
+export function proposalId(registered: Pick<RegisteredContract, 'fingerprint' | 'registry_version'>, proposed: Contract): string {
+  const text = JSON.stringify([registered.fingerprint, registered.registry_version ?? null, proposed]);
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+const withContract = (stored: z.infer<typeof SchemaProposalSchema>): SchemaProposal => ({
+  ...stored,
+  contract: parseContract(stored.contract, keys.schemaProposal(stored.stream, stored.id)),
+});
+
+/** Writes the proposal a file's schema makes (once; a later file of the same schema finds it) and returns the one that stands (`created`: this call wrote it). */
+export async function proposeVersion(
+  store: ObjectStore,
+  input: { registered: RegisteredContract; evolution: SchemaEvolution & { proposed: Contract }; batch: string; key: string; at: Date },
+): Promise<{ created: boolean; proposal: SchemaProposal }> {
+  const { registered, evolution } = input;
+  const stream = registered.contract.stream;
+  const id = proposalId(registered, evolution.proposed);
+  const written = await putObjectIfAbsent(store, proposalObject.at(stream, id), {
+    stream,
+    id,
+    base: {
+      registry_version: registered.registry_version ?? null,
+      fingerprint: registered.fingerprint,
+      contract_version: registered.contract.version,
+    },
+    contract: evolution.proposed,
+    fingerprint: schemaFingerprint(expectedSchema(evolution.proposed)),
+    verdict: evolution.verdict,
+    batch: input.batch,
+    key: input.key,
+    proposed_at: input.at.toISOString(),
+  });
+  return { created: written.created, proposal: withContract(written.value) };
+}
+
+/** One proposal of a stream, or undefined. */
+export async function loadProposal(store: ObjectStore, stream: string, id: string): Promise<SchemaProposal | undefined> {
+  const stored = await findObject(store, proposalObject.at(stream, id));
+  return stored && withContract(stored);
+}
+
+/** The operator's decision on a proposal, or undefined while it is open. */
+export async function proposalDecision(store: ObjectStore, stream: string, id: string): Promise<ProposalDecision | undefined> {
+  return findObject(store, decisionObject.at(stream, id));
+}
+
+/** Records an operator's decision once; the first decision stands (a second, even a different one, returns it). */
+export async function decideProposal(
+  store: ObjectStore,
+  decision: ProposalDecision,
+): Promise<{ created: boolean; decision: ProposalDecision }> {
+  const written = await putObjectIfAbsent(store, decisionObject.at(decision.stream, decision.id), decision);
+  return { created: written.created, decision: written.value };
+}
+
+/** Every proposal of a stream with its decision (absent: open), oldest first. */
+export async function listProposals(store: ObjectStore, stream: string): Promise<Array<SchemaProposal & { decision?: ProposalDecision }>> {
+  const listed = (await store.list(keys.schemaProposals(stream))).map((k) => /\/proposals\/([0-9a-f]{16})\.json$/.exec(k)?.[1]);
+  const ids = [...new Set(listed.filter((id): id is string => id !== undefined))];
+  const found = await Promise.all(
+    ids.map(async (id) => {
+      const [proposal, decision] = await Promise.all([loadProposal(store, stream, id), proposalDecision(store, stream, id)]);
+      return proposal && { ...proposal, ...(decision ? { decision } : {}) };
+    }),
+  );
+  return found.filter((p) => p !== undefined).sort((a, b) => a.proposed_at.localeCompare(b.proposed_at));
+}

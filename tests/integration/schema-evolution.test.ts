@@ -1,0 +1,139 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { loadContract, registerContract } from '../../lib/contract/registry.ts';
+import { listProposals } from '../../lib/contract/schema-proposals.ts';
+import { Engine } from '../../lib/engine/duckdb.ts';
+import { literal } from '../../lib/engine/sql.ts';
+import { batchId, keys } from '../../lib/keys.ts';
+import { adoptProposal } from '../../lib/streams/decide-schema.ts';
+import { streamState } from '../../lib/streams/stream-control.ts';
+import { ReconcileManifestSchema, type ReconcileManifest } from '../../lib/vault/reconcile-manifest.ts';
+import { eventually, manifestOf, readText, s3, stack, upload, vaultStore } from '../support/vault.ts';
+
+/**
+ * Schema evolution by policy on the real stack (RGW with Object Lock, its upload notifications,
+ * serverless-offline): a file with one extra nullable column is promoted with that column under
+ * `additive` and leaves a proposed version; the same file halts a `strict` stream; a removed
+ * column halts under every policy; adopting the proposal makes the next file clean. Each stream is
+ * new per run (the registry keeps its versions).
+ */
+const run = randomUUID().slice(0, 8);
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const contract = (stream: string, evolution: string) => ({
+  stream,
+  version: 1,
+  evolution,
+  columns: [
+    { name: 'id', type: 'integer', primary_key: true },
+    { name: 'amount', type: 'decimal', scale: 2 },
+  ],
+});
+/** Unique rows per call: every upload is a batch of its own. */
+const extraColumn = () => `id,amount,note\n1,1.00,first ${randomUUID()}\n2,2.50,\n`;
+
+async function reconciled(batch: string): Promise<ReconcileManifest> {
+  const text = await eventually(`reconcile of ${batch}`, () => readText(keys.reconcileManifest(batch)), 120_000);
+  return ReconcileManifestSchema.parse(JSON.parse(text));
+}
+
+/** Reads Parquet objects of the vault as one table, their columns unioned by name (how a reader spans contract versions). */
+async function unionByName(objectKeys: string[], sql: string): Promise<Record<string, unknown>[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'vm-evo-'));
+  const engine = await Engine.open({ memoryLimit: '256MB', threads: 1, spillDir: join(dir, 'spill') });
+  try {
+    const paths = await Promise.all(
+      objectKeys.map(async (key, i) => {
+        const out = await s3().send(new GetObjectCommand({ Bucket: stack().bucket, Key: key }));
+        const path = join(dir, `${i}.parquet`);
+        writeFileSync(path, await out.Body!.transformToByteArray());
+        return literal(path);
+      }),
+    );
+    await engine.run(`CREATE VIEW t AS SELECT * FROM read_parquet([${paths.join(', ')}], union_by_name = true)`);
+    return await engine.rows(sql);
+  } finally {
+    engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const driftReport = async (stream: string, batch: string) =>
+  JSON.parse(await eventually(`the drift report of ${batch}`, () => readText(keys.driftReport(stream, batch))));
+
+describe('schema evolution by policy (real stack)', () => {
+  it('additive: an extra nullable column is promoted with the column and a proposed version; adopting it makes the next file clean', async () => {
+    const stream = `evo-add-${run}`;
+    const store = vaultStore();
+    await registerContract(store, contract(stream, 'additive'));
+    const before = `id,amount\n10,9.99\n11,${(Date.now() % 100) + 0.25}\n`;
+    await upload(`raw/${stream}/before.csv`, before);
+    const beforeBatch = batchId(stream, sha256(before));
+    const first = await reconciled(beforeBatch);
+
+    const extra = extraColumn();
+    await upload(`raw/${stream}/extra.csv`, extra);
+    const batch = batchId(stream, sha256(extra));
+    const ingest = await manifestOf(batch);
+    const [proposal] = await listProposals(store, stream);
+    expect(proposal?.verdict).toMatchObject({ policy: 'additive', accepted: true, rule: 'additive: nullable column added' });
+    expect(ingest.contract).toMatchObject({ registry_version: 1, proposal: proposal?.id });
+    const promoted = await reconciled(batch);
+    expect(promoted.status).toBe('promoted');
+    expect(await store.exists(keys.schemaProposal(stream, proposal?.id ?? ''))).toBe(true);
+    expect((await streamState(store, stream)).state).toBe('running');
+
+    // The curated output carries the new column; the earlier one reads beside it, unioned by name.
+    const rows = await unionByName([first.curated!, promoted.curated!], 'SELECT id, amount::VARCHAR AS amount, note FROM t ORDER BY id');
+    expect(rows.map((r) => [r['id'], r['note'] === null ? null : String(r['note']).split(' ')[0]])).toEqual([
+      ['1', 'first'],
+      ['2', null],
+      ['10', null],
+      ['11', null],
+    ]);
+
+    const adopted = await adoptProposal(store, stream, proposal?.id ?? '', { by: 'integration' });
+    expect(adopted.registry_version).toBe(2);
+    expect((await loadContract(store, stream))?.contract.columns.map((c) => c.name)).toEqual(['id', 'amount', 'note']);
+    const next = `id,amount,note\n3,3.00,third ${randomUUID()}\n`;
+    await upload(`raw/${stream}/next.csv`, next);
+    const clean = await manifestOf(batchId(stream, sha256(next)));
+    expect(clean.contract).toMatchObject({ registry_version: 2 });
+    expect(clean.contract.proposal).toBeUndefined();
+    expect(clean.rows).toMatchObject({ source: 1, clean: 1, suspect: 0 });
+    expect(await listProposals(store, stream)).toHaveLength(1);
+  });
+
+  it('strict: the same file halts the stream with the rule and the ways out; adopting resumes it and the file is ingested', async () => {
+    const stream = `evo-strict-${run}`;
+    const store = vaultStore();
+    await registerContract(store, contract(stream, 'strict'));
+    const extra = extraColumn();
+    await upload(`raw/${stream}/extra.csv`, extra);
+    const batch = batchId(stream, sha256(extra));
+    const report = await driftReport(stream, batch);
+    expect(report).toMatchObject({ policy: 'strict', rule: 'strict: nullable column added' });
+    expect(report.actions.map((a: { action: string }) => a.action)).toEqual(['adopt', 'resume', 'reject']);
+    expect((await streamState(store, stream)).state).toBe('halted');
+    expect(await readText(keys.ingestManifest(batch))).toBeUndefined();
+
+    const adopted = await adoptProposal(store, stream, report.proposal.id, { by: 'integration' });
+    expect(adopted.resumed?.replayed).toEqual([`raw/${stream}/extra.csv`]);
+    const ingest = await manifestOf(batch);
+    expect(ingest.contract).toMatchObject({ registry_version: 2 });
+    expect(ingest.rows).toMatchObject({ source: 2, clean: 2 });
+  });
+
+  it.each(['strict', 'additive', 'none'])('a removed column halts a %s stream', async (policy) => {
+    const stream = `evo-rm-${policy}-${run}`;
+    await registerContract(vaultStore(), contract(stream, policy));
+    const removed = `id\n${Date.now() % 1000}\n`;
+    await upload(`raw/${stream}/removed.csv`, removed);
+    const report = await driftReport(stream, batchId(stream, sha256(removed)));
+    expect(report).toMatchObject({ policy, rule: 'every policy: column removed', changes: [{ kind: 'removed', column: 'amount' }] });
+    expect((await streamState(vaultStore(), stream)).state).toBe('halted');
+  });
+});
