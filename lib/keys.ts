@@ -78,6 +78,8 @@ export const keys = {
   schemaProposal: (stream: string, id: string) => `contracts/${stream}/proposals/${id}.json`,
   schemaProposals: (stream: string) => `contracts/${stream}/proposals/`,
   proposalDecision: (stream: string, id: string) => `contracts/${stream}/decisions/${id}.json`,
+  /** A file schema (by its fingerprint) an operator rejected: every file of it is quarantined whole. */
+  rejectedSchema: (stream: string, fingerprint: string) => `contracts/${stream}/rejected/${fingerprint}.json`,
   streamState: (stream: string) => `control/${stream}/state.json`,
   waitingPrefix: (stream: string) => `control/${stream}/waiting/`,
   waiting: (stream: string, id: string) => `control/${stream}/waiting/${id}.json`,

@@ -79,7 +79,7 @@ export function proposalCommands(contracts: Command, ctx: CliContext): void {
       .description(
         action === 'adopt'
           ? 'register a schema proposal as the next contract version and resume a stream halted for drift'
-          : 'refuse a schema proposal: files of that schema halt the stream',
+          : 'refuse a schema proposal: files of that schema are quarantined whole (kept in the raw vault), the stream goes on',
       )
       .action(async (stream: string, id: string, o: { as?: string; reason?: string; json?: boolean }) => {
         const decider = { by: operatorName(o.as), ...(o.reason ? { reason: o.reason } : {}) };

@@ -1,7 +1,7 @@
 import { ContractMissingError, VaultmendError } from '../errors.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import type { Contract } from './contract.ts';
-import { loadContractVersion } from './contract-versions.ts';
+import { contractHistory, loadContractVersion } from './contract-versions.ts';
 import { loadContract, parseContract, type RegisteredContract } from './registry.ts';
 import { loadProposal } from './schema-proposals.ts';
 
@@ -33,7 +33,8 @@ export function contractRef(checked: CheckedContract): ContractRef {
 /**
  * The contract a batch was checked against, by its manifest's `contract` block: the proposal it
  * names, else the registry version, else (batches ingested before versions were kept) the
- * stream's current contract. Every later step of the batch (cluster, remediate, reconcile, a
+ * current contract or a recorded version with the batch's declared version and fingerprint (the
+ * current contract when none has). Every later step of the batch (cluster, remediate, reconcile, a
  * revision, a rollback) reads its columns and rules from here, so registering a new version never
  * changes how an earlier batch is processed.
  *
@@ -53,7 +54,13 @@ export async function contractOfBatch(store: ObjectStore, stream: string, ref: C
       throw new VaultmendError('contract-missing', `stream ${stream} has no contract version ${ref.registry_version}, which a batch names`);
     return parseContract(version.contract, `contract version ${ref.registry_version} of ${stream}`);
   }
+  // A batch from before versions were kept: the current contract while it is still the batch's,
+  // else the latest recorded version with the batch's declared version and fingerprint.
   const registered = await loadContract(store, stream);
   if (!registered) throw new ContractMissingError(stream);
-  return registered.contract;
+  if (registered.contract.version === ref.version && registered.fingerprint === ref.fingerprint) return registered.contract;
+  const match = (await contractHistory(store, stream))
+    .reverse()
+    .find((v) => v.fingerprint === ref.fingerprint && (v.contract as { version?: unknown }).version === ref.version);
+  return match ? parseContract(match.contract, `contract version ${match.version} of ${stream}`) : registered.contract;
 }

@@ -63,6 +63,21 @@ export async function recordVersion(
   throw new Error(`contract versions of ${stream}: no free version number after ${RACE_TRIES} tries (registrations racing)`);
 }
 
+/**
+ * Records a registration as exactly version `n` (first writer wins): `same` says whether the
+ * version that stands holds this contract, so a conditional registration (an adopted proposal
+ * becoming the version after the one it was proposed over) can tell it lost to another.
+ */
+export async function recordVersionAt(
+  store: ObjectStore,
+  registered: { contract: Contract; fingerprint: string; registered_at: string },
+  n: number,
+): Promise<{ created: boolean; same: boolean }> {
+  const stream = registered.contract.stream;
+  const written = await putObjectIfAbsent(store, contractVersion.at(stream, n), { stream, version: n, ...registered });
+  return { created: written.created, same: written.created || same(written.value.contract, registered.contract) };
+}
+
 /** Every version of a stream's contract, oldest first. */
 export async function contractHistory(store: ObjectStore, stream: string): Promise<ContractVersion[]> {
   const numbers = await versionNumbers(store, stream);

@@ -1,7 +1,7 @@
 import { type CompatibilityVerdict, compatibility } from './compatibility.ts';
 import { type Column, type Contract, evolutionPolicy } from './contract.ts';
 import { ContractInvalidError, parseContract } from './registry.ts';
-import type { SchemaColumn } from './schema-fingerprint.ts';
+import { type SchemaColumn, storageClass } from './schema-fingerprint.ts';
 
 /** What a file whose columns differ from its contract proposes, and whether the stream's policy lets it in. */
 export interface SchemaEvolution {
@@ -20,7 +20,7 @@ function columnType(storage: string): Column['type'] | undefined {
 /**
  * The next contract a file's columns propose: the registered columns the file still carries (the
  * file's spelling; for Parquet, the file's type where its storage class differs), then each new
- * column, in file order, as a nullable column of the file's type (`string` for text formats) marked
+ * column, by name, as a nullable column of the file's type (`string` for text formats) marked
  * `pii` until an operator says otherwise; the declared `version` one higher. A column the file
  * lacks is left out (a removal, which every policy halts on).
  */
@@ -37,7 +37,8 @@ function proposedColumns(current: Contract, observed: SchemaColumn[]): unknown[]
       added.push({ name: column.name, type, nullable: true, pii: true, description: 'added by a file under schema evolution' });
       continue;
     }
-    if (!typed || type === before.type) {
+    // The same storage class is the same column (a Parquet `email`, `phone` or `enum` column is stored as text).
+    if (!typed || storageClass(before.type) === column.type) {
       kept.push({ ...before, name: column.name });
       continue;
     }
@@ -48,7 +49,9 @@ function proposedColumns(current: Contract, observed: SchemaColumn[]): unknown[]
   }
   const order = new Map(current.columns.map((c, i) => [c.name.toLowerCase(), i]));
   kept.sort((a, b) => (order.get((a as Column).name.toLowerCase()) ?? 0) - (order.get((b as Column).name.toLowerCase()) ?? 0));
-  return [...kept, ...added];
+  // New columns by name, so files that carry them in another order propose the same contract.
+  const byName = (a: unknown, b: unknown): number => ((a as Column).name < (b as Column).name ? -1 : 1);
+  return [...kept, ...added.sort(byName)];
 }
 
 /**

@@ -6,7 +6,7 @@ import { ContractSchema, type Contract } from './contract.ts';
 import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
 import { z } from 'zod';
 import { findObject, objectKind } from '../vault/vault-object.ts';
-import { recordVersion } from './contract-versions.ts';
+import { recordVersion, recordVersionAt } from './contract-versions.ts';
 
 /**
  * The schema registry lives in the vault: `contracts/<stream>.json`, the current contract of each
@@ -75,6 +75,31 @@ export async function registerContract(store: ObjectStore, json: unknown, now = 
   const { version } = await recordVersion(store, registered);
   await putJson(store, keys.contract(contract.stream), { ...registered, registry_version: version });
   return { ...registered, registry_version: version };
+}
+
+/**
+ * Registers a contract as exactly registry version `n` of its stream, or not at all: the version
+ * is written first-writer-wins, and `registered: false` says another registration holds `n`
+ * already. The current contract moves to it unless a later version is current by then.
+ *
+ * @example
+ * const { registered } = await registerContractAs(store, proposal.contract, base + 1);
+ */
+export async function registerContractAs(
+  store: ObjectStore,
+  json: unknown,
+  n: number,
+  now = new Date(),
+  source?: string,
+): Promise<{ registered: boolean; contract: RegisteredContract }> {
+  const contract = parseContract(json, source);
+  const entry = { contract, fingerprint: schemaFingerprint(expectedSchema(contract)), registered_at: now.toISOString() };
+  const written = await recordVersionAt(store, entry, n);
+  const registered: RegisteredContract = { ...entry, registry_version: n };
+  if (!written.same) return { registered: false, contract: registered };
+  const current = await loadContract(store, contract.stream);
+  if ((current?.registry_version ?? 0) < n) await putJson(store, keys.contract(contract.stream), registered);
+  return { registered: true, contract: registered };
 }
 
 /**

@@ -62,6 +62,29 @@ export const ProposalDecisionSchema = z.object({
 });
 export type ProposalDecision = z.infer<typeof ProposalDecisionSchema>;
 
+/** A file schema an operator rejected (by the schema fingerprint, whatever version it was proposed over): the proposal and the decision's words. */
+export const SchemaRejectionSchema = z.object({
+  stream: z.string(),
+  fingerprint: z.string(),
+  proposal: z.string(),
+  by: z.string(),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+export type SchemaRejection = z.infer<typeof SchemaRejectionSchema>;
+
+const rejectionObject = objectKind('rejected schema', keys.rejectedSchema, SchemaRejectionSchema, { once: true });
+
+/** Records that files of this schema are refused (once; the first rejection stands). */
+export async function recordRejection(store: ObjectStore, rejection: SchemaRejection): Promise<SchemaRejection> {
+  return (await putObjectIfAbsent(store, rejectionObject.at(rejection.stream, rejection.fingerprint), rejection)).value;
+}
+
+/** The rejection of a file schema (by fingerprint), or undefined when no operator rejected it. */
+export async function schemaRejection(store: ObjectStore, stream: string, fingerprint: string): Promise<SchemaRejection | undefined> {
+  return findObject(store, rejectionObject.at(stream, fingerprint));
+}
+
 const proposalObject = objectKind('schema proposal', keys.schemaProposal, SchemaProposalSchema, { once: true });
 const decisionObject = objectKind('schema proposal decision', keys.proposalDecision, ProposalDecisionSchema, { once: true });
 

@@ -2,8 +2,16 @@ import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
 import { loadContract } from '../contract/registry.ts';
 import { type CheckedContract, contractRef } from '../contract/batch-contract.ts';
-import { evolveSchema } from '../contract/evolve-schema.ts';
-import { proposalDecision, proposeVersion, type SchemaProposal } from '../contract/schema-proposals.ts';
+import { evolveSchema, type SchemaEvolution } from '../contract/evolve-schema.ts';
+import {
+  loadProposal,
+  proposalDecision,
+  proposalId,
+  proposeVersion,
+  type SchemaProposal,
+  schemaRejection,
+} from '../contract/schema-proposals.ts';
+import type { Contract } from '../contract/contract.ts';
 import { expectedSchema, schemaDrift, schemaFingerprint } from '../contract/schema-fingerprint.ts';
 import { Engine } from '../engine/duckdb.ts';
 import { UnsafeKeyError } from '../errors.ts';
@@ -317,24 +325,22 @@ async function throwCountedFault(ingest: Admitted): Promise<void> {
 
 /**
  * Phase: the file's columns against the contract. Different columns meet the stream's evolution
- * policy (evolve-schema.ts): accepted, the batch goes on under the proposed next version (written
- * once for an operator to adopt; a SEV3 alert when it is new); else (or when an operator rejected
- * that schema) the stream halts (SEV1) and the file waits with every later one.
+ * policy (evolve-schema.ts) and leave a schema proposal (written once). Accepted (or adopted by an
+ * operator meanwhile): the batch goes on under the proposal, and the operators are alerted when
+ * the proposal is new. A schema an operator rejected: the file is quarantined whole (kept in the
+ * raw vault). Any other: the stream halts (SEV1) and the file waits with every later one.
  */
 async function meetSchema(ingest: Admitted, reader: SourceReader, found: string): Promise<Admitted | IngestOutcome> {
   const { deps, request, stream, batch, registered } = ingest;
   const drift = schemaDrift(expectedSchema(registered.contract), reader.observed);
   if (found === registered.fingerprint || !drift) return ingest;
+  const rejection = await schemaRejection(deps.store, stream, found);
+  if (rejection) return quarantineWhole(ingest, rejectedSchema(rejection), found);
   const evolution = evolveSchema(registered.contract, reader.observed);
-  const at = ingest.now();
-  const proposed = evolution.proposed;
-  const written = proposed
-    ? await proposeVersion(deps.store, { registered, evolution: { ...evolution, proposed }, batch, key: request.key, at })
-    : undefined;
-  const proposal = written?.proposal;
-  const rejected = proposal ? (await proposalDecision(deps.store, stream, proposal.id))?.decision === 'rejected' : false;
-  if (evolution.verdict.accepted && proposal && !rejected) {
-    if (written.created) await alertEvolved(ingest, proposal);
+  const proposal = evolution.proposed && (await proposalOf(ingest, { ...evolution, proposed: evolution.proposed }));
+  const decision = proposal && (await proposalDecision(deps.store, stream, proposal.id));
+  if (decision?.decision === 'rejected') return quarantineWhole(ingest, rejectedSchema({ ...decision, proposal: decision.id }), found);
+  if (proposal && (evolution.verdict.accepted || decision?.decision === 'adopted')) {
     const checked: CheckedContract = {
       contract: proposal.contract,
       fingerprint: proposal.fingerprint,
@@ -344,7 +350,6 @@ async function meetSchema(ingest: Admitted, reader: SourceReader, found: string)
     };
     return { ...ingest, registered: checked, base: { ...ingest.base, contract: contractRef(checked) } };
   }
-  const proposalRef = proposal && { id: proposal.id, key: keys.schemaProposal(stream, proposal.id) };
   await haltForDrift(deps.store, deps.alerts, {
     stream,
     batch,
@@ -352,28 +357,45 @@ async function meetSchema(ingest: Admitted, reader: SourceReader, found: string)
     drift,
     expected: registered.fingerprint,
     found,
-    at,
+    at: ingest.now(),
     verdict: evolution.verdict,
-    ...(proposalRef ? { proposal: proposalRef } : {}),
+    ...(proposal ? { proposal: { id: proposal.id, key: keys.schemaProposal(stream, proposal.id) } } : {}),
     ...(evolution.invalid ? { invalid: evolution.invalid } : {}),
-    rejected,
   });
   await recordWaiting(deps.store, stream, ingest.waiting);
   return { status: 'waiting', batch, stream, reason: 'schema-drift' };
 }
 
-/** A schema change the policy accepted, first seen: the operators are told a proposed version awaits them. */
-async function alertEvolved(ingest: Admitted, proposal: SchemaProposal): Promise<void> {
-  const { stream, batch } = ingest;
-  await ingest.deps.alerts.post({
-    severity: 'SEV3',
-    component: 'ingest',
-    stream,
-    batch,
-    reason: 'schema-evolved',
-    summary: `stream ${stream} accepted a schema change (${proposal.verdict.rule}) under proposed version ${proposal.id}: adopt it with \`vaultmend contracts adopt ${stream} ${proposal.id}\` or reject it`,
-    details: { key: ingest.request.key, proposal: keys.schemaProposal(stream, proposal.id), changes: proposal.verdict.changes },
-  });
+/**
+ * The proposal a file's columns make, written once. A new one the policy accepts is announced
+ * first (SEV3 `schema-evolved`): a crash between the two announces it again, never not at all.
+ */
+async function proposalOf(ingest: Admitted, evolution: SchemaEvolution & { proposed: Contract }): Promise<SchemaProposal> {
+  const { deps, request, stream, batch, registered } = ingest;
+  const id = proposalId(registered, evolution.proposed);
+  const known = await loadProposal(deps.store, stream, id);
+  if (known) return known;
+  if (evolution.verdict.accepted) {
+    await deps.alerts.post({
+      severity: 'SEV3',
+      component: 'ingest',
+      stream,
+      batch,
+      reason: 'schema-evolved',
+      summary: `stream ${stream} accepted a schema change (${evolution.verdict.rule}) under proposed version ${id}: adopt it with \`vaultmend contracts adopt ${stream} ${id}\` or reject it`,
+      details: { key: request.key, proposal: keys.schemaProposal(stream, id), changes: evolution.verdict.changes },
+    });
+  }
+  return (await proposeVersion(deps.store, { registered, evolution, batch, key: request.key, at: ingest.now() })).proposal;
+}
+
+/** Why a file of a rejected schema is quarantined, and what would let such files in. */
+function rejectedSchema(rejection: { by: string; proposal: string; reason?: string | undefined }): InputRejectedError {
+  const why = rejection.reason ? `: ${rejection.reason}` : '';
+  return new InputRejectedError(
+    'schema-rejected',
+    `the file's columns are a schema ${rejection.by} rejected (proposal ${rejection.proposal}${why}); it is kept in the raw vault. To take such files, register a contract with these columns`,
+  );
 }
 
 /** Too large for one invocation: split into parts, each ingested by its own invocation. */

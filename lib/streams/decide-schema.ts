@@ -1,9 +1,10 @@
-import { loadContract, registerContract } from '../contract/registry.ts';
+import { loadContract, registerContractAs } from '../contract/registry.ts';
 import {
   decideProposal,
   loadProposal,
   type ProposalDecision,
   proposalDecision,
+  recordRejection,
   type SchemaProposal,
 } from '../contract/schema-proposals.ts';
 import { VaultmendError } from '../errors.ts';
@@ -25,7 +26,7 @@ export interface ProposalOutcome {
   decision: ProposalDecision;
   /** Adopted: the registry version the proposed contract now is. */
   registry_version?: number;
-  /** Adopted while the stream was halted for drift: the resume that replayed the waiting files. */
+  /** Decided while the stream was halted for drift: the resume that replayed the waiting files. */
   resumed?: ResumeResult;
 }
 
@@ -53,11 +54,28 @@ function decidedOtherwise(decision: ProposalDecision): ProposalError {
   );
 }
 
+/** Refused: the stream's contract moved on since the proposal was made over it. */
+function stale(proposal: SchemaProposal, now: number | null): ProposalError {
+  const { stream, id, base } = proposal;
+  return new ProposalError(
+    'proposal-stale',
+    `schema proposal ${id} was made over version ${base.registry_version ?? 'unversioned'} of ${stream}, which is at version ${now ?? 'unversioned'} now: register a contract by hand (vaultmend contracts register FILE), or resume the stream (vaultmend stream resume ${stream}) so that its waiting file proposes again over the current version`,
+  );
+}
+
+/** A halted-for-drift stream resumed (its waiting files replayed), or undefined when it was not halted for drift. */
+async function resumeDrifted(store: ObjectStore, stream: string, now: Date): Promise<ResumeResult | undefined> {
+  const state = await streamState(store, stream);
+  return state.state === 'halted' && state.reason === 'schema-drift' ? resumeStream(store, stream, now) : undefined;
+}
+
 /**
- * Adopts a schema proposal: the decision is recorded once, the proposed contract is registered as
- * the stream's next version (registering it again makes no new one, so a re-run after a crash
- * completes the adoption), and a stream halted for drift is resumed, which replays its waiting
- * files against the new version. A proposal made over an older version than the current one is
+ * Adopts a schema proposal: the decision is recorded once (adopt and reject exclude each other),
+ * then the proposed contract is registered as exactly the version after the one it was proposed
+ * over (written first-writer-wins, so two adoptions over one version, or an adoption racing a
+ * registration by hand, cannot both land), and a stream halted for drift is resumed, which
+ * replays its waiting files. A re-run after a crash completes the same adoption and never
+ * registers it a second time. A proposal made over an older version than the current one is
  * refused as stale: adopting it would undo what was registered since.
  *
  * @example
@@ -69,16 +87,8 @@ export async function adoptProposal(store: ObjectStore, stream: string, id: stri
   const earlier = await proposalDecision(store, stream, id);
   if (earlier && earlier.decision !== 'adopted') throw decidedOtherwise(earlier);
   if (!earlier) {
-    const current = await loadContract(store, stream);
-    const base = proposal.base;
-    const moved = !current || current.fingerprint !== base.fingerprint || (current.registry_version ?? null) !== base.registry_version;
-    if (moved && current?.fingerprint !== proposal.fingerprint) {
-      const at = current?.registry_version ?? 'unversioned';
-      throw new ProposalError(
-        'proposal-stale',
-        `schema proposal ${id} was made over version ${base.registry_version ?? 'unversioned'} of ${stream}, which is at version ${at} now: register a contract by hand (vaultmend contracts register FILE) or let the next file propose one`,
-      );
-    }
+    const current = (await loadContract(store, stream))?.registry_version ?? null;
+    if (current !== proposal.base.registry_version) throw stale(proposal, current);
   }
   const written = await decideProposal(store, {
     stream,
@@ -89,31 +99,33 @@ export async function adoptProposal(store: ObjectStore, stream: string, id: stri
     at: now.toISOString(),
   });
   if (written.decision.decision !== 'adopted') throw decidedOtherwise(written.decision);
-  const registered = await registerContract(store, proposal.contract, now, `schema proposal ${id}`);
-  const state = await streamState(store, stream);
-  const resumed = state.state === 'halted' && state.reason === 'schema-drift' ? await resumeStream(store, stream, now) : undefined;
-  return {
-    stream,
-    id,
-    decision: written.decision,
-    ...(registered.registry_version ? { registry_version: registered.registry_version } : {}),
-    ...(resumed ? { resumed } : {}),
-  };
+  const version = (proposal.base.registry_version ?? 0) + 1;
+  const registered = await registerContractAs(store, proposal.contract, version, now, `schema proposal ${id}`);
+  if (!registered.registered) throw stale(proposal, (await loadContract(store, stream))?.registry_version ?? null);
+  const resumed = await resumeDrifted(store, stream, now);
+  return { stream, id, decision: written.decision, registry_version: version, ...(resumed ? { resumed } : {}) };
 }
 
 /**
- * Rejects a schema proposal: recorded once; the stream keeps its contract, and every file of that
- * schema halts the stream (policy or not) until the source sends the registered schema again.
+ * Rejects a schema proposal: the decision is recorded once, and so is the rejected schema (by its
+ * fingerprint, whatever version a later file proposes it over): every file of that schema is
+ * quarantined whole from now on (kept in the raw vault, reason `schema-rejected`) while the stream
+ * goes on. A stream halted for drift is resumed, so its waiting files of that schema are
+ * quarantined and the others go their way. A re-run completes the same rejection.
  *
  * @example
  * await rejectProposal(store, 'orders', '3f2a9c0d1e4b5a67', { by: 'alice', reason: 'the source must not send card numbers' });
  */
 export async function rejectProposal(store: ObjectStore, stream: string, id: string, decider: Decider): Promise<ProposalOutcome> {
-  await openProposal(store, stream, id);
-  const at = (decider.now ?? new Date()).toISOString();
+  const proposal = await openProposal(store, stream, id);
+  const now = decider.now ?? new Date();
+  const at = now.toISOString();
   const written = await decideProposal(store, { stream, id, decision: 'rejected', by: decider.by, ...reason(decider), at });
   if (written.decision.decision !== 'rejected') throw decidedOtherwise(written.decision);
-  return { stream, id, decision: written.decision };
+  const { by, reason: why } = written.decision;
+  await recordRejection(store, { stream, fingerprint: proposal.fingerprint, proposal: id, by, ...(why ? { reason: why } : {}), at });
+  const resumed = await resumeDrifted(store, stream, now);
+  return { stream, id, decision: written.decision, ...(resumed ? { resumed } : {}) };
 }
 
 const reason = (decider: Decider): { reason?: string } => (decider.reason ? { reason: decider.reason } : {});

@@ -20,8 +20,6 @@ export interface DriftFound {
   proposal?: { id: string; key: string };
   /** Why the file's columns make no valid contract (then there is no proposal). */
   invalid?: string;
-  /** An operator rejected this schema's proposal earlier. */
-  rejected?: boolean;
 }
 
 /** What an operator can do about a halt for drift, each with its command. */
@@ -32,11 +30,10 @@ export interface DriftAction {
 }
 
 /** The operator's ways out of a halt for drift (adopt and reject only when there is an open proposal). */
-export function driftActions(info: Pick<DriftFound, 'stream' | 'proposal' | 'rejected'>): DriftAction[] {
+export function driftActions(info: Pick<DriftFound, 'stream' | 'proposal'>): DriftAction[] {
   const { stream, proposal } = info;
-  const open = proposal && !info.rejected;
   return [
-    ...(open
+    ...(proposal
       ? [
           {
             action: 'adopt' as const,
@@ -52,12 +49,13 @@ export function driftActions(info: Pick<DriftFound, 'stream' | 'proposal' | 'rej
       effect:
         'replays the waiting files against the registered contract: first register one that matches (vaultmend contracts register FILE), or have the source re-send files of the registered schema',
     },
-    ...(open
+    ...(proposal
       ? [
           {
             action: 'reject' as const,
             command: `vaultmend contracts reject ${stream} ${proposal.id} --reason TEXT`,
-            effect: 'refuses the schema: the stream stays halted and every file of this schema halts it again; fix the source, then resume',
+            effect:
+              'refuses the schema and resumes the stream: this file and every later one of this schema are quarantined whole (kept in the raw vault, reason schema-rejected); the other waiting files are replayed',
           },
         ]
       : []),
@@ -75,7 +73,7 @@ export async function haltForDrift(store: ObjectStore, alerts: AlertSink, info: 
     found_fingerprint: info.found,
     drift: info.drift,
     policy: info.verdict.policy,
-    rule: info.rejected ? 'operator: this schema was rejected' : info.verdict.rule,
+    rule: info.verdict.rule,
     changes: info.verdict.changes,
     ...(info.verdict.renamed ? { renamed: info.verdict.renamed } : {}),
     ...(info.proposal ? { proposal: info.proposal } : {}),

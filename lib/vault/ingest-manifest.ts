@@ -36,6 +36,8 @@ export const REJECT_REASONS = [
   'jsonl-invalid',
   'jsonl-not-object',
   'unknown-stream',
+  /** A file whose columns are a schema an operator rejected (a schema proposal's reject). */
+  'schema-rejected',
 ] as const;
 
 /** The ingest manifest: what arrived, what the bouncer made of it, and how long it took. */

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadContract, registerContract } from '../../lib/contract/registry.ts';
 import { listProposals } from '../../lib/contract/schema-proposals.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
@@ -12,16 +13,47 @@ import { batchId, keys } from '../../lib/keys.ts';
 import { adoptProposal } from '../../lib/streams/decide-schema.ts';
 import { streamState } from '../../lib/streams/stream-control.ts';
 import { ReconcileManifestSchema, type ReconcileManifest } from '../../lib/vault/reconcile-manifest.ts';
+import { TEST_STACK_ENV } from '../support/test-stack-env.ts';
 import { eventually, manifestOf, readText, s3, stack, upload, vaultStore } from '../support/vault.ts';
 
 /**
  * Schema evolution by policy on the real stack (RGW with Object Lock, its upload notifications,
- * serverless-offline): a file with one extra nullable column is promoted with that column under
- * `additive` and leaves a proposed version; the same file halts a `strict` stream; a removed
- * column halts under every policy; adopting the proposal makes the next file clean. Each stream is
+ * serverless-offline, the review page in a real Chromium): a file with one extra nullable column
+ * is promoted with that column under `additive` and leaves a proposed version; the same file halts
+ * a `strict` stream, and adopting its proposal on the review page resumes it; rejecting one
+ * quarantines the file and lets the stream go on; a removed column halts under every policy;
+ * adopting the proposal makes the next file clean. Each stream is
  * new per run (the registry keeps its versions).
  */
 const run = randomUUID().slice(0, 8);
+const TOKEN = TEST_STACK_ENV['OPERATOR_TOKEN']!;
+const BASE = `http://127.0.0.1:${TEST_STACK_ENV['OFFLINE_HTTP_PORT']}/review`;
+const ARTIFACTS = resolve('.stack/test/artifacts');
+
+let browser: Browser;
+let page: Page;
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    timeout: 30_000,
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  // The token cookie for the pages opened later.
+  await page.goto(`${BASE}?token=${TOKEN}`);
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const contract = (stream: string, evolution: string) => ({
   stream,
@@ -107,7 +139,7 @@ describe('schema evolution by policy (real stack)', () => {
     expect(await listProposals(store, stream)).toHaveLength(1);
   });
 
-  it('strict: the same file halts the stream with the rule and the ways out; adopting resumes it and the file is ingested', async () => {
+  it('strict: the same file halts the stream with the rule and the ways out; adopted on the review page (Chromium), the stream resumes and the file is ingested', async () => {
     const stream = `evo-strict-${run}`;
     const store = vaultStore();
     await registerContract(store, contract(stream, 'strict'));
@@ -120,11 +152,41 @@ describe('schema evolution by policy (real stack)', () => {
     expect((await streamState(store, stream)).state).toBe('halted');
     expect(await readText(keys.ingestManifest(batch))).toBeUndefined();
 
-    const adopted = await adoptProposal(store, stream, report.proposal.id, { by: 'integration' });
-    expect(adopted.resumed?.replayed).toEqual([`raw/${stream}/extra.csv`]);
+    await page.goto(`${BASE}?token=${TOKEN}`);
+    await page.click(`a.open-proposals[href$="/streams/${stream}/proposals"]`);
+    const section = page.locator(`#proposal-${report.proposal.id}`);
+    expect(await section.textContent()).toContain('strict: nullable column added');
+    const adopt = section.locator('form.adopt');
+    await adopt.locator('input[name=operator]').fill('alice');
+    await adopt.locator('button[type=submit]').click();
+    await expect.poll(() => section.getAttribute('data-state')).toBe('adopted');
+    await page.screenshot({ path: `${ARTIFACTS}/schema-proposal-adopted.png`, fullPage: true });
     const ingest = await manifestOf(batch);
     expect(ingest.contract).toMatchObject({ registry_version: 2 });
     expect(ingest.rows).toMatchObject({ source: 2, clean: 2 });
+    expect((await streamState(store, stream)).state).toBe('running');
+  });
+
+  it('rejected on the review page, the halting file is quarantined whole and the stream goes on', async () => {
+    const stream = `evo-reject-${run}`;
+    const store = vaultStore();
+    await registerContract(store, contract(stream, 'strict'));
+    const extra = extraColumn();
+    await upload(`raw/${stream}/extra.csv`, extra);
+    const batch = batchId(stream, sha256(extra));
+    const report = await driftReport(stream, batch);
+    await page.goto(`${BASE}/streams/${stream}/proposals`);
+    const reject = page.locator(`#proposal-${report.proposal.id} form.reject`);
+    await reject.locator('input[name=operator]').fill('bob');
+    await reject.locator('input[name=reason]').fill('the source must not send notes');
+    await reject.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator(`#proposal-${report.proposal.id}`).getAttribute('data-state')).toBe('rejected');
+    const ingest = await manifestOf(batch);
+    expect(ingest).toMatchObject({ status: 'quarantined', rejected: { reason: 'schema-rejected' } });
+    expect((await streamState(store, stream)).state).toBe('running');
+    const conforming = `id,amount\n7,${(Date.now() % 100) + 0.5}\n`;
+    await upload(`raw/${stream}/conforming.csv`, conforming);
+    expect((await manifestOf(batchId(stream, sha256(conforming)))).rows).toMatchObject({ clean: 1 });
   });
 
   it.each(['strict', 'additive', 'none'])('a removed column halts a %s stream', async (policy) => {

@@ -170,18 +170,61 @@ describe('schema evolution by policy at ingest', () => {
     });
   });
 
-  it('a rejected schema halts the stream even where the policy would let it in', async () => {
+  it('a rejected schema is quarantined whole, whatever the policy, and the stream goes on', async () => {
     const v = await vault('additive');
     await v.ingest('a.csv', EXTRA);
     const [proposal] = await listProposals(v.store, 'evo');
     if (!proposal) throw new Error('no proposal');
     await rejectProposal(v.store, 'evo', proposal.id, { by: 'alice', reason: 'note carries free text' });
-    const later = await v.ingest('b.csv', 'id,amount,note\n4,4.00,x\n');
-    expect(later).toMatchObject({ status: 'waiting', reason: 'schema-drift' });
-    const report = await driftReport(v.store, batchOf(later));
-    expect(report.rule).toBe('operator: this schema was rejected');
-    expect(report.actions.map((a: { action: string }) => a.action)).toEqual(['resume']);
+    // Columns in another order are the same schema.
+    const later = await v.ingest('b.csv', 'id,note,amount\n4,x,4.00\n');
+    if (later.status !== 'quarantined') throw new Error(later.status);
+    expect(later.manifest.rejected).toMatchObject({ reason: 'schema-rejected' });
+    expect(later.manifest.rejected?.detail).toContain(`alice rejected (proposal ${proposal.id}: note carries free text)`);
+    expect((await streamState(v.store, 'evo')).state).toBe('running');
     await expect(adoptProposal(v.store, 'evo', proposal.id, { by: 'bob' })).rejects.toMatchObject({ code: 'proposal-decided' });
+    // Still rejected over a later version of the contract.
+    await registerContract(v.store, { ...contract('additive'), version: 2, description: 'a later version' });
+    expect((await v.ingest('c.csv', 'id,amount,note\n5,5.00,y\n')).status).toBe('quarantined');
+  });
+
+  it('rejecting the schema that halted a stream resumes it: its waiting file is quarantined, the others are replayed', async () => {
+    const v = await vault();
+    const first = await v.ingest('a.csv', EXTRA);
+    expect(first.status).toBe('waiting');
+    const [proposal] = await listProposals(v.store, 'evo');
+    if (!proposal) throw new Error('no proposal');
+    const rejected = await rejectProposal(v.store, 'evo', proposal.id, { by: 'alice', reason: 'no' });
+    expect(rejected.resumed?.replayed).toEqual(['raw/evo/a.csv']);
+    expect((await streamState(v.store, 'evo')).state).toBe('running');
+    // The replay (the store's notification, here by hand): quarantined, not halted again.
+    const replayed = await v.ingest('a.csv', EXTRA);
+    expect(replayed).toMatchObject({ status: 'quarantined', manifest: { rejected: { reason: 'schema-rejected' } } });
+    expect((await streamState(v.store, 'evo')).state).toBe('running');
+  });
+
+  it('an adoption is registered once: a re-run after a later registration does not put the old contract back', async () => {
+    const v = await vault('additive');
+    await v.ingest('a.csv', EXTRA);
+    const [proposal] = await listProposals(v.store, 'evo');
+    if (!proposal) throw new Error('no proposal');
+    expect((await adoptProposal(v.store, 'evo', proposal.id, { by: 'alice' })).registry_version).toBe(2);
+    const byHand = await registerContract(v.store, { ...contract('additive'), version: 3, description: 'by hand' });
+    expect(byHand.registry_version).toBe(3);
+    expect((await adoptProposal(v.store, 'evo', proposal.id, { by: 'alice' })).registry_version).toBe(2);
+    expect((await loadContract(v.store, 'evo'))?.registry_version).toBe(3);
+  });
+
+  it('of two proposals over one version, the second to be adopted is stale', async () => {
+    const v = await vault('additive');
+    await v.ingest('a.csv', EXTRA);
+    await v.ingest('b.csv', 'id,amount,channel\n6,6.00,web\n');
+    const proposals = await listProposals(v.store, 'evo');
+    expect(proposals).toHaveLength(2);
+    const [p1, p2] = proposals;
+    await adoptProposal(v.store, 'evo', p1?.id ?? '', { by: 'alice' });
+    await expect(adoptProposal(v.store, 'evo', p2?.id ?? '', { by: 'alice' })).rejects.toMatchObject({ code: 'proposal-stale' });
+    expect((await loadContract(v.store, 'evo'))?.contract.columns.map((c) => c.name)).toEqual(p1?.contract.columns.map((c) => c.name));
   });
 
   it('files of the same new schema share one proposal; a proposal over an older version is stale', async () => {
@@ -223,6 +266,24 @@ describe('evolveSchema', () => {
     expect(parsed.verdict).toMatchObject({ accepted: true, rule: 'additive: column widened, nullable column added' });
     expect(parsed.proposed?.columns.find((c) => c.name === 'qty')).toMatchObject({ type: 'decimal', min: 0 });
     expect(parsed.proposed?.columns.find((c) => c.name === 'seen')).toMatchObject({ type: 'date', nullable: true });
+  });
+  it('a Parquet email or enum column is stored as text: the same column, so a new one is still additive', () => {
+    const parquet = parseContract({
+      ...contract('additive', [
+        { name: 'id', type: 'integer', primary_key: true },
+        { name: 'email', type: 'email' },
+        { name: 'tier', type: 'enum', allowed: ['gold', 'silver'] },
+      ]),
+      format: { type: 'parquet' },
+    });
+    const evolved = evolveSchema(parquet, [
+      { name: 'id', type: 'integer' },
+      { name: 'email', type: 'text' },
+      { name: 'tier', type: 'text' },
+      { name: 'note', type: 'text' },
+    ]);
+    expect(evolved.verdict).toMatchObject({ accepted: true, rule: 'additive: nullable column added' });
+    expect(evolved.proposed?.columns.map((c) => c.type)).toEqual(['integer', 'email', 'enum', 'string']);
   });
   it('a column name no contract allows halts under every policy, saying why', () => {
     const evolved = evolveSchema(csv, [

@@ -4,8 +4,10 @@ import { checkAccess } from './access.ts';
 import type { ReviewContext } from './context.ts';
 import type { ReviewHttpEvent } from './event.ts';
 import { getPage } from './get-page.ts';
+import { getProposals } from './get-proposals.ts';
 import { matchPath } from './paths.ts';
 import { postDecision } from './post-decision.ts';
+import { postProposal } from './post-proposal.ts';
 import { readRequest, type ReviewRequest } from './request.ts';
 import { htmlResponse, seeOther, textResponse, type HttpResponse } from './response.ts';
 
@@ -18,7 +20,9 @@ async function route(request: ReviewRequest, ctx: ReviewContext): Promise<HttpRe
   const matched = matchPath(request.path);
   if (matched.page === 'none') return htmlResponse(404, messagePage('Not found', 'There is no such review page.'));
   if (matched.page === 'bad') return htmlResponse(400, messagePage('Bad request', matched.why));
-  if (request.method === 'GET') return getPage(matched, ctx);
+  if (matched.page === 'schema-proposal')
+    return request.method === 'POST' ? postProposal(matched.stream, matched.id, request.form, ctx) : notAllowed('POST');
+  if (request.method === 'GET') return matched.page === 'schema-proposals' ? getProposals(matched.stream, ctx) : getPage(matched, ctx);
   if (matched.page !== 'cluster') return notAllowed('GET');
   if (request.method !== 'POST') return notAllowed('GET, POST');
   return postDecision(matched.batch, matched.cluster, request.form, ctx);

@@ -6,6 +6,7 @@ import type { ObjectStore } from '../../store/object-store.ts';
 import { clusterEvidence } from '../cluster-evidence.ts';
 import { decideAsOperator } from '../operator-decision.ts';
 import type { ReviewDeps } from '../review-deps.ts';
+import { schemaProposalService, withOpenProposals } from './schema-proposal-service.ts';
 import type { ReviewService } from './service.ts';
 
 async function readReport(store: ObjectStore, batch: string): Promise<BatchReport | null> {
@@ -17,11 +18,13 @@ async function readReport(store: ObjectStore, batch: string): Promise<BatchRepor
  * The review service over the vault: the overview and batch pages read the store only; the
  * cluster page and decisions take `reviewDeps()` (called on first use, so the sandbox process
  * starts only when a cluster is measured). A cluster without its work object does not exist.
+ * The overview counts each stream's open schema proposals.
  */
 export function vaultReviewService(store: ObjectStore, reviewDeps: () => ReviewDeps): ReviewService {
   const clusterExists = (batch: string, cluster: string) => store.exists(keys.cluster(batch, cluster));
   return {
-    overview: () => overview(store),
+    ...schemaProposalService(store),
+    overview: async () => withOpenProposals(store, await overview(store)),
     batch: async (batch) => {
       const [status, report] = await Promise.all([batchStatus(store, batch), readReport(store, batch)]);
       return status.stage === 'not-ingested' && !report ? undefined : { status, report };

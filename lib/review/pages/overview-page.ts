@@ -2,6 +2,7 @@ import { html, type SafeHtml } from './html.ts';
 import { appliedNote } from './applied-note.ts';
 import { layout } from './layout.ts';
 import { reviewLinks } from './links.ts';
+import { schemaProposalLinks } from './schema-proposals-page.ts';
 import { stageOf } from './stage.ts';
 import { dataTable } from './table.ts';
 import type { BatchStatusView, StreamView } from './views.ts';
@@ -31,6 +32,12 @@ function batchRow(status: BatchStatusView) {
   ];
 }
 
+function proposalsLink(stream: StreamView): SafeHtml {
+  const open = stream.open_proposals ?? 0;
+  const text = open === 0 ? 'schema proposals' : `${open} schema proposal${open === 1 ? '' : 's'} open`;
+  return html`<a class="${open === 0 ? 'proposals' : 'open-proposals'}" href="${schemaProposalLinks.list(stream.stream)}">${text}</a>`;
+}
+
 function streamSection(stream: StreamView): SafeHtml {
   const state =
     stream.state === 'halted'
@@ -42,12 +49,12 @@ function streamSection(stream: StreamView): SafeHtml {
       : dataTable(['batch', 'stage', 'source', 'clean', 'fixed', 'quarantined', 'waiting for review'], stream.batches.map(batchRow));
   return html`<section class="stream" data-stream="${stream.stream}">
 <h2>${stream.stream}</h2>
-<p>State ${state} · ${stream.waiting_files} file(s) waiting</p>
+<p>State ${state} · ${stream.waiting_files} file(s) waiting · ${proposalsLink(stream)}</p>
 ${batches}
 </section>`;
 }
 
-/** The front page: every stream (running or halted and why, files waiting) and its batches (in key order), each linked. */
+/** The front page: every stream (running or halted and why, files waiting, a link to its schema proposals, naming how many are open) and its batches (in key order), each linked. */
 export function overviewPage(streams: StreamView[]): string {
   const body = streams.length === 0 ? html`<p>No stream has a contract yet.</p>` : streams.map(streamSection);
   return layout('streams', html`<h1>Streams and batches</h1>\n${body}`);

@@ -21,8 +21,8 @@ export type BatchStatusView = Omit<BatchStatus, 'stage' | 'waiting_for_review'> 
   waiting_for_review: (BatchStatus['waiting_for_review'][number] & { decision?: DecisionNote | null })[];
 };
 
-/** A stream on the overview page (StreamOverview with its batches read as BatchStatusView). */
-export type StreamView = Omit<StreamOverview, 'batches'> & { batches: BatchStatusView[] };
+/** A stream on the overview page (StreamOverview with its batches read as BatchStatusView, and its open schema proposals when counted). */
+export type StreamView = Omit<StreamOverview, 'batches'> & { batches: BatchStatusView[]; open_proposals?: number };
 
 /** What the batch page shows: where the batch is, and its report once it is reconciled. */
 export interface BatchView {
