@@ -1,4 +1,5 @@
-import type { Column, Contract } from '../lib/contract/contract.ts';
+import { type CompatibilityVerdict, compatibility } from '../lib/contract/compatibility.ts';
+import { type Column, type Contract, evolutionPolicy } from '../lib/contract/contract.ts';
 import type { RegisteredContract } from '../lib/contract/registry.ts';
 import { expectedSchema, schemaFingerprint } from '../lib/contract/schema-fingerprint.ts';
 import { type Cell, table } from './output.ts';
@@ -24,6 +25,8 @@ export interface ContractDiff {
   tests: { added: unknown[]; removed: unknown[] };
   /** The format and the contract-wide settings (max_failing_share, description, version). */
   settings: FieldChange[];
+  /** The column changes as the registered contract's evolution policy judges them, had a file brought them (compatibility.ts). */
+  policy: CompatibilityVerdict;
 }
 
 const text = (value: unknown): string => (value === undefined ? 'none' : JSON.stringify(value));
@@ -78,6 +81,7 @@ export function contractDiff(registered: RegisteredContract, next: Contract): Co
     columns,
     tests,
     settings,
+    policy: compatibility(old, next, evolutionPolicy(old)),
   };
 }
 
@@ -103,5 +107,9 @@ export function diffText(diff: ContractDiff, file: string): string {
   const tail = fp.changed
     ? `fingerprint ${fp.old} -> ${fp.new} (the schema a conforming file carries changes)\n`
     : `fingerprint ${fp.old} (unchanged)\n`;
-  return head + table(rows) + tail;
+  const { policy } = diff;
+  const verdict = policy.changes.length
+    ? `policy ${policy.policy}: a file with these columns would be ${policy.accepted ? 'accepted' : 'halted'} (${policy.rule})${policy.renamed ? `; ${policy.renamed.from} -> ${policy.renamed.to} may be a rename` : ''}\n`
+    : '';
+  return head + table(rows) + tail + verdict;
 }

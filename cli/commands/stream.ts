@@ -2,15 +2,38 @@ import type { Command } from 'commander';
 import { keys } from '../../lib/keys.ts';
 import type { ObjectStore } from '../../lib/store/object-store.ts';
 import { resumeStream } from '../../lib/streams/resume-stream.ts';
-import { streamState } from '../../lib/streams/stream-control.ts';
+import { type StreamState, streamState } from '../../lib/streams/stream-control.ts';
+import { z } from 'zod';
 import { type CliContext, exitWith } from '../context.ts';
 import { type Out, processOut } from '../io.ts';
 import { count, emit, fields } from '../output.ts';
 import { EXIT, streamArgument } from '../usage.ts';
 
-/** `stream status STREAM`: running or halted (and why, since when, which batch), and how many files wait. */
+/** A drift report as the status reads it: the rule that fired and the operator's ways out. */
+const DriftSummarySchema = z.object({
+  rule: z.string().optional(),
+  actions: z.array(z.object({ action: z.string(), command: z.string(), effect: z.string() })).optional(),
+});
+
+/** The drift report of the batch that halted the stream, when it halted for drift and the report is there. */
+async function driftOf(store: ObjectStore, state: StreamState): Promise<z.infer<typeof DriftSummarySchema> | undefined> {
+  if (state.state !== 'halted' || state.reason !== 'schema-drift' || !state.batch) return undefined;
+  const key = keys.driftReport(state.stream, state.batch);
+  if (!(await store.exists(key))) return undefined;
+  return DriftSummarySchema.safeParse(JSON.parse(await store.readText(key))).data;
+}
+
+/** What to do about a halt: the drift report's actions, or resume. */
+function haltAdvice(stream: string, drift: z.infer<typeof DriftSummarySchema> | undefined): string {
+  if (!drift?.actions?.length) return `resume it with: vaultmend stream resume ${stream} [--accept]\n`;
+  return `${drift.actions.map((a) => `${a.action}: ${a.command}\n  ${a.effect}\n`).join('')}`;
+}
+
+/** `stream status STREAM`: running or halted (and why, since when, which batch; for drift the rule and the ways out), and how many files wait. */
 export async function runStreamStatus(store: ObjectStore, stream: string, out: Out, json?: boolean): Promise<number> {
-  const status = { ...(await streamState(store, stream)), waiting: (await store.list(keys.waitingPrefix(stream))).length };
+  const state = await streamState(store, stream);
+  const drift = await driftOf(store, state);
+  const status = { ...state, waiting: (await store.list(keys.waitingPrefix(stream))).length, ...(drift ? { drift } : {}) };
   emit(
     out,
     json,
@@ -22,8 +45,9 @@ export async function runStreamStatus(store: ObjectStore, stream: string, out: O
         ['reason', status.state === 'halted' ? status.reason : undefined],
         ['batch', status.state === 'halted' ? status.batch : undefined],
         ['since', status.state === 'halted' ? status.since : undefined],
+        ['rule', drift?.rule],
         ['waiting', count(status.waiting, 'file')],
-      ]) + (status.state === 'halted' ? `resume it with: vaultmend stream resume ${stream} [--accept]\n` : ''),
+      ]) + (status.state === 'halted' ? haltAdvice(stream, drift) : ''),
   );
   return EXIT.ok;
 }

@@ -1,8 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runRegister } from '../../cli/commands/contracts.ts';
+import { runDiff, runRegister } from '../../cli/commands/contracts.ts';
+import { runStreamStatus } from '../../cli/commands/stream.ts';
+import { LogAlertSink } from '../../lib/alerts/alerts.ts';
+import { ingestObject } from '../../lib/ingest/ingest-object.ts';
+import { ENGINE } from '../support/local-batch.ts';
 import { runDecide, runProposals } from '../../cli/commands/proposals.ts';
 import { bufferOut } from '../../cli/io.ts';
 import { evolveSchema } from '../../lib/contract/evolve-schema.ts';
@@ -77,6 +81,28 @@ describe('vaultmend contracts proposals | adopt | reject', () => {
     await expect(runDecide(store, 'adopt', 'rejected', '0123456789abcdef', { by: 'carol' }, bufferOut())).rejects.toThrow(
       /no schema proposal 0123456789abcdef: `vaultmend contracts proposals rejected` lists them/,
     );
+  });
+
+  it('stream status of a stream halted for drift names the rule and the ways out, with their commands', async () => {
+    const registered = await registerContract(store, { ...shop('halted'), evolution: 'strict' });
+    mkdirSync(join(dir, 'vault', 'raw', 'halted'), { recursive: true });
+    writeFileSync(join(dir, 'vault', 'raw', 'halted', 'a.csv'), 'id,amount,note\n1,1.00,x\n');
+    const deps = { store, alerts: new LogAlertSink(() => {}), workDir: join(dir, 'work'), engine: ENGINE };
+    expect((await ingestObject(deps, { bucket: 'local', key: 'raw/halted/a.csv' })).status).toBe('waiting');
+    const out = bufferOut();
+    expect(await runStreamStatus(store, 'halted', out)).toBe(0);
+    expect(out.written.stdout).toMatch(/^rule\s+strict: nullable column added$/m);
+    expect(out.written.stdout).toMatch(/^adopt: vaultmend contracts adopt halted [0-9a-f]{16}$/m);
+    expect(out.written.stdout).toContain('reject: vaultmend contracts reject halted');
+    // contracts diff says what the policy would make of a local contract with the same column.
+    const file = join(dir, 'next.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...registered.contract, version: 2, columns: [...registered.contract.columns, { name: 'note', type: 'string' }] }),
+    );
+    const diff = bufferOut();
+    expect(await runDiff(store, 'halted', file, diff)).toBe(1);
+    expect(diff.written.stdout).toContain('policy strict: a file with these columns would be halted (strict: nullable column added)');
   });
 
   it('register says what the stream’s policy makes of the change', async () => {
