@@ -11,6 +11,15 @@ export interface SchemaEvolution {
   invalid?: string;
 }
 
+/** The types the values of a text file's new columns have (infer-column-types.ts), by column name; absent: `string`. */
+export type NewColumnTypes = ReadonlyMap<string, Column['type']>;
+
+/** The names of the file's columns the contract does not have (names compare case-insensitively). */
+export function newColumns(current: Contract, observed: SchemaColumn[]): string[] {
+  const known = new Set(current.columns.map((c) => c.name.toLowerCase()));
+  return observed.map((c) => c.name).filter((name) => !known.has(name.toLowerCase()));
+}
+
 /** The contract column type a file's storage class (engineStorageClass) stands for; undefined for one no column type has. */
 function columnType(storage: string): Column['type'] | undefined {
   if (storage === 'text') return 'string';
@@ -20,17 +29,18 @@ function columnType(storage: string): Column['type'] | undefined {
 /**
  * The next contract a file's columns propose: the registered columns the file still carries (the
  * file's spelling; for Parquet, the file's type where its storage class differs), then each new
- * column, by name, as a nullable column of the file's type (`string` for text formats) marked
+ * column, by name, as a nullable column of the file's type (for text formats, the type its values
+ * have, `types`, else `string`) marked
  * `pii` until an operator says otherwise; the declared `version` one higher. A column the file
  * lacks is left out (a removal, which every policy halts on).
  */
-function proposedColumns(current: Contract, observed: SchemaColumn[]): unknown[] | string {
+function proposedColumns(current: Contract, observed: SchemaColumn[], types: NewColumnTypes): unknown[] | string {
   const registered = new Map(current.columns.map((c) => [c.name.toLowerCase(), c]));
   const typed = current.format.type === 'parquet';
   const kept: unknown[] = [];
   const added: unknown[] = [];
   for (const column of observed) {
-    const type = typed ? columnType(column.type) : 'string';
+    const type = typed ? columnType(column.type) : (types.get(column.name) ?? 'string');
     if (!type) return `column ${column.name} has storage type ${column.type}, which no contract column type reads`;
     const before = registered.get(column.name.toLowerCase());
     if (!before) {
@@ -64,9 +74,9 @@ function proposedColumns(current: Contract, observed: SchemaColumn[]): unknown[]
  * const { verdict, proposed } = evolveSchema(registered.contract, reader.observed);
  * if (verdict.accepted && proposed) ... // ingest under `proposed`, a version for an operator to adopt
  */
-export function evolveSchema(current: Contract, observed: SchemaColumn[]): SchemaEvolution {
+export function evolveSchema(current: Contract, observed: SchemaColumn[], types: NewColumnTypes = new Map()): SchemaEvolution {
   const policy = evolutionPolicy(current);
-  const columns = proposedColumns(current, observed);
+  const columns = proposedColumns(current, observed, types);
   if (typeof columns === 'string')
     return { verdict: { policy, accepted: false, changes: [], rule: `every policy: ${columns}` }, invalid: columns };
   let proposed: Contract;

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { AlertSink } from '../alerts/alerts.ts';
 import { loadContract } from '../contract/registry.ts';
 import { type CheckedContract, contractRef } from '../contract/batch-contract.ts';
-import { evolveSchema, type SchemaEvolution } from '../contract/evolve-schema.ts';
+import { evolveSchema, newColumns, type SchemaEvolution } from '../contract/evolve-schema.ts';
+import { inferColumnTypes } from './infer-column-types.ts';
 import {
   loadProposal,
   proposalDecision,
@@ -296,7 +297,7 @@ async function readSource(ingest: Admitted, engine: Engine): Promise<Read> {
     if (ingest.gzip) await throwCountedFault(ingest);
     const reader = await openSource(engine, { path: ingest.downloaded.path, format: ingest.registered.contract.format, gzip: ingest.gzip });
     fingerprint = schemaFingerprint(reader.observed);
-    const met = await meetSchema(ingest, reader, fingerprint);
+    const met = await meetSchema(ingest, engine, reader, fingerprint);
     if ('status' in met) return { loaded: false, outcome: met };
     const early = await fanOutIfLarge(met, engine, reader, fingerprint);
     if (early) return { loaded: false, outcome: early };
@@ -325,18 +326,21 @@ async function throwCountedFault(ingest: Admitted): Promise<void> {
 
 /**
  * Phase: the file's columns against the contract. Different columns meet the stream's evolution
- * policy (evolve-schema.ts) and leave a schema proposal (written once). Accepted (or adopted by an
+ * policy (evolve-schema.ts; a new column of a text file proposed as the type its values have) and
+ * leave a schema proposal (written once). Accepted (or adopted by an
  * operator meanwhile): the batch goes on under the proposal, and the operators are alerted when
  * the proposal is new. A schema an operator rejected: the file is quarantined whole (kept in the
  * raw vault). Any other: the stream halts (SEV1) and the file waits with every later one.
  */
-async function meetSchema(ingest: Admitted, reader: SourceReader, found: string): Promise<Admitted | IngestOutcome> {
+async function meetSchema(ingest: Admitted, engine: Engine, reader: SourceReader, found: string): Promise<Admitted | IngestOutcome> {
   const { deps, request, stream, batch, registered } = ingest;
   const drift = schemaDrift(expectedSchema(registered.contract), reader.observed);
   if (found === registered.fingerprint || !drift) return ingest;
   const rejection = await schemaRejection(deps.store, stream, found);
   if (rejection) return quarantineWhole(ingest, rejectedSchema(rejection), found);
-  const evolution = evolveSchema(registered.contract, reader.observed);
+  const contract = registered.contract;
+  const added = contract.format.type === 'parquet' ? [] : newColumns(contract, reader.observed);
+  const evolution = evolveSchema(contract, reader.observed, await inferColumnTypes(engine, reader, contract, added));
   const proposal = evolution.proposed && (await proposalOf(ingest, { ...evolution, proposed: evolution.proposed }));
   const decision = proposal && (await proposalDecision(deps.store, stream, proposal.id));
   if (decision?.decision === 'rejected') return quarantineWhole(ingest, rejectedSchema({ ...decision, proposal: decision.id }), found);

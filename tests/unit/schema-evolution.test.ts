@@ -101,6 +101,15 @@ describe('schema evolution by policy at ingest', () => {
     ]);
   });
 
+  it('a new column whose values are all integers is proposed as a nullable integer, and its rows stay clean', async () => {
+    const v = await vault('additive');
+    const outcome = await v.ingest('a.csv', 'id,amount,qty\n1,1.00,3\n2,2.00,\n');
+    if (outcome.status !== 'ingested') throw new Error(outcome.status);
+    const [proposal] = await listProposals(v.store, 'evo');
+    expect(proposal?.verdict.changes).toEqual([{ kind: 'added', column: 'qty', detail: 'nullable integer' }]);
+    expect(outcome.manifest.rows).toMatchObject({ clean: 2, suspect: 0 });
+  });
+
   it('a fanned-out file under additive: every part is checked against the proposal, and the batch manifest names it', async () => {
     const v = await vault('additive');
     const rows = Array.from({ length: 40 }, (_, i) => `${i + 1},${i}.25,note ${i}`).join('\n');

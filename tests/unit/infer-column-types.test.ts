@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseContract } from '../../lib/contract/registry.ts';
+import { Engine } from '../../lib/engine/duckdb.ts';
+import { inferColumnTypes } from '../../lib/ingest/infer-column-types.ts';
+import { openSource } from '../../lib/ingest/load-source.ts';
+import { ENGINE } from '../support/local-batch.ts';
+
+/** The type a new text column is proposed as: the narrowest every present value passes, never one that would change a digit. */
+const dir = mkdtempSync(join(tmpdir(), 'infer-types-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const contract = parseContract({ stream: 'evo', version: 1, columns: [{ name: 'id', type: 'integer', primary_key: true }] });
+
+async function infer(csv: string, names: string[]) {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.csv`);
+  writeFileSync(path, csv);
+  const engine = await Engine.open({ ...ENGINE, spillDir: join(dir, 'spill') });
+  try {
+    const reader = await openSource(engine, { path, format: contract.format, gzip: false });
+    return Object.fromEntries(await inferColumnTypes(engine, reader, contract, names));
+  } finally {
+    engine.close();
+  }
+}
+
+describe('inferColumnTypes', () => {
+  it('proposes the narrowest type every value has, or string', async () => {
+    const csv = [
+      'id,qty,price,mixed,zip,day,at,flag,empty,word',
+      '1,3,1.50,1,02134,2026-01-01,2026-01-01T10:00:00Z,true,,a',
+      '2,-4,0.25,1.5,10001,2026-02-28,2026-01-02 11:30:00+02:00,False,,b',
+      '3,,,,,,,,,',
+    ].join('\n');
+    expect(await infer(`${csv}\n`, ['qty', 'price', 'mixed', 'zip', 'day', 'at', 'flag', 'empty', 'word'])).toEqual({
+      qty: 'integer',
+      price: 'decimal',
+      mixed: 'decimal',
+      zip: 'string',
+      day: 'date',
+      at: 'timestamp',
+      flag: 'boolean',
+      empty: 'string',
+      word: 'string',
+    });
+  });
+
+  it('a value that would not print back as itself keeps the column a string', async () => {
+    const csv = 'id,a,b,c,d\n1,007,1.,+5,2026-1-5\n2,8,2.0,6,2026-01-05\n';
+    expect(await infer(csv, ['a', 'b', 'c', 'd'])).toEqual({ a: 'string', b: 'string', c: 'string', d: 'string' });
+  });
+
+  it('null tokens count as no value', async () => {
+    const csv = 'id,n\n1,N/A\n2,12\n3,null\n';
+    const withTokens = parseContract({ ...contract, format: { type: 'csv', null_tokens: ['N/A', 'null'] } });
+    const path = join(dir, 'tokens.csv');
+    writeFileSync(path, csv);
+    const engine = await Engine.open({ ...ENGINE, spillDir: join(dir, 'spill') });
+    try {
+      const reader = await openSource(engine, { path, format: withTokens.format, gzip: false });
+      expect(Object.fromEntries(await inferColumnTypes(engine, reader, withTokens, ['n']))).toEqual({ n: 'integer' });
+    } finally {
+      engine.close();
+    }
+  });
+});
