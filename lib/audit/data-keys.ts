@@ -23,8 +23,6 @@ export interface DataKeyStore {
 }
 
 const RECORD = /^[0-9a-f]{64}$/;
-/** Wait between writing new keys and reading them back (longer than a racing invocation's check-then-write). */
-const SETTLE_MS = 300;
 /** Store calls in flight at once for a batch's keys (the S3 client's socket pool holds 32). */
 const IN_FLIGHT = 32;
 
@@ -41,43 +39,34 @@ export class VaultKeyStore implements DataKeyStore {
   }
 
   /**
-   * Keys that exist are read; missing ones are written with fresh random bytes, and then read
-   * back after a short settle. Two reconcile invocations racing on one batch may both write a
-   * new key for the same record; the store keeps the last write, and reading back after both
-   * writes makes both invocations seal with that one, so they write the same audit bytes.
-   * The records go side by side (IN_FLIGHT at a time), so a batch's thousands of records cost
-   * two rounds of parallel calls, not thousands of round trips in a row: a new record is one
-   * existence check and, right after it (so a racer's check-then-write stays well within the
-   * settle), one write; then, after the settle, one read.
+   * Each record's key is its first write (first writer wins, `putIfAbsent`): a key that exists is
+   * read at its first version; a missing one is written with fresh random bytes unless another
+   * invocation wrote it first, whose key is then the one returned. Two reconciles racing on one
+   * record (the same key in two batches, or a takeover) therefore seal with the same key, and no
+   * key a sealed audit line needs is ever replaced. The records go side by side (IN_FLIGHT at a
+   * time): a batch's thousands of records cost rounds of parallel calls, not round trips in a row.
    */
   async keysFor(stream: string, records: string[], onKey?: (record: string, key: Buffer) => void): Promise<Map<string, Buffer>> {
-    const unique = [...new Set(records)];
     const keys = new Map<string, Buffer>();
-    const take = (record: string, key: Buffer) => {
+    await mapBounded([...new Set(records)], IN_FLIGHT, async (record) => {
+      const key = (await this.existing(stream, record)) ?? (await this.created(stream, record));
       keys.set(record, key);
       onKey?.(record, key);
-    };
-    const written = await mapBounded(unique, IN_FLIGHT, async (record) => {
-      const key = await this.existing(stream, record);
-      if (key) {
-        take(record, key);
-        return false;
-      }
-      await this.store.put(this.key(stream, record), randomBytes(32).toString('base64'), { contentType: 'text/plain' });
-      return true;
     });
-    const missing = unique.filter((_, i) => written[i]);
-    if (missing.length === 0) return keys;
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    // Written a moment ago: read without asking first, one call a record (gone, it fails: "no object at ...").
-    await mapBounded(missing, IN_FLIGHT, async (record) => take(record, decoded(await this.store.readText(this.key(stream, record)))));
     return keys;
   }
 
+  /** A new record's key: fresh bytes written first-writer-wins; a racer's key when it wrote first. */
+  private async created(stream: string, record: string): Promise<Buffer> {
+    const written = await this.store.putIfAbsent(this.key(stream, record), randomBytes(32).toString('base64'), {
+      contentType: 'text/plain',
+    });
+    return decoded(written.text);
+  }
+
   async existing(stream: string, record: string): Promise<Buffer | undefined> {
-    const key = this.key(stream, record);
-    if (!(await this.store.exists(key))) return undefined;
-    return decoded(await this.store.readText(key));
+    const text = await this.store.readFirst(this.key(stream, record));
+    return text === undefined ? undefined : decoded(text);
   }
 
   async destroy(stream: string, record: string): Promise<boolean> {

@@ -335,4 +335,33 @@ describe('the audit helpers', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('two invocations making the same new records’ keys at once get the same keys (first writer wins); a destroyed key is gone', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'vm-keys-race-'));
+    try {
+      const records = Array.from({ length: 40 }, (_, i) => record(100 + i));
+      // The second invocation's writes land late: after the first has sealed with its keys.
+      class SlowWrites extends FileObjectStore {
+        override async put(...args: Parameters<FileObjectStore['put']>) {
+          await new Promise((r) => setTimeout(r, 400));
+          return super.put(...args);
+        }
+        override async putIfAbsent(...args: Parameters<FileObjectStore['putIfAbsent']>) {
+          await new Promise((r) => setTimeout(r, 400));
+          return super.putIfAbsent(...args);
+        }
+      }
+      const [a, b] = await Promise.all([
+        new VaultKeyStore(new FileObjectStore(root)).keysFor('s', records),
+        new VaultKeyStore(new SlowWrites(root)).keysFor('s', [...records].reverse()),
+      ]);
+      for (const r of records) expect(a.get(r)!.equals(b.get(r)!)).toBe(true);
+      const store = new VaultKeyStore(new FileObjectStore(root));
+      expect(await store.destroy('s', records[0]!)).toBe(true);
+      expect(await store.existing('s', records[0]!)).toBeUndefined();
+      expect((await store.keysFor('s', [records[0]!])).get(records[0]!)!.equals(a.get(records[0]!)!)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
