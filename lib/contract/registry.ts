@@ -71,9 +71,12 @@ export async function registerContract(store: ObjectStore, json: unknown, now = 
     fingerprint: schemaFingerprint(expectedSchema(contract)),
     registered_at: now.toISOString(),
   };
-  // The version first: the current contract is always one of the recorded versions.
+  // The version first: the current contract is always one of the recorded versions. The current
+  // one moves only forward (a slower registration of an earlier version does not take it back).
   const { version } = await recordVersion(store, registered);
-  await putJson(store, keys.contract(contract.stream), { ...registered, registry_version: version });
+  const current = await loadContract(store, contract.stream);
+  if ((current?.registry_version ?? 0) < version)
+    await putJson(store, keys.contract(contract.stream), { ...registered, registry_version: version });
   return { ...registered, registry_version: version };
 }
 
