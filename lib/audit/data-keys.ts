@@ -65,7 +65,10 @@ export class VaultKeyStore implements DataKeyStore {
   }
 
   async existing(stream: string, record: string): Promise<Buffer | undefined> {
-    const text = await this.store.readFirst(this.key(stream, record));
+    const key = this.key(stream, record);
+    // A HEAD first: most records of a batch are new, and it is cheaper than listing the versions.
+    if (!(await this.store.exists(key))) return undefined;
+    const text = await this.store.readFirst(key);
     return text === undefined ? undefined : decoded(text);
   }
 

@@ -255,7 +255,19 @@ function main(): void {
       rows.push({ bench: bench.name, figure: { figure: bench.name, value: `no summary: ${String(error)}`, met: null } });
     }
   }
-  const date = new Date().toISOString().slice(0, 10);
+  // Summarized: the dates of the result files (a bench run again alone is newer than the rest).
+  const dates = [
+    ...new Set(Object.values(runs).flatMap((r) => Object.values((r as Json)['results'] as Json).map((x) => (x as Json | null)?.['date']))),
+  ]
+    .filter((d): d is string => typeof d === 'string')
+    .sort();
+  const today = new Date().toISOString().slice(0, 10);
+  const date =
+    !summarize || dates.length === 0
+      ? today
+      : dates.length === 1
+        ? dates[0]!
+        : `${dates[0]} to ${dates.at(-1)} (each result file has its date)`;
   const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
   const wall = summarize ? (previous?.wall_seconds ?? null) : Math.round((Date.now() - started) / 1000);
   const markdown = table(rows, date, machine, wall);
