@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { FunctionSpecSchema } from '../vault/function-spec.ts';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { findObject, objectKind, putObjectIfAbsent, readObject, VaultObjectError } from '../vault/vault-object.ts';
@@ -16,7 +17,7 @@ export const RegistryEntrySchema = z.object({
   column: z.string(),
   rule: z.string(),
   shapes: z.array(z.string()),
-  function: z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) }),
+  function: FunctionSpecSchema,
   approved_by: z.enum(['measured', 'operator']),
   origin: z.object({
     tier: z.string(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FunctionSpecSchema } from './function-spec.ts';
 import { jsonText } from '../store/json-objects.ts';
 
 /**
@@ -36,7 +37,7 @@ export const ClusterResultSchema = z.object({
   disposition: z.enum(DISPOSITIONS),
   tier: z.enum(TIERS),
   /** The function applied (null when the cluster went to review). */
-  function: z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) }).nullable(),
+  function: FunctionSpecSchema.nullable(),
   confidence: z.number().min(0).max(1),
   threshold: z.number(),
   model: z.object({ name: z.string(), digest: z.string(), server_version: z.string() }).nullable(),

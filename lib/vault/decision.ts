@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FunctionSpecSchema } from './function-spec.ts';
 import { DependencySummarySchema, TIERS } from './cluster-result.ts';
 
 /**
@@ -6,11 +7,7 @@ import { DependencySummarySchema, TIERS } from './cluster-result.ts';
  * before any output is written: a retried or duplicated delivery applies the same function, so
  * it writes the same objects, even though a model might answer otherwise.
  */
-const FunctionSchema = z.object({
-  name: z.string(),
-  source: z.string(),
-  reads: z.array(z.string()),
-  writes: z.array(z.string()),
+const FunctionSchema = FunctionSpecSchema.extend({
   /** An evidence function's lookup table, whose SHA-256 its source names. */
   lookup: z.record(z.string(), z.string()).optional(),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FunctionSpecSchema } from './function-spec.ts';
 
 /**
  * `reviews/<batch>/<cluster>.json`: what a person decided about a cluster waiting for review,
@@ -12,8 +13,6 @@ export type ReviewAction = (typeof REVIEW_ACTIONS)[number];
 /** An operator's name as it is recorded: letters, digits and `._@-`, at most 64. */
 export const OperatorName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'letters, digits and ._@- (at most 64)');
 
-const FunctionSchema = z.object({ name: z.string(), source: z.string(), reads: z.array(z.string()), writes: z.array(z.string()) });
-
 export const ReviewDecisionSchema = z.object({
   schema_version: z.literal(1),
   batch: z.string(),
@@ -26,7 +25,7 @@ export const ReviewDecisionSchema = z.object({
   operator: OperatorName,
   at: z.string(),
   /** The function approved (null for a rejection). */
-  function: FunctionSchema.nullable(),
+  function: FunctionSpecSchema.nullable(),
   /** The function's measurement on every cell of the cluster when it was approved (null for a rejection). */
   measured: z
     .object({
