@@ -67,7 +67,7 @@ async function markModelTier(
 
 export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: PatternTable): Promise<Decided> {
   const decidedAt = deps.now().toISOString();
-  const base = { schema_version: 1 as const, model: null, model_calls: 0, rounds: [] as RoundRecord[], decided_at: decidedAt };
+  const base: DecisionBase = { schema_version: 1, model: null, model_calls: 0, rounds: [] as RoundRecord[], decided_at: decidedAt };
   const fix = (
     tier: Decision['tier'],
     m: Measurement,
@@ -93,10 +93,7 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   // Contested evidence is a question for a person, with the evidence: no function and no model can settle it.
   if (spec.rule === 'dependency-contested') {
     const reason = `the evidence of ${pattern.column.name}'s dependency is contested (no value is strong enough in its group): a person decides`;
-    return {
-      decision: { ...base, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, reason, tried: [] },
-      measurement: undefined,
-    };
+    return forReview(base, { reason });
   }
 
   // 1. Registry.
@@ -127,20 +124,8 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   const ambiguity = synthesis.ambiguous_with && best ? { ambiguous_with: `${best.candidate.name} / ${synthesis.ambiguous_with}` } : {};
 
   // 3. Model.
-  const review = (disposition: 'needs-review' | 'llm-unavailable', reason: string, extra: Partial<Decision> = {}): Decided => ({
-    decision: {
-      ...base,
-      tier: 'review',
-      disposition,
-      function: null,
-      confidence: Math.max(synthConfidence, 0),
-      reason,
-      tried,
-      ...ambiguity,
-      ...extra,
-    },
-    measurement: undefined,
-  });
+  const review = (disposition: 'needs-review' | 'llm-unavailable', reason: string, extra: Partial<Decision> = {}): Decided =>
+    forReview(base, { disposition, confidence: Math.max(synthConfidence, 0), reason, tried, ...ambiguity, ...extra });
   const bestSoFar = best
     ? `best synthesized function ${best.candidate.name} measured ${(best.pass_rate * 100).toFixed(1)}%`
     : 'no synthesized function made any value pass';
@@ -199,6 +184,19 @@ export async function decide(deps: DecideDeps, spec: ClusterSpec, pattern: Patte
   );
 }
 
+/** What every decision of one remediation shares: the schema, the time, and (until the model tier) no model. */
+type DecisionBase = Pick<Decision, 'schema_version' | 'model' | 'model_calls' | 'rounds' | 'decided_at'>;
+
+/**
+ * A decision that leaves the cluster to a person: no function, tier `review`, `needs-review`
+ * with confidence 0 and nothing tried unless `fields` says otherwise (the one builder of every
+ * path that ends in review).
+ */
+function forReview(base: DecisionBase, fields: Partial<Decision> & { reason: string }): Decided {
+  const decision: Decision = { ...base, tier: 'review', disposition: 'needs-review', function: null, confidence: 0, tried: [], ...fields };
+  return { decision, measurement: undefined };
+}
+
 type Fix = (tier: Decision['tier'], m: Measurement, confidence: number, extra: Partial<Decision>, tried: Decision['tried']) => Decided;
 
 /**
@@ -211,22 +209,10 @@ async function decideFromEvidence(
   deps: DecideDeps,
   pattern: PatternTable,
   rule: 'dependency' | 'domain',
-  base: Partial<Decision>,
+  base: DecisionBase,
   fix: Fix,
 ): Promise<Decided> {
-  const review = (reason: string, extra: Partial<Decision> = {}): Decided => ({
-    decision: {
-      ...(base as Decision),
-      tier: 'review',
-      disposition: 'needs-review',
-      function: null,
-      confidence: 0,
-      reason,
-      tried: [],
-      ...extra,
-    },
-    measurement: undefined,
-  });
+  const review = (reason: string, extra: Partial<Decision> = {}): Decided => forReview(base, { reason, ...extra });
   const found = await evidenceFor(pattern, rule);
   if (!found) return review(`no strong evidence for ${pattern.column.name}:${rule}`);
   const { candidate, dependency, share } = found;
