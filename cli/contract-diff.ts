@@ -25,7 +25,7 @@ export interface ContractDiff {
   tests: { added: unknown[]; removed: unknown[] };
   /** The format and the contract-wide settings (max_failing_share, description, version). */
   settings: FieldChange[];
-  /** The column changes as the registered contract's evolution policy judges them, had a file brought them (compatibility.ts). */
+  /** The column changes as the registered contract's evolution policy judges them (compatibility.ts); a file's own proposal may differ (its new columns are nullable text). */
   policy: CompatibilityVerdict;
 }
 
@@ -109,7 +109,7 @@ export function diffText(diff: ContractDiff, file: string): string {
     : `fingerprint ${fp.old} (unchanged)\n`;
   const { policy } = diff;
   const verdict = policy.changes.length
-    ? `policy ${policy.policy}: a file with these columns would be ${policy.accepted ? 'accepted' : 'halted'} (${policy.rule})${policy.renamed ? `; ${policy.renamed.from} -> ${policy.renamed.to} may be a rename` : ''}\n`
+    ? `policy ${policy.policy} on this change of columns: ${policy.accepted ? 'compatible' : 'not compatible'} (${policy.rule})${policy.renamed ? `; ${policy.renamed.from} -> ${policy.renamed.to} may be a rename` : ''}; registering it by hand is always allowed\n`
     : '';
   return head + table(rows) + tail + verdict;
 }

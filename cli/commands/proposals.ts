@@ -21,7 +21,11 @@ const stateOf = (decision: ProposalDecision | undefined): string =>
 function proposalText(p: SchemaProposal & { decision?: ProposalDecision }): string {
   const head = `${p.id}  over version ${p.base.registry_version ?? '-'}  ${p.verdict.accepted ? 'accepted' : 'halted'} (${p.verdict.rule})  ${stateOf(p.decision)}\n  first file ${p.key} (batch ${p.batch}) at ${p.proposed_at}\n`;
   const changes = p.verdict.changes.map((c) => `  ${c.kind} ${c.column}: ${c.detail}\n`).join('');
-  return head + (changes || '  no column changes (names differ in case only)\n');
+  const hints = Object.entries(p.suggested_types ?? {});
+  const suggested = hints.length
+    ? `  the first file's values suggest: ${hints.map(([column, type]) => `${column} ${type}`).join(', ')} (kept text here; register a contract by hand to type them)\n`
+    : '';
+  return head + (changes || '  no column changes (names differ in case only)\n') + suggested;
 }
 
 /** `contracts proposals STREAM`: the schema proposals of a stream, oldest first; exit 1 when it has none. */

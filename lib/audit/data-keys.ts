@@ -26,8 +26,15 @@ const RECORD = /^[0-9a-f]{64}$/;
 /** Store calls in flight at once for a batch's keys (the S3 client's socket pool holds 32). */
 const IN_FLIGHT = 32;
 
-/** A stored key's bytes (kept as base64 text). */
-const decoded = (text: string) => Buffer.from(text.trim(), 'base64');
+/**
+ * A key written first-writer-wins carries this mark before its base64 text. Keys written before
+ * (by a check, a write and a read back after a settle) have none: when a race left such a key
+ * several versions, both racers had sealed with the latest, so that one is read for them.
+ */
+const FIRST_WRITE = 'fw1:';
+
+/** A stored key's bytes (kept as base64 text, marked or not). */
+const decoded = (text: string) => Buffer.from(text.trim().replace(FIRST_WRITE, ''), 'base64');
 
 export class VaultKeyStore implements DataKeyStore {
   constructor(private readonly store: ObjectStore) {}
@@ -40,7 +47,7 @@ export class VaultKeyStore implements DataKeyStore {
 
   /**
    * Each record's key is its first write (first writer wins, `putIfAbsent`): a key that exists is
-   * read at its first version; a missing one is written with fresh random bytes unless another
+   * read at its first version (see existing); a missing one is written with fresh random bytes unless another
    * invocation wrote it first, whose key is then the one returned. Two reconciles racing on one
    * record (the same key in two batches, or a takeover) therefore seal with the same key, and no
    * key a sealed audit line needs is ever replaced. The records go side by side (IN_FLIGHT at a
@@ -58,18 +65,27 @@ export class VaultKeyStore implements DataKeyStore {
 
   /** A new record's key: fresh bytes written first-writer-wins; a racer's key when it wrote first. */
   private async created(stream: string, record: string): Promise<Buffer> {
-    const written = await this.store.putIfAbsent(this.key(stream, record), randomBytes(32).toString('base64'), {
+    const written = await this.store.putIfAbsent(this.key(stream, record), `${FIRST_WRITE}${randomBytes(32).toString('base64')}`, {
       contentType: 'text/plain',
     });
     return decoded(written.text);
   }
 
+  /**
+   * The key a record's audit lines are sealed with: its first version when that was written
+   * first-writer-wins (a later version is a racer's, about to be removed), the latest of a key
+   * written before that (see FIRST_WRITE).
+   */
   async existing(stream: string, record: string): Promise<Buffer | undefined> {
     const key = this.key(stream, record);
     // A HEAD first: most records of a batch are new, and it is cheaper than listing the versions.
     if (!(await this.store.exists(key))) return undefined;
-    const text = await this.store.readFirst(key);
-    return text === undefined ? undefined : decoded(text);
+    const versions = await this.store.versions(key);
+    const [first, last] = [versions[0], versions.at(-1)];
+    if (!first || !last) return undefined;
+    const text = await this.store.readText(key, first.versionId);
+    if (versions.length === 1 || text.startsWith(FIRST_WRITE)) return decoded(text);
+    return decoded(await this.store.readText(key, last.versionId));
   }
 
   async destroy(stream: string, record: string): Promise<boolean> {

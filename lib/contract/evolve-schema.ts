@@ -11,9 +11,6 @@ export interface SchemaEvolution {
   invalid?: string;
 }
 
-/** The types the values of a text file's new columns have (infer-column-types.ts), by column name; absent: `string`. */
-export type NewColumnTypes = ReadonlyMap<string, Column['type']>;
-
 /** The names of the file's columns the contract does not have (names compare case-insensitively). */
 export function newColumns(current: Contract, observed: SchemaColumn[]): string[] {
   const known = new Set(current.columns.map((c) => c.name.toLowerCase()));
@@ -29,18 +26,19 @@ function columnType(storage: string): Column['type'] | undefined {
 /**
  * The next contract a file's columns propose: the registered columns the file still carries (the
  * file's spelling; for Parquet, the file's type where its storage class differs), then each new
- * column, by name, as a nullable column of the file's type (for text formats, the type its values
- * have, `types`, else `string`) marked
+ * column, by name, as a nullable column of the file's type (`string` for text formats: a type
+ * read off one file's values would make files of the same header propose different contracts)
+ * marked
  * `pii` until an operator says otherwise; the declared `version` one higher. A column the file
  * lacks is left out (a removal, which every policy halts on).
  */
-function proposedColumns(current: Contract, observed: SchemaColumn[], types: NewColumnTypes): unknown[] | string {
+function proposedColumns(current: Contract, observed: SchemaColumn[]): unknown[] | string {
   const registered = new Map(current.columns.map((c) => [c.name.toLowerCase(), c]));
   const typed = current.format.type === 'parquet';
   const kept: unknown[] = [];
   const added: unknown[] = [];
   for (const column of observed) {
-    const type = typed ? columnType(column.type) : (types.get(column.name) ?? 'string');
+    const type = typed ? columnType(column.type) : 'string';
     if (!type) return `column ${column.name} has storage type ${column.type}, which no contract column type reads`;
     const before = registered.get(column.name.toLowerCase());
     if (!before) {
@@ -74,9 +72,9 @@ function proposedColumns(current: Contract, observed: SchemaColumn[], types: New
  * const { verdict, proposed } = evolveSchema(registered.contract, reader.observed);
  * if (verdict.accepted && proposed) ... // ingest under `proposed`, a version for an operator to adopt
  */
-export function evolveSchema(current: Contract, observed: SchemaColumn[], types: NewColumnTypes = new Map()): SchemaEvolution {
+export function evolveSchema(current: Contract, observed: SchemaColumn[]): SchemaEvolution {
   const policy = evolutionPolicy(current);
-  const columns = proposedColumns(current, observed, types);
+  const columns = proposedColumns(current, observed);
   if (typeof columns === 'string')
     return { verdict: { policy, accepted: false, changes: [], rule: `every policy: ${columns}` }, invalid: columns };
   let proposed: Contract;

@@ -4,7 +4,7 @@ import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { findObject, objectKind, putObjectIfAbsent } from '../vault/vault-object.ts';
 import { EVOLUTION_POLICIES } from './compatibility.ts';
-import type { Contract } from './contract.ts';
+import { COLUMN_TYPES, type Contract } from './contract.ts';
 import type { SchemaEvolution } from './evolve-schema.ts';
 import { parseContract, type RegisteredContract } from './registry.ts';
 import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
@@ -45,6 +45,8 @@ export const SchemaProposalSchema = z.object({
   /** Its schema fingerprint: the schema the proposing file carried. */
   fingerprint: z.string(),
   verdict: VerdictSchema,
+  /** The types the first file's values suggest for new columns that are not plain text (infer-column-types.ts): a hint, not part of the proposal. */
+  suggested_types: z.record(z.string(), z.enum(COLUMN_TYPES)).optional(),
   /** The first file that proposed it. */
   batch: z.string(),
   key: z.string(),
@@ -102,7 +104,14 @@ const withContract = (stored: z.infer<typeof SchemaProposalSchema>): SchemaPropo
 /** Writes the proposal a file's schema makes (once; a later file of the same schema finds it) and returns the one that stands (`created`: this call wrote it). */
 export async function proposeVersion(
   store: ObjectStore,
-  input: { registered: RegisteredContract; evolution: SchemaEvolution & { proposed: Contract }; batch: string; key: string; at: Date },
+  input: {
+    registered: RegisteredContract;
+    evolution: SchemaEvolution & { proposed: Contract };
+    suggested?: Record<string, Contract['columns'][number]['type']>;
+    batch: string;
+    key: string;
+    at: Date;
+  },
 ): Promise<{ created: boolean; proposal: SchemaProposal }> {
   const { registered, evolution } = input;
   const stream = registered.contract.stream;
@@ -118,6 +127,7 @@ export async function proposeVersion(
     contract: evolution.proposed,
     fingerprint: schemaFingerprint(expectedSchema(evolution.proposed)),
     verdict: evolution.verdict,
+    ...(input.suggested && Object.keys(input.suggested).length ? { suggested_types: input.suggested } : {}),
     batch: input.batch,
     key: input.key,
     proposed_at: input.at.toISOString(),

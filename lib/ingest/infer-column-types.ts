@@ -3,27 +3,40 @@ import { isNullSql, rowRules, withTypedColumns } from '../contract/rules-sql.ts'
 import type { Engine } from '../engine/duckdb.ts';
 import { ident, literal } from '../engine/sql.ts';
 import type { SourceReader } from './load-source.ts';
+import { rejectFromEngineError } from './input-rejected.ts';
 
-/** The types a new text column may be proposed as, narrowest first; `string` when none holds every value. */
-const CANDIDATES = ['integer', 'decimal', 'date', 'timestamp', 'boolean'] as const;
+/**
+ * The types a new text column may be suggested as, narrowest first; `string` when none holds every
+ * value. Timestamps are not among them: a zone offset is normalised to UTC and digits past the
+ * microsecond are dropped, so the stored value would not read as the text did.
+ */
+const CANDIDATES = ['integer', 'decimal', 'date', 'boolean'] as const;
 type Candidate = (typeof CANDIDATES)[number];
 
 /**
- * A decimal is proposed only where every value already has the form a decimal prints back to
- * (no leading zeros, no `+`, no trailing point): a code such as `02134` stays a string, so no
- * digit of a valid value is ever changed by the type a proposal gives it.
+ * Beyond the contract's own `type` rule, the text each type must be in to read back as itself:
+ * a decimal without leading or trailing zeros, a sign only on a non-zero value (`02134`, `1.50`
+ * and `-0` keep the column a string), a boolean in lower case. Integers and dates are checked by
+ * their `type` rule already (they must print back as themselves).
  */
-const CANONICAL_DECIMAL = '-?(0|[1-9][0-9]*)(\\.[0-9]+)?';
+const CANONICAL: Partial<Record<Candidate, string>> = {
+  decimal: '(0|-?[1-9][0-9]*)(\\.[0-9]*[1-9])?|-0\\.[0-9]*[1-9]',
+  boolean: 'true|false',
+};
+/** A name a contract column may have (contract.ts): another cannot be suggested a type. */
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/;
 
 /**
- * The type each new column of a text file (CSV, JSON Lines) is proposed as under schema
- * evolution: the narrowest of integer, decimal, date, timestamp and boolean that every present
- * value of the column passes by the contract's own `type` rule (rules-sql.ts), else `string`;
- * `string` too for a column with no value at all. One scan of the file, in the engine, counts the
- * values that fail each candidate for every new column at once.
+ * The type the values of each new column of a text file (CSV, JSON Lines) suggest, for the
+ * operator who decides on the schema proposal: the narrowest of integer, decimal, date and
+ * boolean that every present value passes by the contract's own `type` rule (rules-sql.ts) and
+ * reads back as itself in (CANONICAL), else `string`; `string` too for a column with no value or a
+ * name no contract column may have. One scan of the file, in the engine, counts the values that
+ * fail each candidate for every new column at once. A read error the input explains is thrown as
+ * the InputRejectedError the bouncer would have raised (the file is then quarantined whole).
  *
  * @example
- * const types = await inferColumnTypes(engine, reader, contract, ['discount']); // Map { 'discount' => 'decimal' }
+ * const types = await inferColumnTypes(engine, reader, contract, ['qty']); // Map { 'qty' => 'integer' }
  */
 export async function inferColumnTypes(
   engine: Engine,
@@ -31,7 +44,15 @@ export async function inferColumnTypes(
   contract: Contract,
   names: readonly string[],
 ): Promise<Map<string, Column['type']>> {
-  if (names.length === 0) return new Map();
+  const typed = names.filter((name) => COLUMN_NAME.test(name));
+  const suggested = new Map<string, Column['type']>(names.map((name) => [name, 'string']));
+  if (typed.length === 0) return suggested;
+  for (const [name, type] of await scan(engine, reader, contract, typed)) suggested.set(name, type);
+  return suggested;
+}
+
+/** The one scan: per new column, the first candidate no present value fails. */
+async function scan(engine: Engine, reader: SourceReader, contract: Contract, names: string[]): Promise<Map<string, Column['type']>> {
   const pairs = names.flatMap((name, i) => CANDIDATES.map((type) => ({ name, type, alias: `c${i}_${type}` })));
   const columns = pairs.map((p): Column => ({ name: p.alias, type: p.type, nullable: true, primary_key: false, pii: false }));
   const probe = { ...contract, columns, tests: [] } as Contract;
@@ -39,16 +60,22 @@ export async function inferColumnTypes(
   const fails = new Map(rowRules(probe).map((r) => [r.code, r.fails]));
   const counts = pairs.map((p, j) => {
     const typeFails = fails.get(`${p.alias}:type`) ?? 'false';
-    const extra = p.type === 'decimal' ? ` OR NOT regexp_full_match(${ident(p.alias)}, ${literal(CANONICAL_DECIMAL)})` : '';
+    const form = CANONICAL[p.type];
+    const extra = form ? ` OR NOT regexp_full_match(${ident(p.alias)}, ${literal(form)})` : '';
     const present = `NOT ${isNullSql(columns[j]!, probe)}`;
     return `count(*) FILTER (WHERE ${present} AND (${typeFails}${extra})) AS ${ident(`f${j}`)}`;
   });
   const presence = names.map(
     (_, i) => `count(*) FILTER (WHERE NOT ${isNullSql(columns[i * CANDIDATES.length]!, probe)}) AS ${ident(`p${i}`)}`,
   );
-  const [row] = await engine.rows<Record<string, string | number>>(
-    `SELECT ${[...counts, ...presence].join(', ')} FROM (${withTypedColumns(probe, relation)})`,
-  );
+  let row: Record<string, string | number> | undefined;
+  try {
+    [row] = await engine.rows<Record<string, string | number>>(
+      `SELECT ${[...counts, ...presence].join(', ')} FROM (${withTypedColumns(probe, relation)})`,
+    );
+  } catch (error) {
+    throw rejectFromEngineError(error) ?? error;
+  }
   const failing = (j: number) => Number(row?.[`f${j}`] ?? 1);
   return new Map(
     names.map((name, i): [string, Column['type']] => {

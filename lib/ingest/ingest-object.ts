@@ -326,8 +326,7 @@ async function throwCountedFault(ingest: Admitted): Promise<void> {
 
 /**
  * Phase: the file's columns against the contract. Different columns meet the stream's evolution
- * policy (evolve-schema.ts; a new column of a text file proposed as the type its values have) and
- * leave a schema proposal (written once). Accepted (or adopted by an
+ * policy (evolve-schema.ts) and leave a schema proposal (written once). Accepted (or adopted by an
  * operator meanwhile): the batch goes on under the proposal, and the operators are alerted when
  * the proposal is new. A schema an operator rejected: the file is quarantined whole (kept in the
  * raw vault). Any other: the stream halts (SEV1) and the file waits with every later one.
@@ -338,10 +337,8 @@ async function meetSchema(ingest: Admitted, engine: Engine, reader: SourceReader
   if (found === registered.fingerprint || !drift) return ingest;
   const rejection = await schemaRejection(deps.store, stream, found);
   if (rejection) return quarantineWhole(ingest, rejectedSchema(rejection), found);
-  const contract = registered.contract;
-  const added = contract.format.type === 'parquet' ? [] : newColumns(contract, reader.observed);
-  const evolution = evolveSchema(contract, reader.observed, await inferColumnTypes(engine, reader, contract, added));
-  const proposal = evolution.proposed && (await proposalOf(ingest, { ...evolution, proposed: evolution.proposed }));
+  const evolution = evolveSchema(registered.contract, reader.observed);
+  const proposal = evolution.proposed && (await proposalOf(ingest, { ...evolution, proposed: evolution.proposed }, engine, reader));
   const decision = proposal && (await proposalDecision(deps.store, stream, proposal.id));
   if (decision?.decision === 'rejected') return quarantineWhole(ingest, rejectedSchema({ ...decision, proposal: decision.id }), found);
   if (proposal && (evolution.verdict.accepted || decision?.decision === 'adopted')) {
@@ -371,14 +368,25 @@ async function meetSchema(ingest: Admitted, engine: Engine, reader: SourceReader
 }
 
 /**
- * The proposal a file's columns make, written once. A new one the policy accepts is announced
- * first (SEV3 `schema-evolved`): a crash between the two announces it again, never not at all.
+ * The proposal a file's columns make, written once, with the types the first file's values
+ * suggest for its new columns (a hint for the operator; the proposal's columns stay `string`). A
+ * new one the policy accepts is announced first (SEV3 `schema-evolved`): a crash between the two
+ * announces it again, never not at all.
  */
-async function proposalOf(ingest: Admitted, evolution: SchemaEvolution & { proposed: Contract }): Promise<SchemaProposal> {
+async function proposalOf(
+  ingest: Admitted,
+  evolution: SchemaEvolution & { proposed: Contract },
+  engine: Engine,
+  reader: SourceReader,
+): Promise<SchemaProposal> {
   const { deps, request, stream, batch, registered } = ingest;
   const id = proposalId(registered, evolution.proposed);
   const known = await loadProposal(deps.store, stream, id);
   if (known) return known;
+  const contract = registered.contract;
+  const added = contract.format.type === 'parquet' ? [] : newColumns(contract, reader.observed);
+  const types = await inferColumnTypes(engine, reader, contract, added);
+  const suggested = Object.fromEntries([...types].filter(([, type]) => type !== 'string'));
   if (evolution.verdict.accepted) {
     await deps.alerts.post({
       severity: 'SEV3',
@@ -390,7 +398,7 @@ async function proposalOf(ingest: Admitted, evolution: SchemaEvolution & { propo
       details: { key: request.key, proposal: keys.schemaProposal(stream, id), changes: evolution.verdict.changes },
     });
   }
-  return (await proposeVersion(deps.store, { registered, evolution, batch, key: request.key, at: ingest.now() })).proposal;
+  return (await proposeVersion(deps.store, { registered, evolution, suggested, batch, key: request.key, at: ingest.now() })).proposal;
 }
 
 /** Why a file of a rejected schema is quarantined, and what would let such files in. */

@@ -260,6 +260,7 @@ function main(): void {
     ...new Set(Object.values(runs).flatMap((r) => Object.values((r as Json)['results'] as Json).map((x) => (x as Json | null)?.['date']))),
   ]
     .filter((d): d is string => typeof d === 'string')
+    .map((d) => d.slice(0, 10))
     .sort();
   const today = new Date().toISOString().slice(0, 10);
   const date =
@@ -267,7 +268,7 @@ function main(): void {
       ? today
       : dates.length === 1
         ? dates[0]!
-        : `${dates[0]} to ${dates.at(-1)} (each result file has its date)`;
+        : `${dates[0]} to ${dates.at(-1)} (the dates of the result files that carry one)`;
   const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
   const wall = summarize ? (previous?.wall_seconds ?? null) : Math.round((Date.now() - started) / 1000);
   const markdown = table(rows, date, machine, wall);

@@ -336,6 +336,23 @@ describe('the audit helpers', () => {
     }
   });
 
+  it('reads a first-writer-wins key at its first version, and a key from before (no mark) at its latest', async () => {
+    const k = (n: number) => Buffer.alloc(32, n).toString('base64');
+    // Two versions of each key, oldest first, as a versioned store lists them.
+    const stored: Record<string, string[]> = {
+      [`keystore/s/${record(1)}.key`]: [`fw1:${k(1)}`, `fw1:${k(2)}`],
+      [`keystore/s/${record(2)}.key`]: [k(3), k(4)],
+    };
+    const versioned = {
+      exists: async (key: string) => key in stored,
+      versions: async (key: string) => (stored[key] ?? []).map((_, i) => ({ versionId: String(i), modifiedAt: new Date(i) })),
+      readText: async (key: string, versionId?: string) => stored[key]![Number(versionId ?? stored[key]!.length - 1)]!,
+    } as unknown as ConstructorParameters<typeof VaultKeyStore>[0];
+    const store = new VaultKeyStore(versioned);
+    expect((await store.existing('s', record(1)))!.equals(Buffer.alloc(32, 1))).toBe(true);
+    expect((await store.existing('s', record(2)))!.equals(Buffer.alloc(32, 4))).toBe(true);
+  });
+
   it('two invocations making the same new records’ keys at once get the same keys (first writer wins); a destroyed key is gone', async () => {
     const root = mkdtempSync(join(tmpdir(), 'vm-keys-race-'));
     try {

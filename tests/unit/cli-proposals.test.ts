@@ -37,6 +37,7 @@ async function proposal(stream: string) {
   if (!evolution.proposed) throw new Error('no proposal');
   const at = new Date('2026-12-02T02:10:00Z');
   const written = await proposeVersion(store, {
+    suggested: { note: 'integer' },
     registered,
     evolution: { ...evolution, proposed: evolution.proposed },
     batch: `${stream}-b`,
@@ -53,6 +54,7 @@ describe('vaultmend contracts proposals | adopt | reject', () => {
     expect(await runProposals(store, 'listed', text)).toBe(0);
     expect(text.written.stdout).toContain(`${p.id}  over version 1  accepted (additive: nullable column added)  open`);
     expect(text.written.stdout).toContain('added note: nullable string');
+    expect(text.written.stdout).toContain("the first file's values suggest: note integer");
     const json = bufferOut();
     expect(await runProposals(store, 'listed', json, true)).toBe(0);
     expect(JSON.parse(json.written.stdout)[0]).toMatchObject({ id: p.id, verdict: { accepted: true } });
@@ -102,7 +104,7 @@ describe('vaultmend contracts proposals | adopt | reject', () => {
     );
     const diff = bufferOut();
     expect(await runDiff(store, 'halted', file, diff)).toBe(1);
-    expect(diff.written.stdout).toContain('policy strict: a file with these columns would be halted (strict: nullable column added)');
+    expect(diff.written.stdout).toContain('policy strict on this change of columns: not compatible (strict: nullable column added)');
   });
 
   it('register says what the stream’s policy makes of the change', async () => {

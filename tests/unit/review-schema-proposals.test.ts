@@ -66,6 +66,7 @@ async function propose(json: object, observed: SchemaColumn[], key: string, at =
   const evolution = evolveSchema(registered.contract, observed);
   if (!evolution.proposed) throw new Error(`no proposal: ${evolution.invalid}`);
   const { proposal } = await proposeVersion(store, {
+    suggested: { note: 'date' },
     registered,
     evolution: { ...evolution, proposed: evolution.proposed },
     batch: BATCH,
@@ -82,6 +83,7 @@ describe('schema proposals on the review page', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(proposal.id);
     expect(page.body).toMatch(/<td>added<\/td><td>note<\/td>/);
+    expect(page.body).toContain("The first file's values suggest: <code>note</code> date");
     expect(page.body).toContain('raw/orders/a.csv');
     expect(page.body).toContain(`href="/review/batches/${BATCH}"`);
     expect(page.body).toContain('Policy <b>strict</b>');

@@ -101,13 +101,25 @@ describe('schema evolution by policy at ingest', () => {
     ]);
   });
 
-  it('a new column whose values are all integers is proposed as a nullable integer, and its rows stay clean', async () => {
+  it('a new column whose values are all integers stays text in the proposal, with integer as the hint; files of the header share it', async () => {
     const v = await vault('additive');
     const outcome = await v.ingest('a.csv', 'id,amount,qty\n1,1.00,3\n2,2.00,\n');
     if (outcome.status !== 'ingested') throw new Error(outcome.status);
     const [proposal] = await listProposals(v.store, 'evo');
-    expect(proposal?.verdict.changes).toEqual([{ kind: 'added', column: 'qty', detail: 'nullable integer' }]);
+    expect(proposal?.verdict.changes).toEqual([{ kind: 'added', column: 'qty', detail: 'nullable string' }]);
+    expect(proposal?.suggested_types).toEqual({ qty: 'integer' });
     expect(outcome.manifest.rows).toMatchObject({ clean: 2, suspect: 0 });
+    // Another file of the same header, whose values are not integers: the same proposal, still clean.
+    const other = await v.ingest('b.csv', 'id,amount,qty\n3,3.00,a few\n');
+    if (other.status !== 'ingested') throw new Error(other.status);
+    expect(other.manifest.contract.proposal).toBe(proposal?.id);
+    expect(await listProposals(v.store, 'evo')).toHaveLength(1);
+  });
+
+  it('a ragged CSV with a new column is quarantined whole as before, not thrown', async () => {
+    const v = await vault('additive');
+    const outcome = await v.ingest('a.csv', 'id,amount,qty\n1,1.00,3\n2,2.00,4,5\n');
+    expect(outcome).toMatchObject({ status: 'quarantined', manifest: { rejected: { reason: 'csv-ragged-row' } } });
   });
 
   it('a fanned-out file under additive: every part is checked against the proposal, and the batch manifest names it', async () => {

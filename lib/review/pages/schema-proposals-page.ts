@@ -38,6 +38,10 @@ function proposalSection(p: ListedSchemaProposal, options: SchemaProposalsPageOp
           ['kind', 'column', 'detail'],
           v.changes.map((c) => [c.kind, c.column, c.detail]),
         );
+  const hints = Object.entries(p.suggested_types ?? {});
+  const suggested = hints.length
+    ? html`<p class="suggested">The first file's values suggest: ${hints.map(([column, type], i) => html`${i ? ', ' : ''}<code>${column}</code> ${type}`)} (the proposal keeps them text; to type them, register a contract by hand)</p>`
+    : '';
   const forms = p.decision ? '' : schemaProposalForms({ action: schemaProposalLinks.decide(p.stream, p.id), token: options.token });
   return html`<section class="schema-proposal" id="proposal-${p.id}" data-state="${p.decision?.decision ?? 'open'}">
 <h2>Proposal <code>${p.id}</code></h2>
@@ -45,6 +49,7 @@ function proposalSection(p: ListedSchemaProposal, options: SchemaProposalsPageOp
 <p>Policy <b>${v.policy}</b> · ${accepted} · rule: ${v.rule}${v.renamed ? html` · renamed ${v.renamed.from} → ${v.renamed.to}` : ''}</p>
 <p>State ${stateOf(p)}</p>
 ${changes}
+${suggested}
 ${forms}
 </section>`;
 }
