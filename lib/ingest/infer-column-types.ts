@@ -23,6 +23,8 @@ const CANONICAL: Partial<Record<Candidate, string>> = {
   decimal: '(0|-?[1-9][0-9]*)(\\.[0-9]*[1-9])?|-0\\.[0-9]*[1-9]',
   boolean: 'true|false',
 };
+/** At most this many new columns get a suggestion (one scan holds five expressions a column); a file with more gets none. */
+export const MAX_SUGGESTED_COLUMNS = 64;
 /** A name a contract column may have (contract.ts): another cannot be suggested a type. */
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/;
 
@@ -31,7 +33,8 @@ const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_ ]{0,62}$/;
  * operator who decides on the schema proposal: the narrowest of integer, decimal, date and
  * boolean that every present value passes by the contract's own `type` rule (rules-sql.ts) and
  * reads back as itself in (CANONICAL), else `string`; `string` too for a column with no value or a
- * name no contract column may have. One scan of the file, in the engine, counts the values that
+ * name no contract column may have, and for every column of a file with more than
+ * MAX_SUGGESTED_COLUMNS new ones. One scan of the file, in the engine, counts the values that
  * fail each candidate for every new column at once. A read error the input explains is thrown as
  * the InputRejectedError the bouncer would have raised (the file is then quarantined whole).
  *
@@ -46,7 +49,7 @@ export async function inferColumnTypes(
 ): Promise<Map<string, Column['type']>> {
   const typed = names.filter((name) => COLUMN_NAME.test(name));
   const suggested = new Map<string, Column['type']>(names.map((name) => [name, 'string']));
-  if (typed.length === 0) return suggested;
+  if (typed.length === 0 || typed.length > MAX_SUGGESTED_COLUMNS) return suggested;
   for (const [name, type] of await scan(engine, reader, contract, typed)) suggested.set(name, type);
   return suggested;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseContract } from '../../lib/contract/registry.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
-import { inferColumnTypes } from '../../lib/ingest/infer-column-types.ts';
+import { inferColumnTypes, MAX_SUGGESTED_COLUMNS } from '../../lib/ingest/infer-column-types.ts';
 import { openSource } from '../../lib/ingest/load-source.ts';
 import { ENGINE } from '../support/local-batch.ts';
 
@@ -58,6 +58,13 @@ describe('inferColumnTypes', () => {
       f: 'string',
       g: 'string',
     });
+  });
+
+  it('a file with more new columns than MAX_SUGGESTED_COLUMNS gets no suggestion (the scan stays small)', async () => {
+    const names = Array.from({ length: MAX_SUGGESTED_COLUMNS + 1 }, (_, i) => `n${i}`);
+    const csv = `id,${names.join(',')}\n1,${names.map(() => '7').join(',')}\n`;
+    expect(new Set(Object.values(await infer(csv, names)))).toEqual(new Set(['string']));
+    expect(Object.values(await infer(csv, names.slice(0, 2)))).toEqual(['integer', 'integer']);
   });
 
   it('null tokens count as no value', async () => {
