@@ -116,6 +116,25 @@ describe('schema evolution by policy at ingest', () => {
     expect(await listProposals(v.store, 'evo')).toHaveLength(1);
   });
 
+  it('JSON Lines: a new key under additive is let in as a nullable text column, with the hint its values give', async () => {
+    const dir = join(tmpdir(), `vm-evo-jsonl-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    dirs.push(dir);
+    const root = join(dir, 'vault');
+    mkdirSync(join(root, 'raw', 'evo'), { recursive: true });
+    const store = new FileObjectStore(root);
+    await registerContract(store, { ...contract('additive'), format: { type: 'jsonl' } });
+    writeFileSync(join(root, 'raw', 'evo', 'a.jsonl'), '{"id":1,"amount":"1.00","seen":"2026-01-02"}\n{"id":2,"amount":"2.50"}\n');
+    const outcome = await ingestObject(
+      { store, alerts: new LogAlertSink(() => {}), workDir: join(dir, 'work'), engine: ENGINE },
+      { bucket: 'local', key: 'raw/evo/a.jsonl' },
+    );
+    if (outcome.status !== 'ingested') throw new Error(outcome.status);
+    const [proposal] = await listProposals(store, 'evo');
+    expect(proposal?.verdict).toMatchObject({ accepted: true, changes: [{ kind: 'added', column: 'seen', detail: 'nullable string' }] });
+    expect(proposal?.suggested_types).toEqual({ seen: 'date' });
+    expect(outcome.manifest.rows).toMatchObject({ source: 2, clean: 2 });
+  });
+
   it('a ragged CSV with a new column is quarantined whole as before, not thrown', async () => {
     const v = await vault('additive');
     const outcome = await v.ingest('a.csv', 'id,amount,qty\n1,1.00,3\n2,2.00,4,5\n');
