@@ -9,7 +9,7 @@ export const RAW_PREFIX = 'raw/';
 export const PARTS_PREFIX = 'parts/';
 
 /** A stream name: lowercase, digits, `-` and `_`, at most 63 characters. */
-const STREAM = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MAX_KEY_LENGTH = 1024;
 
 export interface RawKey {
@@ -30,7 +30,7 @@ export function parseRawKey(key: string): RawKey {
   if (parts.some((p) => p === '')) throw new UnsafeKeyError(key, 'contains an empty path segment');
   if (parts.some(encodedTraversal)) throw new UnsafeKeyError(key, 'contains a percent-encoded relative path segment or separator');
   const [stream, ...rest] = parts;
-  if (stream === undefined || !STREAM.test(stream)) {
+  if (stream === undefined || !STREAM_NAME.test(stream)) {
     throw new UnsafeKeyError(key, 'stream name must match [a-z0-9][a-z0-9_-]{0,62}');
   }
   if (rest.length === 0) throw new UnsafeKeyError(key, 'no file below the stream folder');

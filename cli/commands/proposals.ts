@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listProposals, type ProposalDecision, type SchemaProposal } from '../../lib/contract/schema-proposals.ts';
+import { listProposals, PROPOSAL_ID, type ProposalDecision, type SchemaProposal } from '../../lib/contract/schema-proposals.ts';
 import { adoptProposal, type ProposalOutcome, rejectProposal } from '../../lib/streams/decide-schema.ts';
 import type { ObjectStore } from '../../lib/store/object-store.ts';
 import { type CliContext, exitWith } from '../context.ts';
@@ -9,7 +9,7 @@ import { EXIT, operatorName, streamArgument, UsageError } from '../usage.ts';
 
 /** A proposal id given on the command line: 16 hex digits, as `contracts proposals` lists them. */
 function proposalArgument(text: string): string {
-  if (!/^[0-9a-f]{16}$/.test(text))
+  if (!PROPOSAL_ID.test(text))
     throw new UsageError(`${JSON.stringify(text)} is not a schema proposal id (16 hex digits: see vaultmend contracts proposals STREAM)`);
   return text;
 }

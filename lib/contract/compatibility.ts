@@ -31,8 +31,10 @@ export const EVOLUTION_POLICIES = ['additive', 'strict', 'none'] as const;
 /** One of EVOLUTION_POLICIES. */
 export type EvolutionPolicy = (typeof EVOLUTION_POLICIES)[number];
 
-/** What happened to a column: `rule-changed` is a change of `primary_key`, `pii` or `format`. */
-export type ChangeKind = 'added' | 'removed' | 'widened' | 'narrowed' | 'retyped' | 'rule-changed';
+/** What can happen to a column: `rule-changed` is a change of `primary_key`, `pii` or `format`. */
+export const CHANGE_KINDS = ['added', 'removed', 'widened', 'narrowed', 'retyped', 'rule-changed'] as const;
+/** One of CHANGE_KINDS. */
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 /** One difference between two contracts' columns. */
 export interface SchemaChange {

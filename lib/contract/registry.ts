@@ -63,21 +63,31 @@ export function parseContractText(text: string, source: string): Contract {
   return parseContract(json, source);
 }
 
+/** A contract validated for registration, with its schema fingerprint and the time (no registry version yet). */
+function registration(json: unknown, now: Date, source: string | undefined): Omit<RegisteredContract, 'registry_version'> {
+  const contract = parseContract(json, source);
+  return { contract, fingerprint: schemaFingerprint(expectedSchema(contract)), registered_at: now.toISOString() };
+}
+
+/**
+ * Makes a recorded version the current contract (`contracts/<stream>.json`) unless a later one is
+ * current by then: the current contract moves only forward, so a slower registration of an
+ * earlier version does not take it back.
+ */
+async function advanceCurrent(store: ObjectStore, registered: RegisteredContract & { registry_version: number }): Promise<void> {
+  const current = await loadContract(store, registered.contract.stream);
+  if ((current?.registry_version ?? 0) < registered.registry_version)
+    await putJson(store, keys.contract(registered.contract.stream), registered);
+}
+
 /** Validates and stores a contract as `contracts/<stream>.json` with its schema fingerprint. */
 export async function registerContract(store: ObjectStore, json: unknown, now = new Date(), source?: string): Promise<RegisteredContract> {
-  const contract = parseContract(json, source);
-  const registered: RegisteredContract = {
-    contract,
-    fingerprint: schemaFingerprint(expectedSchema(contract)),
-    registered_at: now.toISOString(),
-  };
-  // The version first: the current contract is always one of the recorded versions. The current
-  // one moves only forward (a slower registration of an earlier version does not take it back).
-  const { version } = await recordVersion(store, registered);
-  const current = await loadContract(store, contract.stream);
-  if ((current?.registry_version ?? 0) < version)
-    await putJson(store, keys.contract(contract.stream), { ...registered, registry_version: version });
-  return { ...registered, registry_version: version };
+  const entry = registration(json, now, source);
+  // The version first: the current contract is always one of the recorded versions.
+  const { version } = await recordVersion(store, entry);
+  const registered = { ...entry, registry_version: version };
+  await advanceCurrent(store, registered);
+  return registered;
 }
 
 /**
@@ -95,13 +105,11 @@ export async function registerContractAs(
   now = new Date(),
   source?: string,
 ): Promise<{ registered: boolean; contract: RegisteredContract }> {
-  const contract = parseContract(json, source);
-  const entry = { contract, fingerprint: schemaFingerprint(expectedSchema(contract)), registered_at: now.toISOString() };
+  const entry = registration(json, now, source);
   const written = await recordVersionAt(store, entry, n);
-  const registered: RegisteredContract = { ...entry, registry_version: n };
+  const registered = { ...entry, registry_version: n };
   if (!written.same) return { registered: false, contract: registered };
-  const current = await loadContract(store, contract.stream);
-  if ((current?.registry_version ?? 0) < n) await putJson(store, keys.contract(contract.stream), registered);
+  await advanceCurrent(store, registered);
   return { registered: true, contract: registered };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { keys } from '../keys.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { findObject, objectKind, putObjectIfAbsent } from '../vault/vault-object.ts';
-import { EVOLUTION_POLICIES } from './compatibility.ts';
+import { CHANGE_KINDS, EVOLUTION_POLICIES } from './compatibility.ts';
 import { COLUMN_TYPES, type Contract } from './contract.ts';
 import type { SchemaEvolution } from './evolve-schema.ts';
 import { parseContract, type RegisteredContract } from './registry.ts';
@@ -18,15 +18,18 @@ import { expectedSchema, schemaFingerprint } from './schema-fingerprint.ts';
  * writes nothing new.
  *
  * @example
- * const { proposal } = await proposeVersion(store, { registered, evolution, batch, key, at });
+ * const proposal = await proposeVersion(store, { registered, evolution, batch, key, at });
  * const decided = await proposalDecision(store, stream, proposal.id); // undefined until an operator decides
  */
+/** A schema proposal's id: 16 hex digits (proposalId). */
+export const PROPOSAL_ID = /^[0-9a-f]{16}$/;
+
 export const VerdictSchema = z.object({
   policy: z.enum(EVOLUTION_POLICIES),
   accepted: z.boolean(),
   changes: z.array(
     z.object({
-      kind: z.enum(['added', 'removed', 'widened', 'narrowed', 'retyped', 'rule-changed']),
+      kind: z.enum(CHANGE_KINDS),
       column: z.string(),
       detail: z.string(),
     }),
@@ -37,7 +40,7 @@ export const VerdictSchema = z.object({
 
 export const SchemaProposalSchema = z.object({
   stream: z.string(),
-  id: z.string().regex(/^[0-9a-f]{16}$/),
+  id: z.string().regex(PROPOSAL_ID),
   /** The registered contract it was proposed over. */
   base: z.object({ registry_version: z.number().int().positive().nullable(), fingerprint: z.string(), contract_version: z.number().int() }),
   /** The proposed next contract (read back through parseContract). */
@@ -101,7 +104,7 @@ const withContract = (stored: z.infer<typeof SchemaProposalSchema>): SchemaPropo
   contract: parseContract(stored.contract, keys.schemaProposal(stored.stream, stored.id)),
 });
 
-/** Writes the proposal a file's schema makes (once; a later file of the same schema finds it) and returns the one that stands (`created`: this call wrote it). */
+/** Writes the proposal a file's schema makes (once; a later file of the same schema finds it) and returns the one that stands. */
 export async function proposeVersion(
   store: ObjectStore,
   input: {
@@ -112,7 +115,7 @@ export async function proposeVersion(
     key: string;
     at: Date;
   },
-): Promise<{ created: boolean; proposal: SchemaProposal }> {
+): Promise<SchemaProposal> {
   const { registered, evolution } = input;
   const stream = registered.contract.stream;
   const id = proposalId(registered, evolution.proposed);
@@ -132,7 +135,7 @@ export async function proposeVersion(
     key: input.key,
     proposed_at: input.at.toISOString(),
   });
-  return { created: written.created, proposal: withContract(written.value) };
+  return withContract(written.value);
 }
 
 /** One proposal of a stream, or undefined. */
@@ -147,18 +150,16 @@ export async function proposalDecision(store: ObjectStore, stream: string, id: s
 }
 
 /** Records an operator's decision once; the first decision stands (a second, even a different one, returns it). */
-export async function decideProposal(
-  store: ObjectStore,
-  decision: ProposalDecision,
-): Promise<{ created: boolean; decision: ProposalDecision }> {
+export async function decideProposal(store: ObjectStore, decision: ProposalDecision): Promise<ProposalDecision> {
   const written = await putObjectIfAbsent(store, decisionObject.at(decision.stream, decision.id), decision);
-  return { created: written.created, decision: written.value };
+  return written.value;
 }
 
 /** Every proposal of a stream with its decision (absent: open), oldest first. */
 export async function listProposals(store: ObjectStore, stream: string): Promise<Array<SchemaProposal & { decision?: ProposalDecision }>> {
-  const listed = (await store.list(keys.schemaProposals(stream))).map((k) => /\/proposals\/([0-9a-f]{16})\.json$/.exec(k)?.[1]);
-  const ids = [...new Set(listed.filter((id): id is string => id !== undefined))];
+  const prefix = keys.schemaProposals(stream);
+  const listed = (await store.list(prefix)).map((k) => k.slice(prefix.length).replace(/\.json$/, ''));
+  const ids = [...new Set(listed.filter((id) => PROPOSAL_ID.test(id)))];
   const found = await Promise.all(
     ids.map(async (id) => {
       const [proposal, decision] = await Promise.all([loadProposal(store, stream, id), proposalDecision(store, stream, id)]);

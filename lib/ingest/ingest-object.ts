@@ -398,7 +398,7 @@ async function proposalOf(
       details: { key: request.key, proposal: keys.schemaProposal(stream, id), changes: evolution.verdict.changes },
     });
   }
-  return (await proposeVersion(deps.store, { registered, evolution, suggested, batch, key: request.key, at: ingest.now() })).proposal;
+  return proposeVersion(deps.store, { registered, evolution, suggested, batch, key: request.key, at: ingest.now() });
 }
 
 /** Why a file of a rejected schema is quarantined, and what would let such files in. */

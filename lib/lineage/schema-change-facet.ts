@@ -1,14 +1,4 @@
-import type { ChangeKind, SchemaChange } from '../contract/compatibility.ts';
-
-/** Every ChangeKind, for the facet's schema (a literal that stops compiling when compatibility.ts adds or drops a kind). */
-const CHANGE_KINDS = Object.keys({
-  added: 0,
-  removed: 0,
-  widened: 0,
-  narrowed: 0,
-  retyped: 0,
-  'rule-changed': 0,
-} satisfies Record<ChangeKind, 0>);
+import { CHANGE_KINDS, type SchemaChange } from '../contract/compatibility.ts';
 
 /**
  * What the `vaultmend_schemaChange` dataset facet says: the contract version a batch was checked

@@ -63,6 +63,11 @@ function stale(proposal: SchemaProposal, now: number | null): ProposalError {
   );
 }
 
+/** The registry version of the stream's current contract (null: registered before versions were kept, or none). */
+async function currentVersion(store: ObjectStore, stream: string): Promise<number | null> {
+  return (await loadContract(store, stream))?.registry_version ?? null;
+}
+
 /** A halted-for-drift stream resumed (its waiting files replayed), or undefined when it was not halted for drift. */
 async function resumeDrifted(store: ObjectStore, stream: string, now: Date): Promise<ResumeResult | undefined> {
   const state = await streamState(store, stream);
@@ -87,10 +92,10 @@ export async function adoptProposal(store: ObjectStore, stream: string, id: stri
   const earlier = await proposalDecision(store, stream, id);
   if (earlier && earlier.decision !== 'adopted') throw decidedOtherwise(earlier);
   if (!earlier) {
-    const current = (await loadContract(store, stream))?.registry_version ?? null;
+    const current = await currentVersion(store, stream);
     if (current !== proposal.base.registry_version) throw stale(proposal, current);
   }
-  const written = await decideProposal(store, {
+  const decision = await decideProposal(store, {
     stream,
     id,
     decision: 'adopted',
@@ -98,12 +103,12 @@ export async function adoptProposal(store: ObjectStore, stream: string, id: stri
     ...reason(decider),
     at: now.toISOString(),
   });
-  if (written.decision.decision !== 'adopted') throw decidedOtherwise(written.decision);
+  if (decision.decision !== 'adopted') throw decidedOtherwise(decision);
   const version = (proposal.base.registry_version ?? 0) + 1;
   const registered = await registerContractAs(store, proposal.contract, version, now, `schema proposal ${id}`);
-  if (!registered.registered) throw stale(proposal, (await loadContract(store, stream))?.registry_version ?? null);
+  if (!registered.registered) throw stale(proposal, await currentVersion(store, stream));
   const resumed = await resumeDrifted(store, stream, now);
-  return { stream, id, decision: written.decision, registry_version: version, ...(resumed ? { resumed } : {}) };
+  return { stream, id, decision, registry_version: version, ...(resumed ? { resumed } : {}) };
 }
 
 /**
@@ -120,12 +125,12 @@ export async function rejectProposal(store: ObjectStore, stream: string, id: str
   const proposal = await openProposal(store, stream, id);
   const now = decider.now ?? new Date();
   const at = now.toISOString();
-  const written = await decideProposal(store, { stream, id, decision: 'rejected', by: decider.by, ...reason(decider), at });
-  if (written.decision.decision !== 'rejected') throw decidedOtherwise(written.decision);
-  const { by, reason: why } = written.decision;
+  const decision = await decideProposal(store, { stream, id, decision: 'rejected', by: decider.by, ...reason(decider), at });
+  if (decision.decision !== 'rejected') throw decidedOtherwise(decision);
+  const { by, reason: why } = decision;
   await recordRejection(store, { stream, fingerprint: proposal.fingerprint, proposal: id, by, ...(why ? { reason: why } : {}), at });
   const resumed = await resumeDrifted(store, stream, now);
-  return { stream, id, decision: written.decision, ...(resumed ? { resumed } : {}) };
+  return { stream, id, decision, ...(resumed ? { resumed } : {}) };
 }
 
 const reason = (decider: Decider): { reason?: string } => (decider.reason ? { reason: decider.reason } : {});

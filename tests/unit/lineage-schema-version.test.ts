@@ -74,14 +74,13 @@ beforeAll(async () => {
     { name: 'channel', type: 'text' },
   ]);
   if (!evolution.proposed || !evolution.verdict.accepted) throw new Error(`no proposal: ${evolution.verdict.rule}`);
-  const proposed = await proposeVersion(store, {
+  proposal = await proposeVersion(store, {
     registered,
     evolution: { ...evolution, proposed: evolution.proposed },
     batch: manifest.batch,
     key: manifest.source.key,
     at: new Date(),
   });
-  proposal = proposed.proposal;
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

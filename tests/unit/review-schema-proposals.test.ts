@@ -65,7 +65,7 @@ async function propose(json: object, observed: SchemaColumn[], key: string, at =
   const registered = (await loadContract(store, (json as { stream: string }).stream)) ?? (await registerContract(store, json));
   const evolution = evolveSchema(registered.contract, observed);
   if (!evolution.proposed) throw new Error(`no proposal: ${evolution.invalid}`);
-  const { proposal } = await proposeVersion(store, {
+  const proposal = await proposeVersion(store, {
     suggested: { note: 'date' },
     registered,
     evolution: { ...evolution, proposed: evolution.proposed },

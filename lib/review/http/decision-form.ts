@@ -18,16 +18,30 @@ export const DecisionFormSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('reject'), operator: OperatorName, reason: text(2000) }),
 ]);
 
+/**
+ * A posted form's fields (the first value of each, the access token left out) checked against
+ * `schema`, or each problem named by its field (`reason: is required`). Every review form is read
+ * through it.
+ *
+ * @example
+ * const read = readForm(DecisionFormSchema, form); // { ok: true, data } | { ok: false, problems }
+ */
+export function readForm<T>(schema: z.ZodType<T>, form: URLSearchParams): { ok: true; data: T } | { ok: false; problems: string[] } {
+  const fields = Object.fromEntries([...form.keys()].filter((k) => k !== 'token').map((k) => [k, form.get(k)!]));
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`) };
+  return { ok: true, data: parsed.data };
+}
+
 /** A form's fields read as a request for the domain, or what is wrong with them (each problem named by field). */
 export function parseDecisionForm(
   form: URLSearchParams,
   batch: string,
   cluster: string,
 ): { ok: true; request: OperatorRequest } | { ok: false; problems: string[] } {
-  const fields = Object.fromEntries([...form.keys()].filter((k) => k !== 'token').map((k) => [k, form.get(k)!]));
-  const parsed = DecisionFormSchema.safeParse(fields);
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`) };
-  const f = parsed.data;
+  const read = readForm(DecisionFormSchema, form);
+  if (!read.ok) return read;
+  const f = read.data;
   const noted = f.action !== 'reject' && f.note ? { note: f.note } : {};
   if (f.action === 'edit')
     return {

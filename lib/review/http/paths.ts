@@ -1,11 +1,9 @@
+import { PROPOSAL_ID } from '../../contract/schema-proposals.ts';
+import { STREAM_NAME } from '../../keys.ts';
 /** A batch id, as lib/keys.ts names batches (`<stream>-<20 hex>`). */
 export const BATCH_ID = /^[a-z0-9][a-z0-9_-]{0,62}-[0-9a-f]{20}$/;
 /** A cluster id (`c-<16 hex>`). */
 export const CLUSTER_ID = /^c-[0-9a-f]{16}$/;
-/** A stream name, as contracts name streams. */
-export const STREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** A schema proposal id (16 hex, see lib/contract/schema-proposals.ts). */
-export const SCHEMA_PROPOSAL_ID = /^[0-9a-f]{16}$/;
 
 /** The page a path names, `bad` (a malformed id: 400, with what is wrong) or `none` (404). */
 export type ReviewRoute =
@@ -33,7 +31,7 @@ function matchStreamPath(path: string): ReviewRoute | undefined {
   if (stream === undefined || !STREAM_NAME.test(stream)) return { page: 'bad', why: 'not a stream name ([a-z0-9][a-z0-9_-], at most 63)' };
   if (match[2] === undefined) return { page: 'schema-proposals', stream };
   const id = segment(match[2]);
-  if (id === undefined || !SCHEMA_PROPOSAL_ID.test(id)) return { page: 'bad', why: 'not a schema proposal id (16 hex digits)' };
+  if (id === undefined || !PROPOSAL_ID.test(id)) return { page: 'bad', why: 'not a schema proposal id (16 hex digits)' };
   return { page: 'schema-proposal', stream, id };
 }
 

@@ -5,6 +5,7 @@ import { html, type SafeHtml } from '../pages/html.ts';
 import { messagePage } from '../pages/message-page.ts';
 import { schemaProposalLinks } from '../pages/schema-proposals-page.ts';
 import type { ReviewContext } from './context.ts';
+import { readForm } from './decision-form.ts';
 import { notFound } from './get-page.ts';
 import { htmlResponse, seeOther, type HttpResponse } from './response.ts';
 import type { SchemaProposalRequest } from './schema-proposal-service.ts';
@@ -26,10 +27,8 @@ export function parseSchemaProposalForm(
   stream: string,
   id: string,
 ): { ok: true; request: SchemaProposalRequest } | { ok: false; problems: string[] } {
-  const fields = Object.fromEntries([...form.keys()].filter((k) => k !== 'token').map((k) => [k, form.get(k)!]));
-  const parsed = SchemaProposalFormSchema.safeParse(fields);
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`) };
-  return { ok: true, request: { ...parsed.data, stream, id } };
+  const read = readForm(SchemaProposalFormSchema, form);
+  return read.ok ? { ok: true, request: { ...read.data, stream, id } } : read;
 }
 
 function answerPage(status: number, title: string, message: string, stream: string, more: SafeHtml = html``): HttpResponse {
