@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.ts';
 import { loadContract, registerContract } from '../../lib/contract/registry.ts';
 import { listProposals } from '../../lib/contract/schema-proposals.ts';
 import { Engine } from '../../lib/engine/duckdb.ts';
@@ -34,18 +35,7 @@ let browser: Browser;
 let page: Page;
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 30_000,
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.setDefaultTimeout(30_000);
   // The token cookie for the pages opened later.
@@ -96,6 +86,15 @@ async function unionByName(objectKeys: string[], sql: string): Promise<Record<st
 const driftReport = async (stream: string, batch: string) =>
   JSON.parse(await eventually(`the drift report of ${batch}`, () => readText(keys.driftReport(stream, batch))));
 
+/** A new strict stream that a file with one extra column halted: the file's batch and the drift report. */
+async function haltedByExtraColumn(stream: string) {
+  await registerContract(vaultStore(), contract(stream, 'strict'));
+  const extra = extraColumn();
+  await upload(`raw/${stream}/extra.csv`, extra);
+  const batch = batchId(stream, sha256(extra));
+  return { batch, report: await driftReport(stream, batch) };
+}
+
 describe('schema evolution by policy (real stack)', () => {
   it('additive: an extra nullable column is promoted with the column and a proposed version; adopting it makes the next file clean', async () => {
     const stream = `evo-add-${run}`;
@@ -142,11 +141,7 @@ describe('schema evolution by policy (real stack)', () => {
   it('strict: the same file halts the stream with the rule and the ways out; adopted on the review page (Chromium), the stream resumes and the file is ingested', async () => {
     const stream = `evo-strict-${run}`;
     const store = vaultStore();
-    await registerContract(store, contract(stream, 'strict'));
-    const extra = extraColumn();
-    await upload(`raw/${stream}/extra.csv`, extra);
-    const batch = batchId(stream, sha256(extra));
-    const report = await driftReport(stream, batch);
+    const { batch, report } = await haltedByExtraColumn(stream);
     expect(report).toMatchObject({ policy: 'strict', rule: 'strict: nullable column added' });
     expect(report.actions.map((a: { action: string }) => a.action)).toEqual(['adopt', 'resume', 'reject']);
     expect((await streamState(store, stream)).state).toBe('halted');
@@ -170,11 +165,7 @@ describe('schema evolution by policy (real stack)', () => {
   it('rejected on the review page, the halting file is quarantined whole and the stream goes on', async () => {
     const stream = `evo-reject-${run}`;
     const store = vaultStore();
-    await registerContract(store, contract(stream, 'strict'));
-    const extra = extraColumn();
-    await upload(`raw/${stream}/extra.csv`, extra);
-    const batch = batchId(stream, sha256(extra));
-    const report = await driftReport(stream, batch);
+    const { batch, report } = await haltedByExtraColumn(stream);
     await page.goto(`${BASE}/streams/${stream}/proposals`);
     const reject = page.locator(`#proposal-${report.proposal.id} form.reject`);
     await reject.locator('input[name=operator]').fill('bob');
